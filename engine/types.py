@@ -1,0 +1,126 @@
+"""Plain data passed between the engine and its callers. Arrays are numpy / scipy.sparse."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable, Optional
+
+import numpy as np
+import scipy.sparse as sp
+
+# A progress callback: called with (fraction_done in [0, 1], message). Returning False cancels
+# the work, which then raises engine.errors.Cancelled.
+ProgressFn = Callable[[float, str], Optional[bool]]
+
+
+def report(progress: ProgressFn | None, fraction: float, message: str = "") -> None:
+    """Call ``progress`` if given; raise Cancelled if it returns False."""
+    from engine.errors import Cancelled
+
+    if progress is not None and progress(min(max(fraction, 0.0), 1.0), message) is False:
+        raise Cancelled(f"cancelled at {fraction:.0%}: {message}".strip())
+
+
+@dataclass
+class Split:
+    """One split of a dataset.
+
+    X: csr_matrix (n, n_features) float32 -- raw features (binary word presence or dense values).
+    Y: csr_matrix (n, n_labels) float32 -- binary label matrix.
+    texts: list of n strings (pseudo-text or real text) or None for feature-only datasets.
+    """
+
+    X: sp.csr_matrix
+    Y: sp.csr_matrix
+    texts: list[str] | None
+
+    @property
+    def n(self) -> int:
+        return self.X.shape[0]
+
+
+@dataclass
+class Dataset:
+    """A multi-label dataset with an official (or declared) train/test split."""
+
+    name: str
+    feature_names: list[str]
+    label_names: list[str]
+    train: Split
+    test: Split
+    kind: str  # "text" (bag of words / text) or "dense" (numeric features, no text)
+    is_sample: bool = False  # True for the 2,500-row MediaMill sample
+    checksums: dict[str, str] = field(default_factory=dict)  # file name -> sha256
+    description: str = ""
+
+    @property
+    def n_labels(self) -> int:
+        return len(self.label_names)
+
+    @property
+    def n_features(self) -> int:
+        return len(self.feature_names)
+
+    @property
+    def has_text(self) -> bool:
+        return self.train.texts is not None
+
+    @property
+    def display_name(self) -> str:
+        return f"{self.name} (sample)" if self.is_sample else self.name
+
+    def split(self, name: str) -> Split:
+        if name not in ("train", "test"):
+            from engine.errors import InputError
+
+            raise InputError(f"unknown split {name!r}: use 'train' or 'test'.")
+        return self.train if name == "train" else self.test
+
+    def document(self, index: int, split: str = "test") -> "Document":
+        """Return one document; raises InputError for an index out of range."""
+        from engine.errors import InputError
+
+        s = self.split(split)
+        if not isinstance(index, (int, np.integer)) or isinstance(index, bool):
+            raise InputError(f"document id must be an integer, got {index!r}.")
+        if index < 0 or index >= s.n:
+            raise InputError(f"document {index} does not exist: {self.name} {split} has ids 0..{s.n - 1}.")
+        row = s.X[int(index)]
+        return Document(
+            dataset=self.name,
+            split=split,
+            index=int(index),
+            text=None if s.texts is None else s.texts[int(index)],
+            features=np.asarray(row.toarray()).ravel().astype(np.float32),
+            labels=tuple(int(j) for j in s.Y[int(index)].indices),
+        )
+
+
+@dataclass(frozen=True)
+class Document:
+    """One document. features: ndarray (n_features,) float32; labels: true label ids."""
+
+    dataset: str
+    split: str
+    index: int
+    text: str | None
+    features: np.ndarray
+    labels: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class LabelScore:
+    label_id: int
+    name: str
+    score: float
+    is_true: bool | None = None  # None when the ground truth is unknown (free text)
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """Top-k labels for one input, best first."""
+
+    labels: tuple[LabelScore, ...]
+
+    @property
+    def label_ids(self) -> list[int]:
+        return [x.label_id for x in self.labels]
