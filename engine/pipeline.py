@@ -207,6 +207,31 @@ def _scaled(progress: ProgressFn | None, lo: float, hi: float) -> ProgressFn | N
     return lambda f, msg="": progress(lo + (hi - lo) * f, msg)
 
 
+# -- forwards to the feature packages (imported lazily: torch / ART / NLTK load only when used) --
+def _forward(module: str, name: str):
+    def call(*args, **kwargs):
+        import importlib
+
+        return getattr(importlib.import_module(module), name)(*args, **kwargs)
+
+    call.__name__ = name
+    call.__doc__ = f"See {module}.{name}."
+    return call
+
+
+explain_document = _forward("engine.explain.api", "explain_document")
+bertviz_html = _forward("engine.explain.api", "bertviz_html")
+attention_heatmap = _forward("engine.explain.api", "attention_heatmap")
+attack_document = _forward("engine.attacks.api", "attack_document")
+evaluate_robustness = _forward("engine.attacks.robustness", "evaluate_robustness")
+robustness_curve = _forward("engine.attacks.robustness", "robustness_curve")
+train_robust = _forward("engine.robust.adversarial_training", "train_robust")
+import_user_dataset = _forward("engine.data.user_data", "import_user_dataset")
+list_user_datasets = _forward("engine.data.user_data", "list_user_datasets")
+
+
 __all__ = ["DATASETS", "FAMILIES", "load_dataset", "train_model", "evaluate_model", "get_model", "ensure_model",
            "list_models", "predict_document", "predict_text", "dataset_stats", "search_documents", "inputs_of",
-           "document_input", "model_id_for"]
+           "document_input", "model_id_for", "explain_document", "bertviz_html",
+           "attention_heatmap", "attack_document", "evaluate_robustness", "robustness_curve", "train_robust",
+           "import_user_dataset", "list_user_datasets"]
