@@ -1,0 +1,99 @@
+"""python -m engine bench: training time, predict latency (1 document and a batch), peak memory.
+
+Each (dataset, model) is measured in a fresh child process so its peak RSS is its own. The
+X-Transformer is not retrained here (tens of minutes on 2 cores): its training time comes from
+the saved model's manifest, and latency is measured on the saved model when one exists.
+Explanation and attack speed come from engine.explain.bench / engine.attacks.bench when present.
+"""
+from __future__ import annotations
+
+import importlib
+import multiprocessing as mp
+import os
+import platform
+import resource
+import tempfile
+import time
+
+import numpy as np
+
+from engine.types import ProgressFn, report
+
+BATCH = 256
+
+
+def _timeit(fn, repeat: int = 5) -> float:
+    """Median wall seconds of fn() over ``repeat`` runs (after one warm-up)."""
+    fn()
+    times = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return float(np.median(times))
+
+
+def _measure(dataset: str, family: str, queue) -> None:
+    try:
+        from engine import pipeline
+        from engine.data import load_dataset
+        from engine.models.store import ModelStore
+
+        ds = load_dataset(dataset)
+        row = {"dataset": ds.display_name, "model": family}
+        if family == "xlinear":
+            store = ModelStore(tempfile.mkdtemp(prefix="xtrust-bench-"))
+            t = time.perf_counter()
+            info = pipeline.train_model(ds, "xlinear", store=store, evaluate=False)
+            row["train_s"] = round(time.perf_counter() - t, 3)
+            model = store.load(ds.name, info.model_id)
+        else:
+            store = ModelStore()
+            try:
+                info = store.info(ds.name, family)
+            except Exception:
+                queue.put({**row, "skipped": f"no saved {family} model for {ds.name}; train it with "
+                                             f"python -m engine train --dataset {ds.name} --model {family}"})
+                return
+            row["train_s"] = info.manifest.get("train_seconds")
+            row["train_s_source"] = "manifest"
+            model = store.load(ds.name, family)
+        inputs = pipeline.inputs_of(ds, "test", range(min(BATCH, ds.test.n)))
+        one = inputs[:1]
+        repeat = 5 if family == "xlinear" else 2
+        row["predict_1_ms"] = round(1000 * _timeit(lambda: model.score_matrix(one, 5), repeat), 2)
+        row[f"predict_{len(inputs)}_ms"] = round(1000 * _timeit(lambda: model.score_matrix(inputs, 5), repeat), 1)
+        row["per_doc_batched_ms"] = round(row[f"predict_{len(inputs)}_ms"] / len(inputs), 3)
+        row["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+        queue.put(row)
+    except Exception as exc:  # report, never crash the whole bench
+        queue.put({"dataset": dataset, "model": family, "error": f"{type(exc).__name__}: {exc}"})
+
+
+def run_bench(quick: bool = False, datasets=("bibtex", "delicious", "mediamill"), progress: ProgressFn | None = None) -> dict:
+    jobs = [("bibtex", "xlinear")] if quick else [(d, f) for d in datasets for f in ("xlinear", "xtransformer")
+                                                  if not (d == "mediamill" and f == "xtransformer")]
+    ctx = mp.get_context("spawn")
+    rows = []
+    for i, (d, f) in enumerate(jobs):
+        report(progress, i / (len(jobs) + 2), f"{d}/{f}")
+        q = ctx.Queue()
+        p = ctx.Process(target=_measure, args=(d, f, q))
+        p.start()
+        row = q.get()
+        p.join()
+        rows.append(row)
+    out = {"machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "processor": platform.machine()},
+           "models": rows}
+    if not quick:
+        for module, fn, key in (("engine.explain.bench", "bench_explain", "explain"),
+                                ("engine.attacks.bench", "bench_attacks", "attacks")):
+            report(progress, (len(jobs) + (key == "attacks")) / (len(jobs) + 2), key)
+            try:
+                out[key] = getattr(importlib.import_module(module), fn)()
+            except ImportError:
+                out[key] = {"skipped": f"{module} not available"}
+            except Exception as exc:
+                out[key] = {"error": f"{type(exc).__name__}: {exc}"}
+    report(progress, 1.0, "done")
+    return out

@@ -1,0 +1,197 @@
+"""python -m engine train | evaluate | explain | attack | bench | data"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import os
+import sys
+
+from engine.errors import Cancelled, XTrustError
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+# Feature packages that add their own sub-commands / options (module, adds a sub-command?).
+PLUGINS = ("engine.explain.cli", "engine.attacks.cli")
+
+
+def tqdm_progress(desc: str):
+    """A ProgressFn drawing a tqdm bar on stderr."""
+    from tqdm import tqdm
+
+    bar = tqdm(total=1000, desc=desc, file=sys.stderr, bar_format="{desc}: {percentage:3.0f}%|{bar}| {postfix}")
+
+    def progress(fraction: float, message: str = ""):
+        bar.n = int(fraction * 1000)
+        bar.set_postfix_str(message[:60], refresh=True)
+        if fraction >= 1.0:
+            bar.close()
+        return True
+
+    return progress
+
+
+def _plugin(module: str):
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        return None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from engine.data.dataset import DATASETS
+
+    p = argparse.ArgumentParser(prog="python -m engine", description="XTrust engine: train, evaluate, explain, attack.")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    t = sub.add_parser("train", help="train a model and save it with its manifest")
+    t.add_argument("--dataset", required=True, help=f"{', '.join(DATASETS)} or an imported dataset")
+    t.add_argument("--model", choices=("xlinear", "xtransformer"), default="xlinear")
+    t.add_argument("--robust", action="store_true", help="adversarially trained variant (saved as MODEL-robust)")
+    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--nr-splits", type=int, help="label-tree branching factor")
+    t.add_argument("--max-leaf-size", type=int, help="labels per leaf cluster")
+    t.add_argument("--C", type=float, help="ranker regularisation")
+    t.add_argument("--loss", choices=("squared-hinge", "hinge", "logistic"))
+    t.add_argument("--epochs", type=int, help="X-Transformer fine-tuning epochs")
+    t.add_argument("--max-tokens", type=int, help="X-Transformer encoder token budget")
+    t.add_argument("--batch-size", type=int, help="X-Transformer batch size")
+    t.add_argument("--json", action="store_true")
+
+    e = sub.add_parser("evaluate", help="P@k, R@k, nDCG@k, PSP@k on the official test split (optionally attacked)")
+    e.add_argument("--dataset", required=True)
+    e.add_argument("--model", default="xlinear", help="xlinear, xtransformer, or a saved model id (e.g. xlinear-robust)")
+    e.add_argument("--robust", action="store_true")
+    e.add_argument("--json", action="store_true")
+
+    b = sub.add_parser("bench", help="training time, predict latency, peak memory; explanation and attack speed")
+    b.add_argument("--json", action="store_true")
+    b.add_argument("--quick", action="store_true", help="BibTeX XR-Linear only")
+    b.add_argument("--datasets", default="bibtex,delicious,mediamill")
+
+    d = sub.add_parser("data", help="show where each dataset is found, downloading what is missing")
+    d.add_argument("--no-download", action="store_true")
+
+    mods = {m: _plugin(m) for m in PLUGINS}
+    if mods["engine.attacks.cli"] is not None:
+        mods["engine.attacks.cli"].add_attack_args(e)
+    for mod in mods.values():
+        if mod is not None and hasattr(mod, "add_parser"):
+            before = set(sub.choices)
+            mod.add_parser(sub)
+            for name in set(sub.choices) - before:  # route the plugin's sub-commands to its run()
+                if sub.choices[name].get_default("run") is None:
+                    sub.choices[name].set_defaults(run=mod.run)
+    return p
+
+
+def _train(args) -> dict:
+    from engine import pipeline
+    from engine.data import load_dataset
+
+    ds = load_dataset(args.dataset)
+    overrides = {}
+    if args.model == "xlinear":
+        for a, k in (("nr_splits", "nr_splits"), ("max_leaf_size", "max_leaf_size"), ("C", "C"), ("loss", "loss")):
+            if getattr(args, a) is not None:
+                overrides[k] = getattr(args, a)
+    else:
+        for a, k in (("nr_splits", "nr_splits"), ("max_leaf_size", "max_leaf_size"), ("C", "ranker_C"),
+                     ("loss", "ranker_loss"), ("epochs", "epochs"), ("max_tokens", "max_tokens"),
+                     ("batch_size", "batch_size")):
+            if getattr(args, a) is not None:
+                overrides[k] = getattr(args, a)
+    params = pipeline.default_params(args.model, ds, seed=args.seed, **overrides)
+    progress = tqdm_progress(f"train {args.dataset}/{args.model}{'-robust' if args.robust else ''}")
+    if args.robust:
+        info = pipeline.train_robust(ds.name, args.model, params=params, progress=progress, seed=args.seed)
+    else:
+        info = pipeline.train_model(ds, args.model, params=params, progress=progress)
+    return {"model": f"{info.dataset}/{info.model_id}", "path": str(info.path),
+            "train_seconds": info.manifest.get("train_seconds"), "metrics": info.manifest.get("metrics", {})}
+
+
+def _evaluate(args) -> dict:
+    from engine import pipeline
+    from engine.data import load_dataset
+
+    model_id = args.model + ("-robust" if args.robust and not args.model.endswith("-robust") else "")
+    if getattr(args, "attack", None):
+        return importlib.import_module("engine.attacks.cli").run_attack_eval(args, model_id)
+    ds = load_dataset(args.dataset)
+    model = pipeline.get_model(ds.name, model_id)
+    return pipeline.evaluate_model(model, ds, progress=tqdm_progress(f"evaluate {ds.name}/{model_id}"))
+
+
+def _data(args) -> dict:
+    from engine.data.dataset import DATASETS, load_dataset
+
+    out = {}
+    for name in DATASETS:
+        try:
+            ds = load_dataset(name, download=not args.no_download)
+            out[name] = {"status": "ok", "sample": ds.is_sample, "train": ds.train.n, "test": ds.test.n}
+        except XTrustError as exc:
+            out[name] = {"status": "missing", "message": str(exc)}
+    return out
+
+
+def print_metrics(m: dict) -> None:
+    rows = [("P", "P@"), ("R", "R@"), ("nDCG", "nDCG@"), ("PSP", "PSP@")]
+    print(f"{'':6}" + "".join(f"{'@' + str(k):>9}" for k in range(1, 6)))
+    for name, pre in rows:
+        if f"{pre}1" in m:
+            print(f"{name:6}" + "".join(f"{100 * m[f'{pre}{k}']:9.2f}" for k in range(1, 6)))
+
+
+def main(argv=None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "train":
+            out = _train(args)
+            if args.json:
+                print(json.dumps(out, indent=1))
+            else:
+                print(f"saved {out['model']} ({out['train_seconds']:.1f} s) at {out['path']}")
+                print_metrics(out["metrics"])
+        elif args.command == "evaluate":
+            out = _evaluate(args)
+            if args.json:
+                print(json.dumps(out, indent=1))
+            elif "clean" in out:
+                pass  # printed by the attack plugin
+            else:
+                print_metrics(out)
+        elif args.command == "bench":
+            from engine.bench import run_bench
+
+            out = run_bench(quick=args.quick, datasets=args.datasets.split(","), progress=tqdm_progress("bench"))
+            print(json.dumps(out, indent=1) if args.json else _format_bench(out))
+        elif args.command == "data":
+            for name, st in _data(args).items():
+                print(f"{name:10} {st['status']}" + (f"  train={st['train']} test={st['test']}" +
+                      (" (sample)" if st["sample"] else "") if st["status"] == "ok" else f"\n{st['message']}"))
+        else:
+            return int(args.run(args) or 0)
+    except Cancelled as exc:
+        print(f"cancelled: {exc}", file=sys.stderr)
+        return 130
+    except XTrustError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def _format_bench(out: dict) -> str:
+    lines = []
+    for section, rows in out.items():
+        lines.append(f"== {section}")
+        if isinstance(rows, list):
+            for r in rows:
+                lines.append("  " + ", ".join(f"{k}={v}" for k, v in r.items()))
+        else:
+            lines.append("  " + json.dumps(rows))
+    return "\n".join(lines)

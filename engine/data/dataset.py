@@ -1,0 +1,137 @@
+"""load_dataset(name): the benchmark datasets as :class:`engine.types.Dataset`, cached on disk."""
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+import scipy.sparse as sp
+
+from engine.data.arff import read_arff
+from engine.data.download import ensure_files, missing_files, sha256_of
+from engine.data.label_xml import read_label_xml
+from engine.data.pseudotext import pseudo_texts, word_order
+from engine.data.sources import SOURCES, DatasetSource
+from engine.errors import DataError, InputError
+from engine.paths import cache_dir
+from engine.types import Dataset, Split
+
+DATASETS = tuple(SOURCES)  # ("bibtex", "delicious", "mediamill")
+SAMPLE_TEST_FRACTION = 0.2
+SAMPLE_SPLIT_SEED = 0
+
+
+def pick_source(name: str) -> DatasetSource:
+    """The first source of ``name`` whose files are all present, else the preferred one."""
+    if name not in SOURCES:
+        raise InputError(f"unknown dataset {name!r}: choose one of {', '.join(DATASETS)}.")
+    for src in SOURCES[name]:
+        if not missing_files(src):
+            return src
+    return SOURCES[name][0]
+
+
+def load_dataset(name: str, download: bool = True, progress=None) -> Dataset:
+    """Load a benchmark dataset by name (bibtex, delicious, mediamill).
+
+    MediaMill falls back to the real 2,500-row sample (``is_sample=True``) when the full files
+    are absent. Raises DataError with what to do when files are missing and cannot be fetched.
+    """
+    if name not in SOURCES:
+        from engine.data.user_data import list_user_datasets, load_user_dataset
+
+        user = load_user_dataset(name) if isinstance(name, str) and name in list_user_datasets() else None
+        if user is None:
+            raise InputError(f"unknown dataset {name!r}: choose one of {', '.join(DATASETS + tuple(list_user_datasets()))}.")
+        return user
+    src = pick_source(name)
+    if name == "mediamill" and not src.is_sample and missing_files(src):
+        sample = SOURCES[name][1]
+        if not missing_files(sample):
+            src = sample
+    paths = ensure_files(src, download=download and not src.is_sample, progress=progress)
+    checksums = {rel: (f.sha256 or sha256_of(paths[rel])) for rel, f in ((f.relpath, f) for f in src.files)}
+    return _load_cached(src.name, src.is_sample, tuple(sorted(checksums.items())), tuple(sorted((k, str(v)) for k, v in paths.items())))
+
+
+@lru_cache(maxsize=8)
+def _load_cached(name: str, is_sample: bool, checksums: tuple, paths: tuple) -> Dataset:
+    src = next(s for s in SOURCES[name] if s.is_sample == is_sample)
+    paths_d = {k: Path(v) for k, v in paths}
+    key = "-".join(v[:10] for _, v in checksums)
+    cache = cache_dir() / "datasets" / f"{name}{'-sample' if is_sample else ''}-{key}"
+    if (cache / "meta.json").is_file():
+        try:
+            return _read_cache(cache, src, dict(checksums))
+        except Exception:  # a damaged cache is rebuilt, never trusted
+            pass
+    ds = _parse(src, paths_d, dict(checksums))
+    _write_cache(cache, ds)
+    return ds
+
+
+def _parse(src: DatasetSource, paths: dict[str, Path], checksums: dict[str, str]) -> Dataset:
+    labels = read_label_xml(paths[src.labels_xml])
+    if len(labels) != src.n_labels:
+        raise DataError(f"{src.labels_xml}: expected {src.n_labels} labels, found {len(labels)}.")
+    train = read_arff(paths[src.train], len(labels))
+    if src.test is not None:
+        test = read_arff(paths[src.test], len(labels))
+        if test.feature_names != train.feature_names:
+            raise DataError(f"{src.name}: train and test files have different features.")
+        Xtr, Ytr, Xte, Yte = train.X, train.Y, test.X, test.Y
+    else:
+        rng = np.random.default_rng(SAMPLE_SPLIT_SEED)
+        perm = rng.permutation(train.X.shape[0])
+        n_test = int(round(SAMPLE_TEST_FRACTION * perm.size))
+        te, tr = np.sort(perm[:n_test]), np.sort(perm[n_test:])
+        Xtr, Ytr, Xte, Yte = train.X[tr], train.Y[tr], train.X[te], train.Y[te]
+    return _build(src.name, train.feature_names, labels, Xtr, Ytr, Xte, Yte, src.kind, src.is_sample, checksums,
+                  src.note)
+
+
+def _build(name, feature_names, label_names, Xtr, Ytr, Xte, Yte, kind, is_sample, checksums, note="") -> Dataset:
+    texts_tr = texts_te = None
+    if kind == "text":
+        rank = word_order(Xtr)
+        texts_tr = pseudo_texts(Xtr, feature_names, rank)
+        texts_te = pseudo_texts(Xte, feature_names, rank)
+    return Dataset(
+        name=name,
+        feature_names=list(feature_names),
+        label_names=list(label_names),
+        train=Split(Xtr.tocsr().astype(np.float32), Ytr.tocsr().astype(np.float32), texts_tr),
+        test=Split(Xte.tocsr().astype(np.float32), Yte.tocsr().astype(np.float32), texts_te),
+        kind=kind,
+        is_sample=is_sample,
+        checksums=dict(checksums),
+        description=note,
+    )
+
+
+def _write_cache(cache: Path, ds: Dataset) -> None:
+    try:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(dir=cache.parent, prefix=".tmp-"))
+        for part, s in (("train", ds.train), ("test", ds.test)):
+            sp.save_npz(tmp / f"{part}_X.npz", s.X)
+            sp.save_npz(tmp / f"{part}_Y.npz", s.Y)
+        meta = {k: getattr(ds, k) for k in ("name", "feature_names", "label_names", "kind", "is_sample", "checksums",
+                                             "description")}
+        (tmp / "meta.json").write_text(json.dumps(meta))
+        os.replace(tmp, cache)
+    except OSError:
+        pass  # caching is an optimisation; a read-only disk still works
+
+
+def _read_cache(cache: Path, src: DatasetSource, checksums: dict) -> Dataset:
+    meta = json.loads((cache / "meta.json").read_text())
+    if meta["checksums"] != checksums:
+        raise ValueError("stale cache")
+    X = {p: sp.load_npz(cache / f"{p}_X.npz").tocsr() for p in ("train", "test")}
+    Y = {p: sp.load_npz(cache / f"{p}_Y.npz").tocsr() for p in ("train", "test")}
+    return _build(meta["name"], meta["feature_names"], meta["label_names"], X["train"], Y["train"], X["test"],
+                  Y["test"], meta["kind"], meta["is_sample"], meta["checksums"], meta.get("description", ""))

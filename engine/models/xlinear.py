@@ -1,0 +1,172 @@
+"""PECOS XR-Linear: PIFA label embedding + hierarchical k-means tree + linear rankers.
+
+Text datasets: sublinear TF-IDF over the pseudo-text. Dense datasets: standardised features.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+import scipy.sparse as sp
+
+from engine.models.base import FeatureView, XMCModel
+from engine.models.featurize import DenseScaler, TfidfText, load_featurizer
+from engine.types import ProgressFn, report
+
+SOLVERS = {"squared-hinge": "L2R_L2LOSS_SVC_DUAL", "hinge": "L2R_L1LOSS_SVC_DUAL", "logistic": "L2R_LR_DUAL"}
+
+
+@dataclass(frozen=True)
+class XLinearParams:
+    nr_splits: int = 16  # branching factor of the label tree
+    max_leaf_size: int = 100  # labels per leaf cluster
+    C: float = 1.0  # ranker regularisation (PECOS Cp = Cn)
+    loss: str = "squared-hinge"  # squared-hinge | hinge | logistic
+    threshold: float = 0.1  # weights below this are pruned
+    beam_size: int = 50
+    post_processor: str = "l3-hinge"
+    seed: int = 0
+
+    def validate(self) -> "XLinearParams":
+        from engine.errors import InputError
+
+        if self.loss not in SOLVERS:
+            raise InputError(f"loss must be one of {', '.join(SOLVERS)}, got {self.loss!r}.")
+        if not (2 <= self.nr_splits <= 1024):
+            raise InputError(f"nr_splits must be between 2 and 1024, got {self.nr_splits}.")
+        if not (1 <= self.max_leaf_size <= 100000):
+            raise InputError(f"max_leaf_size must be between 1 and 100000, got {self.max_leaf_size}.")
+        if not (0 < self.C <= 1e4):
+            raise InputError(f"C must be in (0, 10000], got {self.C}.")
+        if not (1 <= self.beam_size <= 10000):
+            raise InputError(f"beam_size must be between 1 and 10000, got {self.beam_size}.")
+        return self
+
+
+def train_ranker(X, Y: sp.csr_matrix, params: XLinearParams, cluster_chain=None):
+    """PECOS PIFA + hierarchical k-means + XLinearModel.train. X: csr or dense (n, d) float32."""
+    from pecos.xmc import Indexer, LabelEmbeddingFactory
+    from pecos.xmc.xlinear.model import XLinearModel
+
+    Y = sp.csr_matrix(Y, dtype=np.float32)
+    if cluster_chain is None:
+        Xs = X if sp.issparse(X) else sp.csr_matrix(X)
+        emb = LabelEmbeddingFactory.create(Y, Xs.astype(np.float32), method="pifa")
+        cluster_chain = Indexer.gen(emb, indexer_type="hierarchicalkmeans", nr_splits=params.nr_splits,
+                                    max_leaf_size=params.max_leaf_size, seed=params.seed)
+    model = XLinearModel.train(X, Y, C=cluster_chain, threshold=params.threshold, Cp=params.C, Cn=params.C,
+                               solver_type=SOLVERS[params.loss], beam_size=params.beam_size,
+                               post_processor=params.post_processor)
+    return model
+
+
+def label_path_of(xlm, label_id: int) -> list[int]:
+    """Walk a PECOS HierarchicalMLModel's C matrices from the leaf up: cluster id per level."""
+    path = []
+    node = int(label_id)
+    for layer in reversed(xlm.model.model_chain[1:]):
+        C = layer.C.tocsr()
+        node = int(C.indices[C.indptr[node]])
+        path.append(node)
+    return list(reversed(path))
+
+
+def selected_scores(xlm, X, label_ids: np.ndarray, post_processor: str | None = None) -> np.ndarray:
+    """Exact scores of label_ids for every row of X: ndarray (n, m) float32."""
+    n = X.shape[0]
+    m = label_ids.size
+    rows = np.repeat(np.arange(n), m)
+    cols = np.tile(label_ids, n)
+    sel = sp.csr_matrix((np.ones(n * m, dtype=np.float32), (rows, cols)), shape=(n, xlm.nr_labels), dtype=np.float32)
+    sel.sort_indices()
+    S = xlm.predict(X, selected_outputs_csr=sel, post_processor=post_processor).tocsr()
+    return np.asarray(S[:, label_ids].toarray(), dtype=np.float32)
+
+
+class XLinearXMC(XMCModel):
+    family = "xlinear"
+
+    def __init__(self, xlm, featurizer, label_names: list[str], params: XLinearParams):
+        self.xlm = xlm
+        self.featurizer = featurizer
+        self.label_names = list(label_names)
+        self.params = params
+        self.input_kind = featurizer.kind
+
+    @classmethod
+    def train(cls, inputs_train: Any, Y: sp.csr_matrix, label_names: list[str], params: XLinearParams = XLinearParams(),
+              feature_names: list[str] | None = None, progress: ProgressFn | None = None) -> "XLinearXMC":
+        """inputs_train: list[str] (text) or ndarray (n, d) (dense); Y: csr (n, L)."""
+        params.validate()
+        report(progress, 0.05, "featurizing")
+        if isinstance(inputs_train, list):
+            feat = TfidfText().fit(inputs_train)
+        else:
+            feat = DenseScaler().fit(np.asarray(inputs_train), feature_names or [f"f{i}" for i in range(np.shape(inputs_train)[1])])
+        X = feat.transform(inputs_train)
+        report(progress, 0.2, "clustering labels and training rankers")
+        xlm = train_ranker(X, Y, params)
+        report(progress, 1.0, "done")
+        return cls(xlm, feat, label_names, params)
+
+    def features(self, inputs) -> Any:
+        return self.featurizer.transform(inputs)
+
+    def score_matrix(self, inputs, top_k: int):
+        return self.xlm.predict(self.features(inputs), beam_size=max(self.params.beam_size, top_k), only_topk=top_k)
+
+    def score_labels(self, inputs, label_ids: Sequence[int]) -> np.ndarray:
+        ids = self.check_label_ids(label_ids)
+        return selected_scores(self.xlm, self.features(self.check_inputs(inputs)), ids)
+
+    def label_path(self, label_id: int) -> list[int]:
+        return label_path_of(self.xlm, int(self.check_label_ids([label_id])[0]))
+
+    def feature_view(self, one_input) -> FeatureView:
+        if self.input_kind == "text":
+            x0 = np.asarray(self.features([one_input]).toarray()).ravel()
+
+            def to_model(X):
+                return sp.csr_matrix(np.asarray(X, dtype=np.float32))
+
+            names, clip = self.featurizer.feature_names, (0.0, 1.0)
+            desc = "TF-IDF vector of the text, read directly by the XR-Linear ranker."
+        else:
+            x0 = np.asarray(self.check_inputs(one_input), dtype=np.float32).ravel()
+
+            def to_model(X):
+                return self.featurizer.transform(np.asarray(X, dtype=np.float32))
+
+            names, clip = self.featurizer.feature_names, (self.featurizer.lo, self.featurizer.hi)
+            desc = "Raw dense features, standardised by the model before the XR-Linear ranker."
+
+        def score(X, label_ids):
+            return selected_scores(self.xlm, to_model(np.atleast_2d(X)), np.asarray(label_ids, dtype=np.int64))
+
+        def top_k(X, k):
+            from engine.metrics import top_k_indices
+
+            S = self.xlm.predict(to_model(np.atleast_2d(X)), beam_size=max(self.params.beam_size, k), only_topk=k)
+            return top_k_indices(S, k)
+
+        return FeatureView(x0.astype(np.float32), names, score, top_k, clip, desc)
+
+    def save(self, path) -> None:
+        path = Path(path)
+        self.xlm.save(str(path / "xlinear"))
+        (path / "featurizer").mkdir()
+        self.featurizer.save(path / "featurizer")
+        (path / "labels.json").write_text(json.dumps(self.label_names))
+        (path / "params.json").write_text(json.dumps(asdict(self.params)))
+
+    @classmethod
+    def load(cls, path) -> "XLinearXMC":
+        from pecos.xmc.xlinear.model import XLinearModel
+
+        path = Path(path)
+        xlm = XLinearModel.load(str(path / "xlinear"))
+        return cls(xlm, load_featurizer(path / "featurizer"), json.loads((path / "labels.json").read_text()),
+                   XLinearParams(**json.loads((path / "params.json").read_text())))

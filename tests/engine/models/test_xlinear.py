@@ -1,0 +1,77 @@
+import numpy as np
+import pytest
+
+from engine.errors import InputError
+from engine.models.xlinear import XLinearParams, XLinearXMC
+
+
+def test_predict_and_score_labels_agree(small_xlinear, bibtex):
+    texts = bibtex.test.texts[:5]
+    preds = small_xlinear.predict(texts, top_k=5, truth=[bibtex.document(i).labels for i in range(5)])
+    for text, pred in zip(texts, preds):
+        assert len(pred.labels) == 5
+        scores = [x.score for x in pred.labels]
+        assert scores == sorted(scores, reverse=True)
+        exact = small_xlinear.score_labels([text], pred.label_ids)[0]
+        np.testing.assert_allclose(exact, scores, rtol=1e-5, atol=1e-6)
+    assert any(x.is_true for p in preds for x in p.labels)
+
+
+def test_label_path_and_feature_view(small_xlinear, bibtex):
+    text = bibtex.test.texts[0]
+    pred = small_xlinear.predict([text], 3)[0]
+    depth = len(small_xlinear.xlm.model.model_chain)
+    for lid in pred.label_ids:
+        path = small_xlinear.label_path(lid)
+        assert len(path) == depth - 1 and all(isinstance(c, int) for c in path)
+    fv = small_xlinear.feature_view(text)
+    assert fv.x0.shape == (small_xlinear.featurizer.dim,) and fv.clip == (0.0, 1.0)
+    assert fv.top_k(fv.x0[None, :], 3)[0].tolist() == pred.label_ids
+    np.testing.assert_allclose(fv.score(fv.x0[None, :], pred.label_ids)[0], [x.score for x in pred.labels], rtol=1e-5)
+    words = set(text.split())
+    assert all(fv.feature_names[j] in words for j in np.nonzero(fv.x0)[0])
+
+
+def test_save_load_roundtrip(small_xlinear, bibtex, tmp_path):
+    small_xlinear.save(tmp_path)
+    again = XLinearXMC.load(tmp_path)
+    texts = bibtex.test.texts[:20]
+    np.testing.assert_allclose(again.score_labels(texts, [0, 5, 9]), small_xlinear.score_labels(texts, [0, 5, 9]))
+    assert not list(tmp_path.rglob("*.pkl"))  # nothing pickled
+
+
+def test_dense_model_on_mediamill():
+    from engine.data import load_dataset
+
+    ds = load_dataset("mediamill")
+    X = ds.train.X.toarray()
+    m = XLinearXMC.train(X, ds.train.Y, ds.label_names, feature_names=ds.feature_names)
+    assert m.input_kind == "dense"
+    pred = m.predict(ds.test.X[:3].toarray(), 5)
+    assert len(pred) == 3 and len(pred[0].labels) == 5
+    with pytest.raises(InputError, match="120 feature"):
+        m.predict(np.ones((1, 7)), 5)
+    with pytest.raises(InputError, match="finite"):
+        m.predict(np.full((1, 120), np.nan), 5)
+
+
+@pytest.mark.parametrize("kwargs", [dict(loss="magic"), dict(nr_splits=1), dict(C=0), dict(beam_size=0), dict(max_leaf_size=0)])
+def test_bad_params(kwargs):
+    with pytest.raises(InputError):
+        XLinearParams(**kwargs).validate()
+
+
+def test_bad_inputs(small_xlinear):
+    with pytest.raises(InputError, match="top-k"):
+        small_xlinear.predict(["a b"], 0)
+    with pytest.raises(InputError, match="top-k"):
+        small_xlinear.predict(["a b"], 10_000)
+    with pytest.raises(InputError, match="not one of this model"):
+        small_xlinear.score_labels(["a b"], [159])
+    with pytest.raises(InputError, match="no labels"):
+        small_xlinear.score_labels(["a b"], [])
+    with pytest.raises(InputError, match="list of strings"):
+        small_xlinear.predict([1, 2], 3)
+    with pytest.raises(InputError, match="unknown label"):
+        small_xlinear.label_id("TAG_nonexistent")
+    assert small_xlinear.label_id("TAG_2005") == 0
