@@ -1,0 +1,174 @@
+"""XTrust dashboard entry point: ``streamlit run dashboard/app.py``.
+
+Builds the sidebar selection (dataset, model, document, top-k), mirrors it into the URL's query
+parameters so a link reopens the same view, makes sure a first model exists, then runs the page
+chosen in ``st.navigation``. Pages read the selection from :mod:`dashboard.state`.
+"""
+from __future__ import annotations
+
+import logging
+import sys
+import threading
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # `streamlit run dashboard/app.py` puts only dashboard/ on the path
+    sys.path.insert(0, str(ROOT))
+
+import numpy as np  # noqa: E402
+import streamlit as st  # noqa: E402
+
+from dashboard import components as C  # noqa: E402
+from dashboard import state as S  # noqa: E402
+from engine import pipeline  # noqa: E402
+from engine.errors import DataError, XTrustError  # noqa: E402
+
+logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+st.set_page_config(page_title="XTrust", page_icon="🔎", layout="wide")
+st.html(f"<style>{S.css()}</style>")
+
+PAGES_DIR = Path(__file__).resolve().parent / "pages"
+PAGES = [
+    st.Page(PAGES_DIR / "overview.py", title="Overview", icon="📊", url_path="overview", default=True),
+    st.Page(PAGES_DIR / "predict.py", title="Predict", icon="🏷️", url_path="predict"),
+    st.Page(PAGES_DIR / "explain.py", title="Explain", icon="💡", url_path="explain"),
+    st.Page(PAGES_DIR / "attack.py", title="Attack", icon="⚔️", url_path="attack"),
+    st.Page(PAGES_DIR / "compare.py", title="Compare", icon="⚖️", url_path="compare"),
+    st.Page(PAGES_DIR / "your_data.py", title="Your data", icon="📁", url_path="your-data"),
+]
+ss = st.session_state
+
+
+@st.cache_resource(max_entries=1)
+def _train_lock() -> threading.Lock:
+    return threading.Lock()
+
+
+def _load_query_params() -> None:
+    """Once per session: take dataset / model / doc from the URL (validated later)."""
+    if ss.get(S.K_QP_LOADED):
+        return
+    ss[S.K_QP_LOADED] = True
+    qp = st.query_params
+    if qp.get("dataset"):
+        ss[S.K_DATASET] = qp["dataset"]
+    if qp.get("model"):
+        ss[S.K_MODEL] = qp["model"]
+    try:
+        ss[S.K_DOC] = max(0, int(qp.get("doc", 0)))
+    except ValueError:
+        ss[S.K_DOC] = 0
+    page = qp.get("page")
+    ss["_wanted_page"] = page if page in {p.url_path for p in PAGES} else None
+
+
+def _on_dataset_change() -> None:
+    ss[S.K_DOC] = 0
+    ss.pop(S.K_MODEL, None)
+    for k in (S.K_SEARCH_WORD, S.K_SEARCH_LABEL, "sel_match"):
+        ss.pop(k, None)
+
+
+def _random_doc(n: int) -> None:
+    """Pick a document with the seed, then advance the seed so the next click gives another one."""
+    seed = int(ss.get(S.K_SEED, 0))
+    ss[S.K_DOC] = int(np.random.default_rng(seed).integers(n))
+    ss[S.K_SEED] = seed + 1
+
+
+def _pick_match() -> None:
+    if ss.get("sel_match") is not None:
+        ss[S.K_DOC] = int(ss["sel_match"])
+
+
+def _ensure_first_model(dataset: str) -> None:
+    """A dataset with no model at all gets XR-Linear, trained here in seconds."""
+    with st.status(f"First run on {dataset}: training XR-Linear (a few seconds)…", expanded=True) as status:
+        bar = st.progress(0.0)
+        with _train_lock():
+            if not pipeline.list_models(dataset):
+                pipeline.ensure_model(dataset, "xlinear", progress=lambda f, m="": bar.progress(f, text=m) or True)
+        status.update(label=f"XR-Linear trained on {dataset}.", state="complete", expanded=False)
+    S.clear_model_caches()
+
+
+def sidebar() -> None:
+    _load_query_params()
+    sb = st.sidebar
+    datasets = list(S.BUILTIN_DATASETS) + [d for d in S.user_datasets() if d not in S.BUILTIN_DATASETS]
+    if ss.get(S.K_DATASET) not in datasets:
+        ss[S.K_DATASET] = "bibtex"
+    dataset = sb.selectbox("Dataset", datasets, key=S.K_DATASET, on_change=_on_dataset_change)
+    ss[S.K_READY] = (False, "")
+    try:
+        stats = S.dataset_stats(dataset)
+    except DataError as exc:
+        ss[S.K_READY] = (False, str(exc))
+        return
+    except XTrustError as exc:
+        ss[S.K_READY] = (False, str(exc))
+        return
+    except Exception as exc:
+        logging.getLogger("xtrust.dashboard").exception("dataset %s failed to load", dataset)
+        ss[S.K_READY] = (False, f"{dataset} could not be loaded ({type(exc).__name__}); see the server log.")
+        return
+    if stats.get("is_sample"):
+        sb.caption(f"{dataset}: the 2,500-row **sample** (full files absent)")
+
+    models = S.model_manifests(dataset)
+    if not models:
+        res = C.call(_ensure_first_model, dataset, what="training the first model")
+        if C.failed(res):
+            ss[S.K_READY] = (False, f"no model for {dataset} yet, and training one failed (see above).")
+            return
+        models = S.model_manifests(dataset)
+    ids = sorted(models, key=lambda m: (S.ALL_MODEL_IDS.index(m) if m in S.ALL_MODEL_IDS else 99, m))
+    if ss.get(S.K_MODEL) not in ids:
+        ss[S.K_MODEL] = ids[0]
+    sb.selectbox("Model", ids, key=S.K_MODEL, format_func=C.model_label)
+
+    n = int(stats["n_test"])
+    sb.markdown(f"**Document** (test split, ids 0–{n - 1})")
+    ss[S.K_DOC] = min(max(int(ss.get(S.K_DOC, 0)), 0), n - 1)
+    sb.number_input("Document id", min_value=0, max_value=n - 1, step=1, key=S.K_DOC)
+    ss.setdefault(S.K_SEED, 0)
+    c1, c2 = sb.columns([1, 1], vertical_alignment="bottom")
+    c1.number_input("Seed", min_value=0, step=1, key=S.K_SEED)
+    c2.button("🎲 Random", on_click=_random_doc, args=(n,), width="stretch")
+    with sb.expander("Find a document", expanded=bool(ss.get(S.K_SEARCH_WORD) or ss.get(S.K_SEARCH_LABEL))):
+        if stats["kind"] == "text":
+            st.text_input("Word in the text", key=S.K_SEARCH_WORD, placeholder="e.g. learning")
+        labels = [""] + list(stats["label_frequency"])
+        if ss.get(S.K_SEARCH_LABEL) not in labels:
+            ss[S.K_SEARCH_LABEL] = ""
+        st.selectbox("Has true label", labels, key=S.K_SEARCH_LABEL, format_func=lambda x: x or "(any)")
+        word, label = ss.get(S.K_SEARCH_WORD, "").strip(), ss.get(S.K_SEARCH_LABEL, "")
+        if word or label:
+            found = C.call(S.search_documents, dataset, word, label, what="search")
+            if not C.failed(found):
+                if found:
+                    if ss.get("sel_match") not in found:
+                        ss["sel_match"] = None
+                    st.selectbox(f"{len(found)}{'+' if len(found) >= 200 else ''} matching documents", found,
+                                 key="sel_match", index=None, placeholder="pick one", on_change=_pick_match)
+                else:
+                    st.caption("no document matches")
+    ss.setdefault(S.K_TOPK, 5)
+    sb.slider("Top-k labels", 1, 10, key=S.K_TOPK)
+    ss[S.K_READY] = (True, "")
+
+
+def sync_query_params(page) -> None:
+    dataset, model_id, doc, _ = S.selection()
+    want = {"dataset": dataset, "model": model_id, "doc": str(doc), "page": page.url_path or "overview"}
+    if dict(st.query_params) != want:
+        st.query_params.from_dict(want)
+
+
+sidebar()
+nav = st.navigation(PAGES)
+wanted = ss.pop("_wanted_page", None)
+if wanted and wanted != nav.url_path:
+    st.switch_page(next(p for p in PAGES if p.url_path == wanted))
+sync_query_params(nav)
+nav.run()

@@ -1,0 +1,91 @@
+"""Explain: why the model predicts each top-k label -- LIME and attention side by side, the
+label-wise attention heatmap, BertViz, and faithfulness scores of each explanation."""
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import streamlit as st
+import streamlit.components.v1 as components
+
+from dashboard import components as C
+from dashboard import state as S
+
+dataset, model_id, index, top_k = C.require_selection()
+st.title("Explain")
+st.caption(f"{dataset} · {C.model_label(model_id)} · test document {index}")
+family = S.model_manifests(dataset).get(model_id, {}).get("family", model_id.split("-")[0])
+is_xtf = family == "xtransformer"
+
+METHODS = ["lime", "attention"]
+NAMES = {"lime": "LIME", "attention": "Attention", "": "(none)"}
+ss = st.session_state
+ss.setdefault("ex_left", "lime")
+ss.setdefault("ex_right", "attention" if is_xtf else "")
+if ss["ex_right"] == "attention" and not is_xtf:
+    ss["ex_right"] = ""
+with st.form("explain-params"):
+    c = st.columns(5)
+    c[0].selectbox("Left method", METHODS, key="ex_left", format_func=NAMES.get)
+    c[1].selectbox("Right method", [""] + METHODS, key="ex_right", format_func=NAMES.get,
+                   help="attention needs an X-Transformer model")
+    c[2].number_input("LIME samples", 50, 5000, 500, step=50, key="ex_samples")
+    c[3].number_input("Words shown", 3, 50, 10, key="ex_nfeat")
+    c[4].number_input("Seed", 0, 2**31 - 1, 0, key="ex_seed")
+    st.form_submit_button("Explain")
+
+methods = [m for m in (ss["ex_left"], ss["ex_right"]) if m]
+methods = list(dict.fromkeys(methods))  # the same method twice is shown once
+cols = st.columns(len(methods))
+results = {}
+for col, method in zip(cols, methods):
+    with col:
+        st.subheader(NAMES[method])
+        if method == "attention" and not is_xtf:
+            st.info("Attention explanations need an X-Transformer model (XR-Linear has no attention). "
+                    "Train one on the Overview page, then choose it in the sidebar.")
+            continue
+        with st.spinner(f"explaining with {NAMES[method]}…"):
+            expl = C.call(S.explain_document, dataset, model_id, index, method, top_k, int(ss["ex_samples"]),
+                          int(ss["ex_nfeat"]), int(ss["ex_seed"]), C.version(), what=f"the {NAMES[method]} explanation")
+        if C.failed(expl):
+            continue
+        results[method] = expl
+        S.remember(f"explain-{method}", expl)
+        st.caption(f"{len(expl.labels)} labels explained in {float(expl.seconds):.2f} s")
+        C.render_explanation(expl, key=f"ex-{method}")
+
+if results:
+    st.subheader("Faithfulness")
+    st.caption("Comprehensiveness: score drop when the explanation's top words are removed (higher is better). "
+               "Sufficiency: score drop when only they are kept (lower is better). Deletion AUC: lower is better. "
+               "'random' columns: the same scores for a random word order.")
+    frames = []
+    for m, e in results.items():
+        f = C.faithfulness_frame(e)
+        f.insert(0, "method", NAMES[m])
+        frames.append(f)
+    faith = pd.concat(frames, ignore_index=True)
+    st.dataframe(faith, hide_index=True, width="stretch")
+    csv = pd.concat([C.explanation_frame(e).assign(method=m) for m, e in results.items()], ignore_index=True)
+    C.download_row([
+        ("Explanations (CSV)", csv.to_csv(index=False), f"xtrust-{dataset}-{model_id}-{index}-explanations.csv", "text/csv"),
+        ("Explanations (JSON)", json.dumps({m: json.loads(C.to_json_text(e)) for m, e in results.items()}, indent=1),
+         f"xtrust-{dataset}-{model_id}-{index}-explanations.json", "application/json"),
+    ], key="ex-dl")
+    C.report_button("explain")
+
+st.divider()
+st.subheader("Attention heatmap and BertViz")
+if not is_xtf:
+    st.info("The label-wise attention heatmap and BertViz need an X-Transformer model; the selected model is "
+            f"{C.model_label(model_id)}. Train an X-Transformer on the Overview page (text datasets only).")
+else:
+    am = C.call(S.attention_heatmap, dataset, model_id, index, top_k, C.version(), what="the attention heatmap")
+    if not C.failed(am):
+        st.plotly_chart(C.attention_figure(am), key="attn-heat")
+        st.caption("Each row: how strongly the encoder's attention links each word to the label (row max = 1).")
+    view = st.radio("BertViz view", ["head", "model"], horizontal=True, key="bv_view")
+    markup = C.call(S.bertviz_html, dataset, model_id, index, view, C.version(), what="BertViz")
+    if not C.failed(markup):
+        components.html(markup, height=720 if view == "model" else 560, scrolling=True)

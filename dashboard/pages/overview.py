@@ -1,0 +1,89 @@
+"""Overview: the dataset's statistics and label frequencies, every model's metrics, training."""
+from __future__ import annotations
+
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+from dashboard import components as C
+from dashboard import state as S
+from engine import pipeline
+
+st.title("Overview")
+dataset, model_id, _, _ = C.require_selection()
+stats = C.call(S.dataset_stats, dataset, what="loading the dataset")
+if C.failed(stats):
+    st.stop()
+
+name = stats["display_name"]
+st.subheader(f"{name}" + ("  ·  sample" if stats["is_sample"] else ""))
+if stats["is_sample"]:
+    st.caption("This is the real 2,500-row **sample** of the dataset (the full files are not installed); "
+               "metrics on it are not comparable with published results.")
+cols = st.columns(6)
+cols[0].metric("train documents", f"{stats['n_train']:,}")
+cols[1].metric("test documents", f"{stats['n_test']:,}")
+cols[2].metric("labels", f"{stats['n_labels']:,}")
+cols[3].metric("features", f"{stats['n_features']:,}")
+cols[4].metric("labels / document", f"{stats['labels_per_row_train']:.2f}")
+cols[5].metric("input", "text" if stats["kind"] == "text" else "numeric features")
+
+freq = stats["label_frequency"]
+names, counts = list(freq), list(freq.values())
+fig = go.Figure(go.Bar(x=list(range(1, len(counts) + 1)), y=counts, hovertext=names, hoverinfo="text+y",
+                       marker_color="#4575b4"))
+fig.update_layout(title="Label frequency in the training split (labels ranked by frequency)", height=320,
+                  xaxis_title="label rank", yaxis_title="training documents", yaxis_type="log",
+                  margin=dict(l=10, r=10, t=40, b=10))
+st.plotly_chart(fig, key="label-freq")
+with st.expander("Most and least frequent labels"):
+    c1, c2 = st.columns(2)
+    c1.dataframe(pd.DataFrame({"label": names[:15], "train docs": counts[:15]}), hide_index=True, width="stretch")
+    c2.dataframe(pd.DataFrame({"label": names[-15:], "train docs": counts[-15:]}), hide_index=True, width="stretch")
+
+# -- models -------------------------------------------------------------------------------------
+st.subheader("Models")
+manifests = S.model_manifests(dataset)
+rows = []
+for mid, man in manifests.items():
+    m = man.get("metrics", {})
+    row = {"model": C.model_label(mid), "id": mid, "variant": man.get("variant", "baseline")}
+    for k in (1, 3, 5):
+        for metric in ("P", "R", "nDCG", "PSP"):
+            v = m.get(f"{metric}@{k}")
+            row[f"{metric}@{k}"] = None if v is None else round(100 * float(v), 2)
+    row["train s"] = man.get("train_seconds")
+    row["trained"] = man.get("created", "")
+    rows.append(row)
+if rows:
+    df = pd.DataFrame(rows)
+    order = ["model", "id", "variant"] + [f"{m}@{k}" for m in ("P", "R", "nDCG", "PSP") for k in (1, 3, 5)] + ["train s", "trained"]
+    st.dataframe(df[order], hide_index=True, width="stretch")
+    st.caption("Metrics in % on the test split. PSP@k is propensity-scored precision, normalised by the best achievable.")
+    st.download_button("Metrics (CSV)", df[order].to_csv(index=False), file_name=f"xtrust-{dataset}-metrics.csv",
+                       mime="text/csv", on_click="ignore")
+else:
+    st.info("No model is trained for this dataset yet.")
+
+missing = [m for m in S.ALL_MODEL_IDS if m not in manifests]
+if stats["kind"] != "text":
+    missing = [m for m in missing if not m.startswith("xtransformer")]
+if missing:
+    st.markdown("**Train a missing model**")
+    c1, c2 = st.columns([2, 1], vertical_alignment="bottom")
+    choice = c1.selectbox("Model to train", missing, format_func=C.model_label, key="train_choice")
+    if choice.startswith("xtransformer"):
+        c1.caption("The X-Transformer fine-tunes a MiniLM encoder: on a CPU this takes tens of minutes.")
+    if choice.endswith("-robust"):
+        c1.caption("Adversarial training: the baseline's training set augmented with attacked copies.")
+    if c2.button("Train", type="primary", key="train_go"):
+        key = f"train:{dataset}:{choice}"
+        family, robust = choice.split("-")[0], choice.endswith("-robust")
+        fn = pipeline.train_robust if robust else pipeline.train_model
+        S.start_job(key, f"training {C.model_label(choice)} on {dataset}", fn, dataset, family, restart=True)
+        st.session_state[S.K_TRAIN_JOB] = key
+job = S.get_job(st.session_state.get(S.K_TRAIN_JOB))
+if job is not None and job.key.startswith(f"train:{dataset}:"):
+    C.job_panel(job, "train")
+    if job.ok:
+        st.success(f"{job.label}: done; choose the model in the sidebar.")

@@ -1,0 +1,68 @@
+"""Predict: the selected document, its top-k labels (ground truth marked) and label-tree paths;
+plus free text typed by the user."""
+from __future__ import annotations
+
+import html
+import json
+
+import pandas as pd
+import streamlit as st
+
+from dashboard import components as C
+from dashboard import state as S
+
+dataset, model_id, index, top_k = C.require_selection()
+st.title("Predict")
+st.caption(f"{dataset} · {C.model_label(model_id)} · test document {index}")
+
+out = C.call(S.predict_document, dataset, model_id, index, top_k, C.version(), what="prediction")
+if C.failed(out):
+    st.stop()
+doc, pred, paths = out
+stats = S.dataset_stats(dataset)
+
+left, right = st.columns([3, 2])
+with left:
+    st.subheader("Document")
+    if doc.text is not None:
+        st.caption("Pseudo-text: the document's active bag-of-words features, in a fixed word order "
+                   "(the benchmark files hold word ids, not the original sentences)." if stats["kind"] == "text" else "")
+        C.html_block(f'<div class="xt-text xt-doc">{html.escape(doc.text)}</div>')
+    else:
+        nz = pd.DataFrame({"feature": [f"f{i}" for i in range(doc.features.size)], "value": doc.features})
+        st.caption(f"{stats['display_name']} has numeric features only ({doc.features.size}); no text.")
+        st.dataframe(nz, hide_index=True, width="stretch", height=300)
+    truth_names = sorted(S.label_names(dataset)[j] for j in doc.labels)
+    st.markdown("**True labels:** " + (", ".join(f"`{n}`" for n in truth_names) if truth_names else "(none)"))
+with right:
+    st.subheader(f"Top-{len(pred.labels)} labels")
+    st.plotly_chart(C.score_bars(pred), key="pred-bars", config={"displayModeBar": False})
+    st.caption("green: a true label · red: not a true label")
+df = C.prediction_frame(pred, paths)
+st.dataframe(df, hide_index=True, width="stretch")
+hits = sum(1 for x in pred.labels if x.is_true)
+st.caption(f"{hits} of the top {len(pred.labels)} are true labels (P@{len(pred.labels)} = {hits / len(pred.labels):.2f}). "
+           "The label-tree path lists the clusters of the model's label tree from the root down to the label.")
+S.remember("predict", (doc, pred, paths))
+C.download_row([
+    ("Predictions (CSV)", df.to_csv(index=False), f"xtrust-{dataset}-{model_id}-{index}-predictions.csv", "text/csv"),
+    ("Predictions (JSON)", json.dumps({"dataset": dataset, "model": model_id, "doc": index,
+                                       "true_labels": truth_names, "predictions": df.to_dict("records")}, indent=1),
+     f"xtrust-{dataset}-{model_id}-{index}-predictions.json", "application/json"),
+], key="pred-dl")
+C.report_button("predict")
+
+st.divider()
+st.subheader("Your own text")
+if stats["kind"] != "text":
+    st.info(f"{stats['display_name']} models read numeric features, so they cannot label free text.")
+else:
+    with st.form("free-text"):
+        text = st.text_area("Text to label", height=120, placeholder="paste an abstract or a few sentences…")
+        go = st.form_submit_button("Predict labels")
+    if go:
+        p = C.call(S.predict_text, dataset, model_id, text, top_k, C.version(), what="prediction")
+        if not C.failed(p):
+            st.dataframe(C.prediction_frame(p), hide_index=True, width="stretch")
+            if dataset in S.BUILTIN_DATASETS:
+                st.caption("Only words of the dataset's vocabulary count; the others are ignored.")

@@ -1,0 +1,85 @@
+"""Your data: upload a CSV (text + labels), a Mulan ARFF with its label XML, or an Extreme
+Classification Repository text file; import it, train XR-Linear on it in seconds, then use it on
+every page (it appears in the sidebar's dataset list)."""
+from __future__ import annotations
+
+import io
+
+import pandas as pd
+import streamlit as st
+
+from dashboard import components as C
+from dashboard import state as S
+from engine import pipeline
+
+MAX_UPLOAD_MB = 50  # also .streamlit/config.toml server.maxUploadSize; the engine checks again
+
+st.title("Your data")
+st.markdown(
+    "Upload **one** of:\n"
+    "- a **CSV** with a text column and a label column (several labels in one cell, split by a separator);\n"
+    "- a Mulan **ARFF** file together with its label **XML** file;\n"
+    "- an Extreme Classification Repository **text file** (`.txt`: a header line, then `labels feature:value …`).\n\n"
+    "The rows are split 80 / 20 into train / test with a fixed seed.")
+files = st.file_uploader("Files", type=["csv", "arff", "xml", "txt"], accept_multiple_files=True, key="ud_files")
+ss = st.session_state
+if files:
+    too_big = [f.name for f in files if f.size > MAX_UPLOAD_MB * 2**20]
+    if too_big:
+        st.error(f"{', '.join(too_big)}: over the {MAX_UPLOAD_MB} MB upload limit.")
+        st.stop()
+    names = [f.name for f in files]
+    csv = next((f for f in files if f.name.lower().endswith(".csv")), None)
+    text_col = label_col = sep = None
+    with st.form("ud-import"):
+        name = st.text_input("Dataset name", key="ud_name", placeholder="lowercase letters, digits, - or _",
+                             help="up to 40 characters: a-z, 0-9, '-' and '_'")
+        if csv is not None:
+            try:
+                head = pd.read_csv(io.BytesIO(csv.getvalue()), nrows=5, dtype=str)
+            except Exception as exc:  # shown, never raised: the engine gives the definitive message
+                head = None
+                st.warning(f"{csv.name} could not be previewed ({type(exc).__name__}); the import will say why.")
+            if head is not None:
+                st.dataframe(head, hide_index=True, width="stretch")
+                cols = list(head.columns)
+                c = st.columns(3)
+                text_col = c[0].selectbox("Text column", cols, index=0, key="ud_text")
+                label_col = c[1].selectbox("Label column", cols, index=min(1, len(cols) - 1), key="ud_label")
+                sep = c[2].text_input("Label separator", "|", max_chars=5, key="ud_sep")
+        go = st.form_submit_button("Import", type="primary")
+    if go:
+        with st.spinner(f"importing {', '.join(names)}…"):
+            ds = C.call(pipeline.import_user_dataset, (name or "").strip(), {f.name: f.getvalue() for f in files},
+                        text_column=text_col, label_column=label_col, label_separator=sep or None,
+                        what="the import")
+        if not C.failed(ds):
+            S.clear_model_caches()
+            ss[S.K_USER_IMPORT] = ds.name
+            st.success(f"Imported **{ds.name}**: {ds.train.n} train / {ds.test.n} test rows, {ds.n_labels} labels, "
+                       f"{'text' if ds.has_text else 'numeric features'}.")
+
+imported = ss.get(S.K_USER_IMPORT)
+if imported:
+    st.subheader(f"Train XR-Linear on {imported}")
+    have = S.model_manifests(imported)
+    if "xlinear" in have:
+        st.success(f"XR-Linear is trained on {imported} (P@1 = {100 * have['xlinear'].get('metrics', {}).get('P@1', 0):.1f}%).")
+    if st.button("Train XR-Linear" if "xlinear" not in have else "Retrain XR-Linear", type="primary", key="ud_train"):
+        bar = st.progress(0.0, text="training")
+        info = C.call(pipeline.train_model, imported, "xlinear",
+                      progress=lambda f, m="": bar.progress(f, text=m) or True, what="training")
+        if not C.failed(info):
+            S.clear_model_caches()
+            st.success(f"Trained in {info.manifest.get('train_seconds', 0):.1f} s.")
+
+    def _use():
+        ss[S.K_DATASET] = imported
+        ss[S.K_DOC] = 0
+        ss.pop(S.K_MODEL, None)
+
+    st.button(f"Use {imported} everywhere", on_click=_use, key="ud_use")
+
+users = S.user_datasets()
+if users:
+    st.caption("Imported datasets: " + ", ".join(users))

@@ -1,0 +1,250 @@
+"""The one place with Streamlit caches, session-state keys and background jobs.
+
+Pages never call ``st.cache_*`` themselves: they call the cached wrappers here, each a thin
+pass-through to one ``engine.pipeline`` function. Every cached call takes the model's
+``version`` (its manifest's creation time) so a retrained model never serves stale results.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import streamlit as st
+
+from engine import pipeline
+from engine.errors import Cancelled, XTrustError
+
+log = logging.getLogger("xtrust.dashboard")
+
+# -- session-state / query-param keys (the only names pages use) ------------------------------
+K_DATASET = "sel_dataset"      # selected dataset name
+K_MODEL = "sel_model"          # selected model id (xlinear, xtransformer, xlinear-robust, ...)
+K_DOC = "sel_doc"              # selected test document index
+K_TOPK = "sel_topk"            # top-k shown everywhere
+K_SEED = "sel_seed"            # seed of the "random document" button
+K_SEARCH_WORD = "sel_search_word"
+K_SEARCH_LABEL = "sel_search_label"
+K_READY = "sel_ready"          # (ok: bool, message: str) -- is the selection usable by pages?
+K_QP_LOADED = "_qp_loaded"     # query params read once per session
+K_TRAIN_JOB = "train_job"      # key of the training job shown on the Overview page
+K_ATTACK_JOB = "attack_job"    # key of the attack job shown on the Attack page
+K_COMPARE_JOB = "compare_job"
+K_ROBUST_JOB = "robust_job"
+K_CURVE_JOB = "curve_job"
+K_USER_IMPORT = "user_import"  # last imported user dataset name
+QP = {"dataset": K_DATASET, "model": K_MODEL, "doc": K_DOC}
+
+BUILTIN_DATASETS = ("bibtex", "delicious", "mediamill")
+ALL_MODEL_IDS = ("xlinear", "xtransformer", "xlinear-robust", "xtransformer-robust")
+ASSETS = Path(__file__).resolve().parent.parent / "assets"
+
+
+# -- cached engine calls -------------------------------------------------------------------------
+@st.cache_data(max_entries=16, ttl=3600, show_spinner=False)
+def dataset_stats(dataset: str) -> dict:
+    return pipeline.dataset_stats(dataset)
+
+
+@st.cache_data(max_entries=16, ttl=3600, show_spinner=False)
+def label_names(dataset: str) -> list[str]:
+    """Label names indexed by label id."""
+    return list(pipeline.load_dataset(dataset).label_names)
+
+
+@st.cache_data(max_entries=32, ttl=5, show_spinner=False)
+def model_manifests(dataset: str) -> dict[str, dict]:
+    """model_id -> manifest of every saved model of ``dataset`` (short ttl: training adds models)."""
+    return {i.model_id: i.manifest for i in pipeline.list_models(dataset)}
+
+
+def model_version(dataset: str, model_id: str) -> str:
+    return str(model_manifests(dataset).get(model_id, {}).get("created", ""))
+
+
+@st.cache_data(max_entries=16, ttl=30, show_spinner=False)
+def user_datasets() -> list[str]:
+    """Names of imported user datasets; empty until engine.data.user_data lands."""
+    try:
+        return list(pipeline.list_user_datasets())
+    except (ImportError, NotImplementedError):
+        return []
+    except XTrustError as exc:
+        log.warning("list_user_datasets failed: %s", exc)
+        return []
+
+
+@st.cache_data(max_entries=512, ttl=3600, show_spinner=False)
+def predict_document(dataset: str, model_id: str, index: int, top_k: int, version: str):
+    return pipeline.predict_document(dataset, model_id, index, top_k)
+
+
+@st.cache_data(max_entries=128, ttl=3600, show_spinner=False)
+def predict_text(dataset: str, model_id: str, text: str, top_k: int, version: str):
+    return pipeline.predict_text(dataset, model_id, text, top_k)
+
+
+@st.cache_data(max_entries=256, ttl=3600, show_spinner=False)
+def search_documents(dataset: str, word: str | None, label: str | None) -> list[int]:
+    return pipeline.search_documents(dataset, word=word or None, label=label or None)
+
+
+@st.cache_data(max_entries=128, ttl=3600, show_spinner=False)
+def explain_document(dataset: str, model_id: str, index: int, method: str, top_k: int, samples: int,
+                     n_features: int, seed: int, version: str):
+    return pipeline.explain_document(dataset, model_id, index, method=method, top_k=top_k, samples=samples,
+                                     n_features=n_features, seed=seed)
+
+
+@st.cache_data(max_entries=64, ttl=3600, show_spinner=False)
+def attention_heatmap(dataset: str, model_id: str, index: int, top_k: int, version: str):
+    return pipeline.attention_heatmap(dataset, model_id, index, top_k)
+
+
+@st.cache_data(max_entries=32, ttl=3600, show_spinner=False)
+def bertviz_html(dataset: str, model_id: str, index: int, view: str, version: str) -> str:
+    return pipeline.bertviz_html(dataset, model_id, index, view=view)
+
+
+@st.cache_data(max_entries=4, show_spinner=False)
+def css() -> str:
+    p = ASSETS / "style.css"
+    return p.read_text() if p.is_file() else ""
+
+
+def clear_model_caches() -> None:
+    """After a model is trained or a dataset imported: forget listings (results are versioned)."""
+    model_manifests.clear()
+    user_datasets.clear()
+
+
+# -- background jobs ----------------------------------------------------------------------------
+@dataclass
+class Job:
+    """Long engine work in a thread. ``progress`` is the engine's ProgressFn; it returns False to cancel."""
+
+    key: str
+    label: str
+    fraction: float = 0.0
+    message: str = "starting"
+    result: Any = None
+    error: str | None = None
+    cancelled: bool = False
+    done: bool = False
+    started: float = field(default_factory=time.time)
+    finished: float | None = None
+    run_id: str = field(default_factory=lambda: uuid.uuid4().hex[:8])
+    _cancel: threading.Event = field(default_factory=threading.Event, repr=False)
+
+    def progress(self, fraction: float, message: str = "") -> bool:
+        self.fraction = float(min(max(fraction, 0.0), 1.0))
+        self.message = message or self.message
+        return not self._cancel.is_set()
+
+    def cancel(self) -> None:
+        self._cancel.set()
+
+    @property
+    def running(self) -> bool:
+        return not self.done
+
+    @property
+    def ok(self) -> bool:
+        return self.done and self.error is None and not self.cancelled
+
+
+MAX_JOBS = 64
+
+
+@st.cache_resource(max_entries=1)
+def _job_registry() -> tuple[dict[str, Job], threading.Lock]:
+    """Shared by all sessions: the same job (same key = same params and seed) runs once."""
+    return {}, threading.Lock()
+
+
+def job_key(kind: str, **params) -> str:
+    blob = json.dumps(params, sort_keys=True, default=str)
+    return f"{kind}:{hashlib.sha1(blob.encode()).hexdigest()[:16]}"
+
+
+def get_job(key: str | None) -> Job | None:
+    if not key:
+        return None
+    jobs, lock = _job_registry()
+    with lock:
+        return jobs.get(key)
+
+
+def start_job(key: str, label: str, fn: Callable[..., Any], *args, restart: bool = False, **kwargs) -> Job:
+    """Run ``fn(*args, progress=job.progress, **kwargs)`` in a thread, unless the same job is running
+    or already finished successfully (then its result is reused: results are cached by key)."""
+    jobs, lock = _job_registry()
+    with lock:
+        old = jobs.get(key)
+        if old is not None and (old.running or (old.ok and not restart)):
+            return old
+        job = Job(key, label)
+        jobs[key] = job
+        if len(jobs) > MAX_JOBS:  # forget the oldest finished jobs
+            for k, j in sorted(jobs.items(), key=lambda kv: kv[1].started):
+                if len(jobs) <= MAX_JOBS:
+                    break
+                if j.done and k != key:
+                    del jobs[k]
+
+    def work():
+        try:
+            job.result = fn(*args, progress=job.progress, **kwargs)
+            job.fraction, job.message = 1.0, "done"
+        except Cancelled:
+            job.cancelled, job.message = True, "cancelled"
+        except XTrustError as exc:
+            job.error = str(exc)
+        except (ImportError, NotImplementedError) as exc:
+            job.error = f"this part of XTrust is not available yet ({type(exc).__name__}: {exc})."
+        except Exception as exc:  # never a traceback in the UI; the log keeps it
+            log.exception("job %s failed", key)
+            job.error = f"{label} failed unexpectedly ({type(exc).__name__}); see the server log."
+        finally:
+            job.finished = time.time()
+            job.done = True
+            if key.startswith("train:"):
+                clear_model_caches()
+
+    threading.Thread(target=work, name=f"xtrust-{key}", daemon=True).start()
+    return job
+
+
+# -- selection ------------------------------------------------------------------------------------
+def selection() -> tuple[str, str, int, int]:
+    """(dataset, model_id, doc index, top_k) chosen in the sidebar."""
+    ss = st.session_state
+    return ss.get(K_DATASET, "bibtex"), ss.get(K_MODEL, "xlinear"), int(ss.get(K_DOC, 0)), int(ss.get(K_TOPK, 5))
+
+
+def ready() -> tuple[bool, str]:
+    return st.session_state.get(K_READY, (False, "no selection yet"))
+
+
+def session_results() -> dict:
+    """Results of this session keyed by (kind, dataset, model, doc), used by the HTML report."""
+    return st.session_state.setdefault("_results", {})
+
+
+def remember(kind: str, value: Any) -> None:
+    dataset, model_id, doc, _ = selection()
+    res = session_results()
+    res[(kind, dataset, model_id, doc)] = value
+    if len(res) > 64:  # bounded: drop the oldest
+        res.pop(next(iter(res)))
+
+
+def recall(kind: str) -> Any:
+    dataset, model_id, doc, _ = selection()
+    return session_results().get((kind, dataset, model_id, doc))
