@@ -1,0 +1,282 @@
+"""Public explanation API (forwarded by engine.pipeline): explain_document, attention_heatmap,
+bertviz_html, and explain_input (the same on any model + input, no store needed).
+
+Results of explain_document are cached on disk (JSON, atomic write) under
+``cache_dir()/explanations``, keyed by every argument and the model's manifest ``created`` time,
+so asking again is instant and retraining a model invalidates its explanations.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+import time
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from engine.errors import InputError
+from engine.explain.faithfulness import faithfulness, order_of, random_order
+from engine.explain.result import AttentionMap, DocumentExplanation, LabelExplanation
+from engine.explain.units import DenseUnits, TextUnits
+from engine.paths import cache_dir
+from engine.types import ProgressFn, report
+
+METHODS = ("lime", "attention")
+MAX_SAMPLES = 20000
+CACHE_VERSION = 1
+
+
+def _scaled(progress, lo, hi):
+    return None if progress is None else (lambda f, msg="": progress(lo + (hi - lo) * f, msg))
+
+
+def _whole(value, what: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise InputError(f"{what} must be a whole number, got {value!r}.")
+    return int(value)
+
+
+def check_params(method: str, samples: int, n_features: int, seed: int) -> None:
+    if method not in METHODS:
+        raise InputError(f"unknown explanation method {method!r}: choose one of {', '.join(METHODS)}.")
+    samples = _whole(samples, "the number of LIME samples")
+    if samples <= 0 or samples > MAX_SAMPLES:
+        raise InputError(f"the number of LIME samples must be between 1 and {MAX_SAMPLES:,}, got {samples}.")
+    n_features = _whole(n_features, "the number of words to show")
+    if n_features <= 0:
+        raise InputError(f"the number of words to show must be at least 1, got {n_features}.")
+    _whole(seed, "the seed")
+
+
+def explain_input(model, model_input: Any, label_ids: Sequence[int], method: str = "lime", samples: int = 500,
+                  n_features: int = 10, seed: int = 0, truth: Sequence[int] | None = None,
+                  train_X: np.ndarray | None = None, feature_names: list[str] | None = None,
+                  progress: ProgressFn | None = None) -> list[LabelExplanation]:
+    """Explain chosen labels of one input and score the explanation's faithfulness.
+
+    model_input: a string (text models) or ndarray (d,) (dense models, which also need train_X
+    (n, d) raw training rows and feature_names). label_ids: the labels to explain (k of them).
+    """
+    check_params(method, samples, n_features, seed)
+    ids = [int(i) for i in model.check_label_ids(label_ids)]
+    if model.input_kind == "text":
+        if not isinstance(model_input, str):
+            raise InputError("this model reads text: give the document as a string.")
+        units = TextUnits.of(model_input)
+    else:
+        if method == "attention":
+            raise InputError("attention explanations need text and the X-Transformer; this model reads numeric "
+                             "features (e.g. MediaMill). Use LIME.")
+        if train_X is None or feature_names is None:
+            raise InputError("a dense model's LIME explanation needs the training rows and feature names.")
+        train_X = np.asarray(train_X, dtype=np.float32)
+        units = DenseUnits(np.asarray(model.check_inputs(model_input), dtype=np.float32).ravel(),
+                           train_X.mean(axis=0), list(feature_names))
+    k = len(ids)
+    conditions = None
+    if method == "lime":
+        if units.kind == "text":
+            from engine.explain.lime_explainer import lime_text
+
+            W, extras = lime_text(model, units, ids, samples, seed, progress=_scaled(progress, 0.0, 0.7))
+        else:
+            from engine.explain.lime_explainer import lime_dense
+
+            W, extras, conditions = lime_dense(model, units, ids, train_X, samples, seed,
+                                               progress=_scaled(progress, 0.0, 0.7))
+        token_w = [units.token_weights(W[j]) for j in range(k)]
+    else:
+        from engine.explain.attention import label_attention, unit_weights
+
+        word_rel, _, _, pieces, piece_word, _ = label_attention(model, units, ids)
+        W = unit_weights(units, word_rel)
+        seen = set(int(w) for w in piece_word if w >= 0)
+        extras = [{"words_read": len(seen), "words_total": len(units.words), "pieces": len(pieces)}] * k
+        token_w = [[(w, float(word_rel[j, i])) for i, w in enumerate(units.words)] for j in range(k)]
+        report(progress, 0.7, "attention computed")
+    orders = {method: np.stack([order_of(W[j]) for j in range(k)]),
+              "random": np.stack([random_order(units.n, seed, ids[j]) for j in range(k)])}
+    F = faithfulness(model, units, ids, orders, with_curves=(method,), progress=_scaled(progress, 0.7, 1.0))
+    truth_set = None if truth is None else set(int(t) for t in truth)
+    out = []
+    for j, lab in enumerate(ids):
+        top = np.argsort(-np.abs(W[j]), kind="stable")[:n_features]
+        names = units.names if conditions is None else [conditions[j].get(u, units.names[u]) for u in range(units.n)]
+        f, r = F[method][j], F["random"][j]
+        out.append(LabelExplanation(
+            label_id=lab, name=model.label_names[lab], score=f["clean"],
+            is_true=None if truth_set is None else lab in truth_set,
+            weights=[(names[u], float(W[j, u])) for u in top],
+            token_weights=token_w[j],
+            comprehensiveness=f["comprehensiveness"], sufficiency=f["sufficiency"], deletion_auc=f["deletion_auc"],
+            deletion_curve=f["deletion_curve"],
+            random_baseline={"comprehensiveness": r["comprehensiveness"], "sufficiency": r["sufficiency"],
+                             "deletion_auc": r["deletion_auc"]},
+            extra=extras[j]))
+    return out
+
+
+# -- documents of a dataset + model from the store ---------------------------------------------
+def _model_info(dataset: str, model_id: str, store):
+    from engine.models.store import ModelStore
+
+    store = store or ModelStore()
+    return store, store.info(dataset, model_id)
+
+
+def _check_method_for(method: str, info, dataset: str) -> None:
+    if method != "attention":
+        return
+    if info.manifest.get("input_kind") == "dense":
+        raise InputError(f"attention explanations need text; {dataset} has only numeric features (MediaMill). "
+                         "Use method 'lime'.")
+    if info.family != "xtransformer":
+        raise InputError(f"attention explanations need the X-Transformer; {info.model_id} is an "
+                         f"{info.family or 'unknown'} model with no attention. Use method 'lime'.")
+
+
+def _cache_path(key: dict) -> Path:
+    digest = hashlib.sha256(json.dumps(key, sort_keys=True, default=str).encode()).hexdigest()[:32]
+    return cache_dir() / "explanations" / key["dataset"] / key["model_id"] / f"{digest}.json"
+
+
+def _write_atomic(path: Path, obj: dict) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".json")
+        try:
+            with os.fdopen(fd, "w") as f:
+                json.dump(obj, f)
+            os.replace(tmp, path)
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+    except OSError:
+        pass  # the cache is an optimisation; a read-only disk still explains
+
+
+def _read_cache(path: Path) -> DocumentExplanation | None:
+    try:
+        return DocumentExplanation.from_json(json.loads(path.read_text()))
+    except (OSError, ValueError, KeyError, TypeError):
+        return None  # missing or damaged: recompute
+
+
+def explain_document(dataset: str, model_id: str, index: int, method: str = "lime", top_k: int = 5,
+                     samples: int = 500, n_features: int = 10, seed: int = 0, split: str = "test", store=None,
+                     progress: ProgressFn | None = None, labels: Sequence[int | str] | None = None,
+                     use_cache: bool = True) -> DocumentExplanation:
+    """Explain a document's top-k labels (or the given ``labels``) with LIME or label-wise attention.
+
+    LIME: one shared set of ``samples`` perturbations for all labels. Each label gets its top
+    ``n_features`` words, a weight for every word, and faithfulness scores vs a random order.
+    Raises InputError for bad parameters, an unknown label, an empty document, or attention on a
+    model without it; ModelError if the model is missing.
+    """
+    from engine.models.base import check_top_k
+
+    check_params(method, samples, n_features, seed)
+    store, info = _model_info(dataset, model_id, store)
+    _check_method_for(method, info, dataset)
+    n_labels = int(info.manifest.get("n_labels", 0)) or None
+    if labels is None and n_labels:
+        check_top_k(top_k, n_labels)
+    key = {"v": CACHE_VERSION, "dataset": dataset, "model_id": model_id, "index": index, "method": method,
+           "top_k": top_k, "samples": samples if method == "lime" else None, "n_features": n_features,
+           "seed": seed, "split": split, "labels": None if labels is None else [str(x) for x in labels],
+           "created": info.manifest.get("created"), "store": str(Path(store.root).resolve())}
+    path = _cache_path(key)
+    if use_cache:
+        hit = _read_cache(path)
+        if hit is not None:
+            report(progress, 1.0, "loaded from cache")
+            return hit
+
+    from engine.pipeline import document_input, get_model, load_dataset
+
+    t0 = time.perf_counter()
+    report(progress, 0.0, "loading")
+    ds = load_dataset(dataset)
+    model = get_model(dataset, model_id, store)
+    doc = ds.document(index, split)
+    model_input = document_input(ds, doc)
+    if labels is None:
+        top_k = check_top_k(top_k, model.n_labels)
+        x = [model_input] if ds.has_text else doc.features[None, :]
+        ids = model.predict(x, top_k)[0].label_ids
+    else:
+        ids = [model.label_id(x) for x in labels]
+        if not ids:
+            raise InputError("no labels given: choose at least one label to explain.")
+    if ds.has_text and not TextUnits.of_or_none(model_input):
+        raise InputError(f"document {index} of {dataset} {split} has no words left to explain (its text is empty).")
+    train_X = None if ds.has_text else np.asarray(ds.train.X.toarray(), dtype=np.float32)
+    expl = explain_input(model, model_input, ids, method=method, samples=samples, n_features=n_features, seed=seed,
+                         truth=doc.labels, train_X=train_X, feature_names=ds.feature_names,
+                         progress=_scaled(progress, 0.02, 0.99))
+    params = {"top_k": top_k, "samples": samples if method == "lime" else None, "n_features": n_features,
+              "seed": seed, "labels": key["labels"], "model_created": key["created"]}
+    result = DocumentExplanation(dataset, model_id, int(index), split, method, params, expl,
+                                 round(time.perf_counter() - t0, 4))
+    if use_cache:
+        _write_atomic(path, result.to_json())
+    report(progress, 1.0, "done")
+    return result
+
+
+def attention_map(model, text: str, label_ids: Sequence[int]) -> AttentionMap:
+    """Label-wise attention of one text (see engine.explain.attention)."""
+    from engine.explain.attention import label_attention
+
+    ids = [int(i) for i in model.check_label_ids(label_ids)]
+    units = TextUnits.of(text)
+    word_rel, _, raw, pieces, piece_word, scores = label_attention(model, units, ids)
+    read = sorted(set(int(w) for w in piece_word if w >= 0))  # words the encoder saw (within max_tokens)
+    remap = {w: i for i, w in enumerate(read)}
+    W = word_rel[:, read]
+    peak = W.max(axis=1, keepdims=True)
+    W = np.divide(W, peak, out=np.zeros_like(W), where=peak > 0)
+    return AttentionMap(tokens=[units.words[w] for w in read], label_names=[model.label_names[i] for i in ids],
+                        label_ids=ids, weights=W, raw=raw, pieces=pieces,
+                        piece_word=np.asarray([remap.get(int(w), -1) for w in piece_word], dtype=np.int64),
+                        scores=[float(s) for s in scores])
+
+
+def _text_model_and_doc(dataset: str, model_id: str, index: int, split: str, store, what: str):
+    from engine.explain.attention import check_attention_model
+    from engine.pipeline import get_model, load_dataset
+
+    store, info = _model_info(dataset, model_id, store)
+    _check_method_for("attention", info, dataset)
+    ds = load_dataset(dataset)
+    model = get_model(dataset, model_id, store)
+    check_attention_model(model, what)
+    doc = ds.document(index, split)
+    if not TextUnits.of_or_none(doc.text or ""):
+        raise InputError(f"document {index} of {dataset} {split} has no words (its text is empty).")
+    return ds, model, doc
+
+
+def attention_heatmap(dataset: str, model_id: str, index: int, top_k: int = 5, split: str = "test",
+                      store=None) -> AttentionMap:
+    """Label-wise attention x gradient of a document's top-k labels (X-Transformer only)."""
+    from engine.models.base import check_top_k
+
+    ds, model, doc = _text_model_and_doc(dataset, model_id, index, split, store, "attention heatmaps")
+    top_k = check_top_k(top_k, model.n_labels)
+    ids = model.predict([doc.text], top_k)[0].label_ids
+    return attention_map(model, doc.text, ids)
+
+
+def bertviz_html(dataset: str, model_id: str, index: int, view: str = "head", split: str = "test",
+                 store=None) -> str:
+    """BertViz head or model view of the encoder's attention on a document, as offline HTML."""
+    from engine.explain.bertviz_view import VIEWS, bertviz_document_html
+
+    if view not in VIEWS:
+        raise InputError(f"unknown BertViz view {view!r}: choose 'head' or 'model'.")
+    ds, model, doc = _text_model_and_doc(dataset, model_id, index, split, store, "BertViz views")
+    return bertviz_document_html(model, doc.text.lower(), view)

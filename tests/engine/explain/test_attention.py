@@ -1,0 +1,66 @@
+import re
+
+import numpy as np
+import pytest
+
+from engine.errors import InputError
+from engine.explain.api import attention_map, explain_input
+from engine.explain.bertviz_view import bertviz_document_html
+from engine.explain.offline_js import ASSETS, FILES
+
+pytestmark = pytest.mark.slow  # the session fixture imports torch + transformers (~5-10 s on a busy machine)
+
+TEXT = "graph neural networks for protein folding and molecule design"
+
+
+def test_attention_differs_across_labels(tiny_bert):
+    am = attention_map(tiny_bert, TEXT, [0, 1, 2])
+    assert am.tokens == TEXT.split()
+    assert am.weights.shape == (3, 9) and am.weights.max(axis=1).tolist() == [1.0, 1.0, 1.0]
+    T = len(am.pieces)
+    assert am.raw.shape == (2, 2, T, T) and np.allclose(am.raw.sum(-1), 1, atol=1e-5)
+    assert am.pieces[0] == "[CLS]" and am.piece_word[0] == -1
+    # label 1 = -label 0 in the head: ReLU(A * grad) keeps opposite evidence, so the maps differ.
+    assert not np.allclose(am.weights[0], am.weights[1], atol=0.05)
+    assert np.corrcoef(am.weights[0], am.weights[1])[0, 1] < 0.5
+    assert not np.allclose(am.weights[0], am.weights[2], atol=0.05)
+
+
+def test_attention_merges_word_pieces_into_words(tiny_bert):
+    text = "unbelievably photosynthesis x"
+    am = attention_map(tiny_bert, text, [0])
+    assert am.tokens == ["unbelievably", "photosynthesis", "x"]
+    assert len(am.pieces) > 5  # the long words were split into pieces
+    assert set(am.piece_word[1:-1].tolist()) == {0, 1, 2}
+
+
+def test_attention_explanation_has_faithfulness(tiny_bert):
+    ex = explain_input(tiny_bert, TEXT, [0, 1], method="attention", n_features=4)
+    assert [len(e.weights) for e in ex] == [4, 4]
+    assert [w for w, _ in ex[0].token_weights] == TEXT.split()
+    assert ex[0].weights != ex[1].weights
+    assert all(np.isfinite(e.deletion_auc) for e in ex)
+    assert ex[0].extra["words_read"] == 9
+
+
+def test_attention_needs_a_model_with_attention(small_xlinear):
+    with pytest.raises(InputError, match="X-Transformer"):
+        explain_input(small_xlinear, TEXT, [0], method="attention")
+
+
+@pytest.mark.parametrize("view", ["head", "model"])
+def test_bertviz_html_is_offline(tiny_bert, view):
+    html = bertviz_document_html(tiny_bert, TEXT, view)
+    assert not re.search(r"<script[^>]*\bsrc\s*=", html)
+    assert not re.search(r"https?://(cdnjs|ajax\.googleapis|cdn\.jsdelivr|unpkg|code\.jquery)", html)
+    assert not re.search(r"require\.config\(\{\s*paths", html)
+    for name in FILES.values():
+        lib = (ASSETS / name).read_text(encoding="utf-8")
+        assert lib[:200] in html and lib[-200:] in html
+    assert "requirejs(['jquery', 'd3']" in html.replace('"', "'") or "requirejs([" in html
+    assert "protein" in html
+
+
+def test_bertviz_unknown_view(tiny_bert):
+    with pytest.raises(InputError, match="view"):
+        bertviz_document_html(tiny_bert, TEXT, "neuron")
