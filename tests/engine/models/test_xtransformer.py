@@ -1,0 +1,171 @@
+"""PECOS X-Transformer wrapper: a tiny random BERT trained once on 300 real BibTeX documents."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from engine.errors import Cancelled, InputError, ModelError
+from engine.models.xtransformer import XTransformerParams, XTransformerXMC
+
+TOP_K = 5
+
+
+@pytest.fixture(scope="module")
+def texts(bibtex):
+    return bibtex.test.texts[:8]
+
+
+def test_score_labels_equal_predicted_scores(xtf_model, texts):
+    S = xtf_model.score_matrix(texts, TOP_K)
+    assert S.shape == (len(texts), xtf_model.n_labels)
+    for i, text in enumerate(texts):
+        row = S.getrow(i)
+        assert row.nnz == TOP_K
+        exact = xtf_model.score_labels([text], row.indices)[0]
+        np.testing.assert_allclose(exact, row.data, atol=1e-5)
+
+
+def test_predict_returns_top_k_best_first(xtf_model, texts):
+    preds = xtf_model.predict(texts[:3], top_k=TOP_K)
+    for p in preds:
+        scores = [x.score for x in p.labels]
+        assert len(scores) == TOP_K and scores == sorted(scores, reverse=True)
+        assert all(0.0 <= s <= 1.0 for s in scores)  # l3-hinge products
+
+
+def test_embed_and_rank_features_shapes(xtf_model, texts):
+    emb = xtf_model.embed(texts[:3])
+    h = xtf_model.encoder.config.hidden_size
+    assert emb.shape == (3, h) and emb.dtype == np.float32
+    X = xtf_model.features(texts[:3])
+    R = xtf_model.rank_features(emb, X)
+    V = xtf_model.featurizer.dim
+    assert R.shape == (3, V + h) and sp.isspmatrix_csr(R)
+    # TF-IDF first, then the L2-normalised embedding (PECOS' concat order)
+    np.testing.assert_allclose(R[:, :V].toarray(), X.toarray(), atol=1e-7)
+    np.testing.assert_allclose(np.linalg.norm(R[:, V:].toarray(), axis=1), 1.0, atol=1e-5)
+    assert R.shape[1] == xtf_model.xtf.concat_model.model.nr_features
+
+
+def test_label_path_walks_the_ranker_tree(xtf_model):
+    depth = xtf_model.xtf.concat_model.model.depth
+    for label in (0, 17, xtf_model.n_labels - 1):
+        path = xtf_model.label_path(label)
+        assert len(path) == depth - 1
+        C = xtf_model.xtf.concat_model.model.model_chain[-1].C.tocsr()
+        assert path[-1] == C.indices[C.indptr[label]]
+    with pytest.raises(InputError):
+        xtf_model.label_path(xtf_model.n_labels)
+
+
+def test_feature_view_matches_the_model_at_x0(xtf_model, texts):
+    fv = xtf_model.feature_view(texts[0])
+    assert fv.x0.shape == (xtf_model.featurizer.dim,) and fv.clip == (0.0, 1.0)
+    assert len(fv.feature_names) == fv.x0.size
+    top = [x.label_id for x in xtf_model.predict([texts[0]], top_k=TOP_K)[0].labels]
+    assert list(fv.top_k(fv.x0[None, :], TOP_K)[0]) == top
+    np.testing.assert_allclose(fv.score(fv.x0[None, :], top)[0], xtf_model.score_labels([texts[0]], top)[0], atol=1e-5)
+    # a perturbed TF-IDF vector moves the scores (the perturbation reaches the ranker)
+    x = fv.x0.copy()
+    x[x > 0] = 0.0
+    assert not np.allclose(fv.score(x[None, :], top)[0], fv.score(fv.x0[None, :], top)[0])
+    assert "embedding" in fv.description
+
+
+def test_differentiable_scores_match_score_labels(xtf_model, texts):
+    ids = [int(j) for j in xtf_model.score_matrix([texts[1]], TOP_K).indices] + [3, 100]
+    scores, atts, tokens = xtf_model.differentiable_scores(texts[1], ids)
+    np.testing.assert_allclose(scores.detach().numpy(), xtf_model.score_labels([texts[1]], ids)[0], atol=1e-4)
+    cfg = xtf_model.encoder.config
+    T = len(tokens)
+    assert tokens[0] == "[CLS]" and tokens[-1] == "[SEP]" and T <= xtf_model.max_tokens
+    assert len(atts) == cfg.num_hidden_layers
+    assert all(a.shape == (1, cfg.num_attention_heads, T, T) for a in atts)
+    scores.sum().backward()
+    assert all(a.grad is not None and a.grad.shape == a.shape for a in atts)
+    assert any(float(a.grad.abs().sum()) > 0 for a in atts)
+
+
+def test_save_load_round_trip(xtf_model, texts, tmp_path):
+    xtf_model.save(tmp_path)
+    assert not list(tmp_path.rglob("text_model"))  # no pickled head is kept
+    loaded = XTransformerXMC.load(tmp_path)
+    assert loaded.label_names == xtf_model.label_names and loaded.params == xtf_model.params
+    a, b = xtf_model.score_matrix(texts, TOP_K), loaded.score_matrix(texts, TOP_K)
+    assert (a != b).nnz == 0
+    ids = [0, 5, 42]
+    np.testing.assert_allclose(loaded.score_labels(texts, ids), xtf_model.score_labels(texts, ids), atol=1e-6)
+
+
+def test_load_missing_folder_raises_model_error(tmp_path):
+    with pytest.raises(ModelError):
+        XTransformerXMC.load(tmp_path)
+
+
+def test_quantized_copy_scores_close(xtf_model, texts):
+    q = xtf_model.quantized()
+    ids = [int(j) for j in xtf_model.score_matrix([texts[2]], TOP_K).indices]
+    np.testing.assert_allclose(q.score_labels([texts[2]], ids), xtf_model.score_labels([texts[2]], ids), atol=0.05)
+    with pytest.raises(ModelError):
+        q.differentiable_scores(texts[2], ids)
+    assert xtf_model.encoder is not None  # the original is untouched
+
+
+def test_bad_inputs_raise_input_error(xtf_model):
+    with pytest.raises(InputError):
+        xtf_model.score_labels(["a text"], [xtf_model.n_labels])
+    with pytest.raises(InputError):
+        xtf_model.score_labels([1, 2], [0])
+    with pytest.raises(InputError):
+        xtf_model.predict(["a text"], top_k=0)
+
+
+@pytest.mark.parametrize("bad", [dict(epochs=0), dict(epochs=51), dict(max_tokens=4), dict(max_tokens=1024),
+                                 dict(batch_size=0), dict(learning_rate=0.5), dict(nr_splits=1),
+                                 dict(ranker_C=0.0), dict(ranker_loss="l7"), dict(threads=0),
+                                 dict(encoder="/no/such/folder")])
+def test_bad_params_raise_input_error(bad):
+    with pytest.raises(InputError):
+        XTransformerParams(**bad).validate()
+
+
+def test_train_rejects_mismatched_inputs(bibtex, tiny_encoder):
+    p = XTransformerParams(encoder=tiny_encoder)
+    with pytest.raises(InputError):
+        XTransformerXMC.train(bibtex.train.texts[:10], bibtex.train.Y[:11], bibtex.label_names, p)
+    with pytest.raises(InputError):
+        XTransformerXMC.train(bibtex.train.texts[:10], bibtex.train.Y[:10], bibtex.label_names[:5], p)
+
+
+def test_progress_false_cancels_mid_fine_tuning(bibtex, tiny_encoder):
+    seen = []
+
+    def progress(f, msg):
+        seen.append(msg)
+        return not msg.startswith("fine-tuning level 1/")  # cancel at the first fine-tuning step
+
+    with pytest.raises(Cancelled):
+        XTransformerXMC.train(bibtex.train.texts[:100], bibtex.train.Y[:100], bibtex.label_names,
+                              XTransformerParams(max_tokens=16, threads=1, encoder=tiny_encoder), progress=progress)
+    assert seen[-1].startswith("fine-tuning level 1/") and ": step 1/" in seen[-1]
+
+
+def test_training_is_seeded(bibtex, tiny_encoder, texts):
+    p = XTransformerParams(max_tokens=16, threads=1, encoder=tiny_encoder, seed=3)
+    a = XTransformerXMC.train(bibtex.train.texts[:120], bibtex.train.Y[:120], bibtex.label_names, p)
+    b = XTransformerXMC.train(bibtex.train.texts[:120], bibtex.train.Y[:120], bibtex.label_names, p)
+    np.testing.assert_allclose(a.embed(texts[:2]), b.embed(texts[:2]), atol=1e-5)
+
+
+@pytest.mark.slow
+def test_real_minilm_small_run(bibtex):
+    """Real all-MiniLM-L6-v2 on 200 docs: trains, predicts, and its differentiable forward matches."""
+    m = XTransformerXMC.train(bibtex.train.texts[:200], bibtex.train.Y[:200], bibtex.label_names,
+                              XTransformerParams(max_tokens=32, batch_size=32))
+    assert m.encoder.config.num_hidden_layers == 6
+    text = bibtex.test.texts[0]
+    row = m.score_matrix([text], TOP_K).getrow(0)
+    scores, atts, _ = m.differentiable_scores(text, row.indices)
+    np.testing.assert_allclose(scores.detach().numpy(), row.data, atol=1e-4)
+    assert atts[0].shape[1] == 12
