@@ -1,0 +1,121 @@
+"""Plumbing shared by the feature-space attacks: seeding ART, the eps projection, result assembly."""
+from __future__ import annotations
+
+import threading
+import time
+from contextlib import contextmanager
+from typing import Sequence
+
+import numpy as np
+
+from engine.attacks.goals import Goal, GoalClassifier
+from engine.attacks.result import AttackResult
+from engine.models.base import FeatureView
+from engine.types import LabelScore, Prediction, ProgressFn, report
+
+_NP_LOCK = threading.Lock()  # ART draws from the global numpy RNG: one seeded attack at a time
+N_CHANGED = 25  # features listed in AttackResult.changed
+
+
+@contextmanager
+def seeded_numpy(seed: int):
+    """Seed numpy's global RNG (which ART uses) for the block, then restore the previous state."""
+    with _NP_LOCK:
+        state = np.random.get_state()
+        np.random.seed(int(seed) % (2 ** 32))
+        try:
+            yield
+        finally:
+            np.random.set_state(state)
+
+
+def norm_value(norm: str | int | float) -> float:
+    return np.inf if str(norm) in ("inf", "np.inf") else 2.0
+
+
+def perturbation_norms(x0: np.ndarray, x1: np.ndarray) -> tuple[float, float]:
+    d = np.asarray(x1, dtype=np.float64) - np.asarray(x0, dtype=np.float64)
+    return float(np.linalg.norm(d)), float(np.max(np.abs(d))) if d.size else 0.0
+
+
+def project(x0: np.ndarray, x: np.ndarray, eps: float, norm: float, clip: tuple[float, float]) -> np.ndarray:
+    """Project x (d,) onto the eps-ball around x0 in the given norm, then into the clip box."""
+    d = np.asarray(x, dtype=np.float64) - x0
+    if norm == np.inf:
+        d = np.clip(d, -eps, eps)
+    else:
+        n = np.linalg.norm(d)
+        if n > eps:
+            d = d * (eps / n)
+    return np.clip(x0 + d, clip[0], clip[1]).astype(np.float32)
+
+
+def query_progress(progress: ProgressFn | None, budget: int, label: str, every: int = 1):
+    """on_query callback: report queries / budget (capped at 0.95); raises Cancelled when asked."""
+    def on_query(q: int) -> None:
+        report(progress, 0.95 * min(1.0, q / max(budget, 1)), f"{label}: {q} queries")
+    return on_query
+
+
+def view_prediction(view: FeatureView, x: np.ndarray, k: int, label_names: Sequence[str],
+                    truth: Sequence[int] | None) -> Prediction:
+    """Top-k labels at a point x (d,) of a feature view, scored exactly."""
+    ids = [int(j) for j in view.top_k(np.atleast_2d(x), k)[0] if j >= 0]
+    scores = np.asarray(view.score(np.atleast_2d(x), ids))[0] if ids else []
+    order = np.argsort(-np.asarray(scores), kind="stable")
+    tset = None if truth is None else set(int(t) for t in truth)
+    return Prediction(labels=tuple(
+        LabelScore(ids[o], label_names[ids[o]], float(scores[o]), None if tset is None else ids[o] in tset)
+        for o in order))
+
+
+def changed_features(names: Sequence[str], x0: np.ndarray, x1: np.ndarray, limit: int = N_CHANGED) -> list[tuple[str, float, float]]:
+    """(name, before, after) of the features that moved most, largest |change| first."""
+    d = np.abs(np.asarray(x1, dtype=np.float64) - x0)
+    idx = np.argsort(-d, kind="stable")[:limit]
+    return [(str(names[i]), float(x0[i]), float(x1[i])) for i in idx if d[i] > 0]
+
+
+def initial_adversarial(clf: GoalClassifier, x0: np.ndarray, clip: tuple[float, float], rng: np.random.Generator,
+                        tries: int = 20, steps: int = 12) -> np.ndarray | None:
+    """A seeded starting point that meets the goal: uniform noise in the clip box, then a binary
+    search along the line back to x0 (so HopSkipJump starts near the boundary). None if no luck."""
+    for _ in range(tries):
+        cand = rng.uniform(clip[0], clip[1], size=x0.shape).astype(np.float32)
+        if clf.met(cand[None, :])[0]:
+            lo, hi = 0.0, 1.0  # fraction of the way from x0 to cand; hi always adversarial
+            for _ in range(steps):
+                mid = (lo + hi) / 2
+                if clf.met((x0 + mid * (cand - x0))[None, :])[0]:
+                    hi = mid
+                else:
+                    lo = mid
+            return (x0 + hi * (cand - x0)).astype(np.float32)
+    return None
+
+
+def feature_result(attack: str, goal: Goal, target_label: int | None, clf: GoalClassifier, view: FeatureView,
+                   x_adv: np.ndarray | None, eps: float | None, norm: float, before: Prediction, k: int,
+                   label_names: Sequence[str], truth: Sequence[int] | None, is_text: bool, original_text: str | None,
+                   t0: float, params: dict) -> AttackResult:
+    """Apply the eps budget (projection, then a re-check) and assemble the AttackResult."""
+    x0 = view.x0
+    projected = False
+    if x_adv is None:
+        x_adv = x0.copy()
+    x_adv = np.clip(np.asarray(x_adv, dtype=np.float32).ravel(), view.clip[0], view.clip[1])
+    if eps is not None:
+        size = perturbation_norms(x0, x_adv)[0 if norm == 2.0 else 1]
+        if size > eps:
+            # over budget: project onto the eps-ball; it counts only if the projected point still works
+            x_adv = project(x0, x_adv, eps, norm, view.clip)
+            projected = True
+    success = bool(clf.met(x_adv[None, :])[0]) and not np.array_equal(x_adv, x0)
+    after = view_prediction(view, x_adv, k, label_names, truth)
+    l2, linf = perturbation_norms(x0, x_adv)
+    return AttackResult(
+        attack=attack, space="features", goal=goal.kind, target_label=target_label, success=success,
+        queries=int(clf.queries), seconds=round(time.perf_counter() - t0, 4), before=before, after=after,
+        l2=l2, linf=linf, words_changed=None, changed=changed_features(view.feature_names, x0, x_adv),
+        original_text=original_text if is_text else None, adversarial_text=None,
+        adversarial_vector=x_adv, params={**params, "projected": projected, "view": view.description})

@@ -1,0 +1,54 @@
+"""HopSkipJump (Chen et al. 2020), decision-based, via IBM ART, in a model's feature view.
+
+Budget rule: when ``eps`` is given and ART's result lies farther than eps from the input (in the
+chosen norm), the point is projected onto the eps-ball and re-checked; the attack succeeds only
+if the projected point still meets the goal (``params["projected"]`` records the projection).
+"""
+from __future__ import annotations
+
+import time
+from typing import Sequence
+
+import numpy as np
+
+from engine.attacks.common import feature_result, initial_adversarial, norm_value, query_progress, seeded_numpy
+from engine.attacks.goals import Goal, GoalClassifier
+from engine.attacks.result import AttackResult
+from engine.models.base import FeatureView
+from engine.types import Prediction, ProgressFn, report
+
+DEFAULTS = {"max_iter": 5, "max_eval": 100, "init_eval": 10}
+
+
+def hopskipjump(view: FeatureView, goal: Goal, before: Prediction, label_names: Sequence[str], *,
+                max_iter: int = 5, max_eval: int = 100, init_eval: int = 10, norm: str = "2",
+                eps: float | None = None, seed: int = 0, top_k: int = 5, truth: Sequence[int] | None = None,
+                is_text: bool = False, original_text: str | None = None,
+                progress: ProgressFn | None = None) -> AttackResult:
+    """Attack view.x0 (d,) toward ``goal``. Returns an AttackResult in the "features" space."""
+    from art.attacks.evasion import HopSkipJump
+
+    t0 = time.perf_counter()
+    nv = norm_value(norm)
+    budget = max_iter * (max_eval + 30) + init_eval + 40  # rough query count, for the progress bar
+    clf = GoalClassifier(goal, view.score, view.top_k, query_progress(progress, budget, "HopSkipJump"),
+                         margins=False)
+    x0 = view.x0.astype(np.float32)
+    report(progress, 0.0, "HopSkipJump: finding a starting point")
+    # ART draws its own starting point from an unseeded RandomState: give it a seeded one instead
+    start = initial_adversarial(clf, x0, view.clip, np.random.default_rng(seed))
+    x_adv = None
+    if start is not None:
+        art = HopSkipJump(clf.art_classifier(x0.size, view.clip), targeted=False, norm=nv, max_iter=int(max_iter),
+                          max_eval=int(max_eval), init_eval=int(init_eval), init_size=1, batch_size=64,
+                          verbose=False)
+        with seeded_numpy(seed):
+            x_adv = art.generate(x0[None, :], x_adv_init=start[None, :])[0]
+        if not clf.met(x_adv[None, :])[0]:
+            x_adv = start  # ART gave back a non-adversarial point: keep the seeded start
+    params = {"max_iter": int(max_iter), "max_eval": int(max_eval), "init_eval": int(init_eval), "norm": str(norm),
+              "eps": eps, "seed": int(seed), "found_start": start is not None}
+    res = feature_result("hsj", goal, goal.label if goal.kind == "drop" else None, clf, view, x_adv, eps, nv, before,
+                         top_k, label_names, truth, is_text, original_text, t0, params)
+    report(progress, 1.0, "HopSkipJump: done")
+    return res

@@ -1,0 +1,55 @@
+"""ZOO (Chen et al. 2017), score-based zeroth-order coordinate descent, via IBM ART, in a feature view.
+
+ART's ZooAttack minimises ||x' - x||^2 + c * max(margin, 0) with finite-difference gradients on
+``nb_parallel`` random coordinates per step. The goal's margin (see goals.py) is the score ZOO
+reads. ``use_resize`` and ``use_importance`` are off (they assume images; STACK.md), and
+``nb_parallel`` must not exceed the number of features (ART raises otherwise).
+
+Budget rule (as HopSkipJump): a result farther than ``eps`` is projected onto the eps-ball and
+re-checked; it counts as a success only if the projected point still meets the goal.
+"""
+from __future__ import annotations
+
+import time
+from typing import Sequence
+
+import numpy as np
+
+from engine.attacks.common import feature_result, norm_value, query_progress, seeded_numpy
+from engine.attacks.goals import Goal, GoalClassifier
+from engine.attacks.result import AttackResult
+from engine.models.base import FeatureView
+from engine.types import Prediction, ProgressFn, report
+
+DEFAULTS = {"max_iter": 20, "learning_rate": 0.1, "nb_parallel": 64}
+# Margins of XMC scores are small (scores lie in [0, 1]); ART's default c = 1e-3 would make the
+# distance term dominate and ZOO would never move. c = 10 lets the margin term lead.
+INITIAL_CONST = 10.0
+
+
+def zoo(view: FeatureView, goal: Goal, before: Prediction, label_names: Sequence[str], *,
+        max_iter: int = 20, learning_rate: float = 0.1, nb_parallel: int = 64, norm: str = "2",
+        eps: float | None = None, seed: int = 0, top_k: int = 5, truth: Sequence[int] | None = None,
+        is_text: bool = False, original_text: str | None = None, progress: ProgressFn | None = None) -> AttackResult:
+    """Attack view.x0 (d,) toward ``goal``. Returns an AttackResult in the "features" space."""
+    from art.attacks.evasion import ZooAttack
+
+    t0 = time.perf_counter()
+    nv = norm_value(norm)
+    x0 = view.x0.astype(np.float32)
+    nb_parallel = int(min(nb_parallel, x0.size))
+    budget = max_iter * (2 * nb_parallel + 1) + 2
+    clf = GoalClassifier(goal, view.score, view.top_k, query_progress(progress, budget, "ZOO"))
+    report(progress, 0.0, "ZOO: starting")
+    art = ZooAttack(clf.art_classifier(x0.size, view.clip), confidence=0.0, targeted=False,
+                    learning_rate=float(learning_rate), max_iter=int(max_iter), binary_search_steps=1,
+                    initial_const=INITIAL_CONST, abort_early=True, use_resize=False, use_importance=False,
+                    nb_parallel=nb_parallel, batch_size=1, variable_h=1e-3, verbose=False)
+    with seeded_numpy(seed):
+        x_adv = art.generate(x0[None, :])[0]
+    params = {"max_iter": int(max_iter), "learning_rate": float(learning_rate), "nb_parallel": nb_parallel,
+              "norm": str(norm), "eps": eps, "seed": int(seed), "initial_const": INITIAL_CONST}
+    res = feature_result("zoo", goal, goal.label if goal.kind == "drop" else None, clf, view, x_adv, eps, nv, before,
+                         top_k, label_names, truth, is_text, original_text, t0, params)
+    report(progress, 1.0, "ZOO: done")
+    return res
