@@ -98,18 +98,19 @@ def lime_dense(model, units: DenseUnits, label_ids: Sequence[int], train_X: np.n
                                      discretize_continuous=True, feature_selection="none", random_state=seed)
     r2 = _record_fits(explainer)
     with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=".*probabilities do not sum.*")
-        warnings.filterwarnings("ignore", message=".*probabilties do not sum.*")
+        warnings.filterwarnings("ignore", message="(?s).*probabilities do not sum")
+        warnings.filterwarnings("ignore", message="(?s).*probabilties do not sum")
         exp = explainer.explain_instance(units.x.astype(np.float64), _classifier_fn(model, label_ids, batch, progress, 0.0, 1.0),
                                          labels=range(k), num_features=units.n, num_samples=samples)
-    names = exp.domain_mapper.exp_feature_names if hasattr(exp.domain_mapper, "exp_feature_names") else units.names
+    dm = exp.domain_mapper
+    names = getattr(dm, "discretized_feature_names", None) or getattr(dm, "exp_feature_names", None) or units.names
     W = np.zeros((k, units.n), dtype=np.float64)
     extras, conditions = [], []
     for j in range(k):
         cond = {}
         for feat, w in exp.local_exp[j]:
             W[j, int(feat)] = w
-            cond[int(feat)] = str(names[int(feat)]) if names is not None else units.names[int(feat)]
+            cond[int(feat)] = str(names[int(feat)])
         conditions.append(cond)
         extras.append({"intercept": float(exp.intercept[j]), "local_r2": r2[j] if j < len(r2) else None})
     return W, extras, conditions
