@@ -1,0 +1,114 @@
+"""Command-line pieces for attacks, wired into engine/cli.py by the lead:
+
+- ``add_attack_args(parser)`` / ``run_attack_eval(args)``: ``python -m engine evaluate --attack hsj ...``
+- ``add_parser(subparsers)`` / ``run(args)``: ``python -m engine attack --dataset D --model M --doc I ...``
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from engine.attacks.api import ATTACKS
+
+
+def _progress_printer(quiet: bool):
+    if quiet:
+        return None
+    last = [-1]
+
+    def progress(fraction: float, message: str = "") -> bool:
+        pct = int(fraction * 100)
+        if pct // 10 != last[0] // 10:
+            print(f"  {pct:3d}%  {message}", file=sys.stderr)
+            last[0] = pct
+        return True
+    return progress
+
+
+def add_attack_args(parser: argparse.ArgumentParser) -> None:
+    """Add --attack/--n/--eps/--ray/--seed/--max-iter to ``python -m engine evaluate``."""
+    g = parser.add_argument_group("robustness (with --attack)")
+    g.add_argument("--attack", choices=ATTACKS, default=None, help="attack the test documents and report robustness")
+    g.add_argument("--n", type=int, default=50, help="documents to attack (seeded sample, default 50)")
+    g.add_argument("--eps", type=float, default=None, help="perturbation budget in the feature view (hsj/zoo)")
+    g.add_argument("--ray", nargs="?", const="local", default=None, metavar="ADDRESS",
+                   help="distribute documents over Ray ('local' or a cluster address; RAY_ADDRESS works too)")
+    g.add_argument("--seed", type=int, default=0)
+    g.add_argument("--max-iter", type=int, default=None, dest="max_iter")
+    if not any(a.dest == "json" for a in parser._actions):
+        parser.add_argument("--json", action="store_true", help="print one JSON object")
+
+
+def run_attack_eval(args) -> dict:
+    """Run evaluate_robustness from parsed args; print a table, or one JSON object with --json."""
+    from engine.attacks.robustness import evaluate_robustness
+
+    params = {}
+    if getattr(args, "max_iter", None) is not None:
+        params["max_iter"] = args.max_iter
+    split = getattr(args, "split", "test") or "test"
+    res = evaluate_robustness(args.dataset, args.model, args.attack, n=args.n, eps=args.eps, seed=args.seed,
+                              split=split, ray_address=getattr(args, "ray", None),
+                              progress=_progress_printer(getattr(args, "json", False)), **params)
+    if getattr(args, "json", False):
+        print(json.dumps({k: res[k] for k in ("clean", "attacked", "success_rate", "queries_mean",
+                                              "perturbation_median", "n", "attack", "eps", "seconds_per_doc")}))
+    else:
+        print(f"{args.dataset} / {args.model} under {args.attack} (n={res['n']}, eps={res['eps']}, seed={args.seed})")
+        print(f"{'metric':8s} {'clean':>8s} {'attacked':>9s}")
+        for k in res["clean"]:
+            print(f"{k:8s} {100 * res['clean'][k]:8.2f} {100 * res['attacked'][k]:9.2f}")
+        pm = res["perturbation_median"]
+        print(f"success rate {100 * res['success_rate']:.1f}%  queries/doc {res['queries_mean']:.0f}  "
+              f"median {res['perturbation']} {'n/a' if pm is None else f'{pm:.4g}'}  "
+              f"{res['seconds_per_doc']:.2f} s/doc")
+    return res
+
+
+def add_parser(subparsers) -> argparse.ArgumentParser:
+    """The ``attack`` subcommand: one document, one attack."""
+    p = subparsers.add_parser("attack", help="attack one document (HopSkipJump, ZOO or WordNet synonyms)")
+    p.add_argument("--dataset", required=True)
+    p.add_argument("--model", default="xlinear")
+    p.add_argument("--doc", type=int, required=True, help="document id in the split")
+    p.add_argument("--attack", choices=ATTACKS, default="hsj")
+    p.add_argument("--goal", choices=("top1", "drop"), default="top1")
+    p.add_argument("--label", default=None, help="label (id or name) to push out of the top-k, with --goal drop")
+    p.add_argument("--top-k", type=int, default=5, dest="top_k")
+    p.add_argument("--eps", type=float, default=None)
+    p.add_argument("--norm", choices=("2", "inf"), default="2")
+    p.add_argument("--max-iter", type=int, default=None, dest="max_iter")
+    p.add_argument("--max-eval", type=int, default=None, dest="max_eval")
+    p.add_argument("--learning-rate", type=float, default=None, dest="learning_rate")
+    p.add_argument("--nb-parallel", type=int, default=None, dest="nb_parallel")
+    p.add_argument("--max-words", type=int, default=5, dest="max_words")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--split", choices=("train", "test"), default="test")
+    p.add_argument("--json", action="store_true", help="print the AttackResult as JSON")
+    p.set_defaults(func=run)
+    return p
+
+
+def run(args) -> int:
+    from engine.attacks.api import attack_document
+
+    res = attack_document(args.dataset, args.model, args.doc, attack=args.attack, goal=args.goal,
+                          target_label=args.label, top_k=args.top_k, eps=args.eps, max_iter=args.max_iter,
+                          max_eval=args.max_eval, norm=args.norm, learning_rate=args.learning_rate,
+                          nb_parallel=args.nb_parallel, max_words=args.max_words, seed=args.seed, split=args.split,
+                          progress=_progress_printer(args.json))
+    if args.json:
+        print(res.to_json())
+        return 0
+    print(f"{res.attack} on {args.dataset} doc {args.doc} ({res.space} space, goal {res.goal}): "
+          f"{'SUCCESS' if res.success else 'failed'} in {res.queries} queries, {res.seconds:.2f} s")
+    print("before: " + ", ".join(f"{x.name} ({x.score:.3f})" for x in res.before.labels))
+    print("after:  " + ", ".join(f"{x.name} ({x.score:.3f})" for x in res.after.labels))
+    if res.l2 is not None:
+        print(f"perturbation: L2 {res.l2:.4f}, Linf {res.linf:.4f}"
+              + (f", words changed {res.words_changed}" if res.words_changed is not None else ""))
+    if res.adversarial_text is not None:
+        print("swaps: " + ", ".join(f"{a} -> {b}" for a, b in res.params.get("swaps", [])))
+    print("most changed: " + ", ".join(f"{w} {a:.3f}->{b:.3f}" for w, a, b in res.changed[:10]))
+    return 0

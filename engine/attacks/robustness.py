@@ -1,0 +1,176 @@
+"""Robustness of a saved model under one attack: clean vs attacked P@k / R@k on a seeded document sample.
+
+Attacked metrics rank each document by the model's prediction at the attack's output (the
+adversarial text or vector; for a failed attack, the point it stopped at). perturbation_median
+is over successful attacks: L2 in the feature view for hsj / zoo, words changed for wordnet.
+Optionally distributed with Ray (``ray_address`` or RAY_ADDRESS): one remote task per document.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import scipy.sparse as sp
+
+from engine.errors import InputError
+from engine.paths import REPO_ROOT, cache_dir
+from engine.types import ProgressFn, report
+
+KS = (1, 2, 3, 4, 5)
+
+
+def _attack_one(dataset: str, model_id: str, index: int, attack: str, eps, seed: int, split: str, store_root: str,
+                params: dict) -> dict:
+    """Attack one document (top-5 kept) and return the compact numbers the evaluation needs."""
+    from engine import pipeline
+    from engine.attacks.api import run_attack
+    from engine.models.store import ModelStore
+
+    store = ModelStore(store_root)
+    ds = pipeline.load_dataset(dataset)
+    model = pipeline.get_model(dataset, model_id, store)
+    doc = ds.document(int(index), split)
+    res = run_attack(model, pipeline.document_input(ds, doc), attack=attack, eps=eps, seed=seed, top_k=5,
+                     truth=list(doc.labels), **params)
+    return {"index": int(index), "success": bool(res.success), "queries": int(res.queries),
+            "seconds": float(res.seconds), "l2": res.l2, "words_changed": res.words_changed,
+            "clean_top": res.before.label_ids, "adv_top": res.after.label_ids}
+
+
+def _metrics(Y: sp.csr_matrix, tops: list[list[int]]) -> dict[str, float]:
+    from engine.metrics import ranking_metrics
+
+    n, L = Y.shape
+    rows, cols, vals = [], [], []
+    for i, top in enumerate(tops):
+        for r, j in enumerate(top[:5]):
+            rows.append(i)
+            cols.append(j)
+            vals.append(5.0 - r)  # rank order is all P@k / R@k need
+    S = sp.csr_matrix((vals, (rows, cols)), shape=(n, L), dtype=np.float32)
+    m = ranking_metrics(Y, S)
+    return {k: m[k] for k in [f"P@{k}" for k in KS] + [f"R@{k}" for k in KS]}
+
+
+def sample_documents(n_docs: int, n: int, seed: int) -> list[int]:
+    """A seeded sample of n document ids out of n_docs (sorted)."""
+    rng = np.random.default_rng(seed)
+    return sorted(int(i) for i in rng.choice(n_docs, size=min(n, n_docs), replace=False))
+
+
+def evaluate_robustness(dataset: str, model_id: str, attack: str, n: int = 50, eps: float | None = None, seed: int = 0,
+                        split: str = "test", store=None, progress: ProgressFn | None = None,
+                        ray_address: str | None = None, **attack_params) -> dict:
+    """Clean vs attacked metrics over a seeded sample of n documents; cached on disk.
+
+    Returns {"clean": {"P@1".."R@5"}, "attacked": {...}, "success_rate", "queries_mean",
+    "perturbation_median", "seconds_per_doc", "n", "attack", "eps", "docs"}.
+    attack_params: goal, max_iter, max_eval, norm, learning_rate, nb_parallel, max_words (see attack_document).
+    """
+    from engine import pipeline
+    from engine.attacks.api import ATTACKS, check_attack_params, write_atomic
+    from engine.models.store import ModelStore
+
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+        raise InputError(f"n (documents to attack) must be a whole number of at least 1, got {n!r}.")
+    if attack not in ATTACKS:
+        raise InputError(f"unknown attack {attack!r}: choose one of {', '.join(ATTACKS)}.")
+    known = {"goal", "max_iter", "max_eval", "norm", "learning_rate", "nb_parallel", "max_words"}
+    bad = set(attack_params) - known
+    if bad:
+        raise InputError(f"unknown attack parameter(s) {', '.join(sorted(bad))}: use {', '.join(sorted(known))}.")
+    if attack_params.get("goal", "top1") != "top1":
+        raise InputError("robustness is measured with the 'top1' goal (a 'drop' goal needs a label per document).")
+    check_attack_params(attack, "top1", eps, attack_params.get("max_iter"), attack_params.get("max_eval"),
+                        attack_params.get("norm", "2"), attack_params.get("learning_rate"),
+                        attack_params.get("nb_parallel"), attack_params.get("max_words", 5))
+    store = store or ModelStore()
+    ds = pipeline.load_dataset(dataset)
+    if attack == "wordnet" and not ds.has_text:
+        raise InputError(f"the WordNet attack replaces words; {ds.display_name} has only numeric features.")
+    info = store.info(ds.name, model_id)
+    docs = sample_documents(ds.split(split).n, int(n), seed)
+    key = {"dataset": ds.name, "model_id": model_id, "attack": attack, "n": int(n), "eps": eps, "seed": seed,
+           "split": split, "params": attack_params, "store": str(Path(store.root).resolve()),
+           "model_created": info.manifest.get("created")}
+    path = cache_dir() / "robustness" / ds.name / (hashlib.sha256(json.dumps(key, sort_keys=True, default=str)
+                                                                  .encode()).hexdigest()[:32] + ".json")
+    if path.is_file():
+        try:
+            return json.loads(path.read_text())
+        except (OSError, ValueError):
+            pass
+    args = (ds.name, model_id, attack, eps, seed, split, str(store.root), dict(attack_params))
+    address = ray_address or os.environ.get("RAY_ADDRESS")
+    if address:
+        rows = _run_ray(docs, args, address, progress)
+    else:
+        rows = []
+        for j, i in enumerate(docs):
+            rows.append(_attack_one(ds.name, model_id, i, attack, eps, seed, split, str(store.root), attack_params))
+            report(progress, (j + 1) / len(docs), f"attacked {j + 1}/{len(docs)} documents")
+    rows.sort(key=lambda r: r["index"])
+    Y = ds.split(split).Y[docs]
+    succ = [r for r in rows if r["success"]]
+    pert = [r["words_changed"] if attack == "wordnet" else r["l2"] for r in succ]
+    out = {"clean": _metrics(Y, [r["clean_top"] for r in rows]),
+           "attacked": _metrics(Y, [r["adv_top"] for r in rows]),
+           "success_rate": len(succ) / len(rows),
+           "queries_mean": float(np.mean([r["queries"] for r in rows])),
+           "perturbation_median": float(np.median(pert)) if pert else None,
+           "perturbation": "words changed" if attack == "wordnet" else "L2 in the feature view",
+           "seconds_per_doc": float(np.mean([r["seconds"] for r in rows])),
+           "n": len(rows), "attack": attack, "eps": eps, "seed": seed, "docs": docs,
+           "distributed": bool(address)}
+    write_atomic(path, json.dumps(out))
+    return out
+
+
+def _run_ray(docs: list[int], args: tuple, address: str, progress: ProgressFn | None) -> list[dict]:
+    """One Ray task per document; workers load the model themselves (cached per worker process)."""
+    try:
+        import ray
+    except ImportError:
+        raise InputError("Ray is not installed: pip install ray==2.49.2, or leave --ray / RAY_ADDRESS unset.") from None
+    if not ray.is_initialized():
+        ray.init(address=None if address == "local" else address, include_dashboard=False, ignore_reinit_error=True)
+    # the workers import engine from the repo and read data, models and caches where the driver does
+    env = {"PYTHONPATH": os.pathsep.join([str(REPO_ROOT), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep)}
+    for var in ("XTRUST_DATA_DIR", "XTRUST_MODEL_DIR", "XTRUST_CACHE_DIR", "XTRUST_NLTK_DATA"):
+        if os.environ.get(var):
+            env[var] = os.environ[var]
+    task = ray.remote(_attack_one).options(runtime_env={"env_vars": env})
+    dataset, model_id, attack, eps, seed, split, root, params = args
+    pending = [task.remote(dataset, model_id, i, attack, eps, seed, split, root, params) for i in docs]
+    rows: list[dict] = []
+    try:
+        while pending:
+            done, pending = ray.wait(pending, num_returns=1)
+            rows.extend(ray.get(done))
+            report(progress, len(rows) / len(docs), f"attacked {len(rows)}/{len(docs)} documents (Ray)")
+    except BaseException:
+        for ref in pending:  # cancelled or failed: stop the remaining tasks, keep nothing
+            ray.cancel(ref, force=True)
+        raise
+    return rows
+
+
+def robustness_curve(dataset: str, model_id: str, attack: str, eps_values, n: int = 30, seed: int = 0,
+                     split: str = "test", store=None, progress: ProgressFn | None = None,
+                     ray_address: str | None = None, **attack_params) -> list[dict]:
+    """[{"eps", "P@1".."P@5" (attacked), "success_rate"}] for each eps, same documents throughout."""
+    eps_values = list(eps_values)
+    if not eps_values:
+        raise InputError("give at least one eps value for the robustness curve.")
+    out = []
+    for j, e in enumerate(eps_values):
+        def sub(f, msg="", j=j):
+            return None if progress is None else progress((j + f) / len(eps_values), f"eps={e}: {msg}")
+        r = evaluate_robustness(dataset, model_id, attack, n=n, eps=e, seed=seed, split=split, store=store,
+                                progress=sub if progress else None, ray_address=ray_address, **attack_params)
+        out.append({"eps": e, **{k: r["attacked"][k] for k in ("P@1", "P@2", "P@3", "P@4", "P@5")},
+                    "success_rate": r["success_rate"], "clean_P@1": r["clean"]["P@1"], "clean_P@5": r["clean"]["P@5"]})
+    return out

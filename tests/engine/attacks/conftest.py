@@ -1,0 +1,31 @@
+"""Fixtures for attack tests: a small real XR-Linear model saved in a temporary store."""
+import pytest
+
+
+@pytest.fixture(scope="session")
+def attack_store(tmp_path_factory, small_xlinear):
+    """ModelStore holding bibtex/xlinear = the 800-document XR-Linear model."""
+    from engine.models.store import ModelStore
+
+    store = ModelStore(tmp_path_factory.mktemp("attack-models"))
+    store.save(small_xlinear, "bibtex", "xlinear", {"variant": "baseline"})
+    return store
+
+
+@pytest.fixture(scope="session")
+def wordnet_reader():
+    """WordNet loads once per session (~6-14 s); tests using it are marked slow."""
+    from engine.wordnet import wordnet
+
+    return wordnet()
+
+
+@pytest.fixture()
+def attack_cache(tmp_path, monkeypatch):
+    """A fresh result cache per test (the attack and robustness caches only)."""
+    import engine.attacks.api as api
+    import engine.attacks.robustness as rob
+
+    monkeypatch.setattr(api, "cache_dir", lambda: tmp_path)
+    monkeypatch.setattr(rob, "cache_dir", lambda: tmp_path)
+    return tmp_path
