@@ -150,3 +150,17 @@ def bibtex_store(tmp_path_factory):
     pipeline.train_model("bibtex", "xlinear", store=store, evaluate=False)
     pipeline.train_model("mediamill", "xlinear", store=store, evaluate=False)
     return store
+
+
+@pytest.fixture(scope="session")
+def xtf_store(tmp_path_factory, bibtex):
+    """A ModelStore holding a real (tiny) XTransformerXMC as bibtex/xtransformer: a random 2-layer
+    BERT with MiniLM's vocabulary, trained 1 epoch on 300 BibTeX documents (~10 s)."""
+    pytest.importorskip("engine.models.xtransformer")
+    from engine.explain.bench import tiny_xtransformer
+    from engine.models.store import ModelStore
+
+    model = tiny_xtransformer(bibtex, n_docs=300)
+    store = ModelStore(tmp_path_factory.mktemp("explain-xtf"))
+    store.save(model, "bibtex", "xtransformer", {"note": "tiny test model"})
+    return store

@@ -64,3 +64,26 @@ def test_bertviz_html_is_offline(tiny_bert, view):
 def test_bertviz_unknown_view(tiny_bert):
     with pytest.raises(InputError, match="view"):
         bertviz_document_html(tiny_bert, TEXT, "neuron")
+
+
+@pytest.mark.skipif(not __import__("shutil").which("chromium"), reason="needs Debian chromium (apt-get install chromium)")
+def test_bertviz_renders_in_an_offline_browser(tiny_bert, tmp_path):
+    sync_playwright = pytest.importorskip("playwright.sync_api").sync_playwright
+    html = bertviz_document_html(tiny_bert, TEXT, "head")
+    page_file = tmp_path / "view.html"
+    page_file.write_text(f"<html><body>{html}</body></html>", encoding="utf-8")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=__import__("shutil").which("chromium"),
+                                    args=["--no-sandbox", "--disable-gpu"])
+        try:
+            ctx = browser.new_context(offline=True)
+            page = ctx.new_page()
+            errors = []
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.goto(page_file.as_uri())
+            page.wait_for_selector("svg text", timeout=10000)
+            labels = page.eval_on_selector_all("svg text", "els => els.map(e => e.textContent)")
+        finally:
+            browser.close()
+    assert not errors
+    assert "protein" in labels and "[CLS]" in labels

