@@ -62,11 +62,28 @@ def _load_query_params() -> None:
     ss["_wanted_page"] = page if page in {p.url_path for p in PAGES} else None
 
 
+def bound(widget, label: str, canon: str, *args, on_change=None, **kwargs):
+    """A widget whose value lives under ``canon`` in session_state, not under the widget's key.
+
+    Streamlit deletes a widget's state on any run that does not draw it (an early return, a page
+    that stops); the canonical copy survives that, and the widget is re-seeded from it each run.
+    """
+    wkey = f"w_{canon}"
+    ss[wkey] = ss[canon]
+
+    def changed():
+        ss[canon] = ss[wkey]
+        if on_change is not None:
+            on_change()
+
+    return widget(label, *args, key=wkey, on_change=changed, **kwargs)
+
+
 def _on_dataset_change() -> None:
     ss[S.K_DOC] = 0
     ss.pop(S.K_MODEL, None)
-    for k in (S.K_SEARCH_WORD, S.K_SEARCH_LABEL, "sel_match"):
-        ss.pop(k, None)
+    ss[S.K_SEARCH_WORD], ss[S.K_SEARCH_LABEL] = "", ""
+    ss.pop("sel_match", None)
 
 
 def _random_doc(n: int) -> None:
@@ -98,7 +115,7 @@ def sidebar() -> None:
     datasets = list(S.BUILTIN_DATASETS) + [d for d in S.user_datasets() if d not in S.BUILTIN_DATASETS]
     if ss.get(S.K_DATASET) not in datasets:
         ss[S.K_DATASET] = "bibtex"
-    dataset = sb.selectbox("Dataset", datasets, key=S.K_DATASET, on_change=_on_dataset_change)
+    dataset = bound(sb.selectbox, "Dataset", S.K_DATASET, datasets, on_change=_on_dataset_change)
     ss[S.K_READY] = (False, "")
     try:
         stats = S.dataset_stats(dataset)
@@ -125,23 +142,24 @@ def sidebar() -> None:
     ids = sorted(models, key=lambda m: (S.ALL_MODEL_IDS.index(m) if m in S.ALL_MODEL_IDS else 99, m))
     if ss.get(S.K_MODEL) not in ids:
         ss[S.K_MODEL] = ids[0]
-    sb.selectbox("Model", ids, key=S.K_MODEL, format_func=C.model_label)
+    bound(sb.selectbox, "Model", S.K_MODEL, ids, format_func=C.model_label)
 
     n = int(stats["n_test"])
     sb.markdown(f"**Document** (test split, ids 0–{n - 1})")
     ss[S.K_DOC] = min(max(int(ss.get(S.K_DOC, 0)), 0), n - 1)
-    sb.number_input("Document id", min_value=0, max_value=n - 1, step=1, key=S.K_DOC)
+    bound(sb.number_input, "Document id", S.K_DOC, min_value=0, max_value=n - 1, step=1)
     ss.setdefault(S.K_SEED, 0)
     c1, c2 = sb.columns([1, 1], vertical_alignment="bottom")
-    c1.number_input("Seed", min_value=0, step=1, key=S.K_SEED)
-    c2.button("🎲 Random", on_click=_random_doc, args=(n,), width="stretch")
+    bound(c1.number_input, "Seed", S.K_SEED, min_value=0, step=1)
+    c2.button("🎲 Random", on_click=_random_doc, args=(n,), width="stretch", key="sel_random")
     with sb.expander("Find a document", expanded=bool(ss.get(S.K_SEARCH_WORD) or ss.get(S.K_SEARCH_LABEL))):
         if stats["kind"] == "text":
-            st.text_input("Word in the text", key=S.K_SEARCH_WORD, placeholder="e.g. learning")
+            ss.setdefault(S.K_SEARCH_WORD, "")
+            bound(st.text_input, "Word in the text", S.K_SEARCH_WORD, placeholder="e.g. learning")
         labels = [""] + list(stats["label_frequency"])
         if ss.get(S.K_SEARCH_LABEL) not in labels:
             ss[S.K_SEARCH_LABEL] = ""
-        st.selectbox("Has true label", labels, key=S.K_SEARCH_LABEL, format_func=lambda x: x or "(any)")
+        bound(st.selectbox, "Has true label", S.K_SEARCH_LABEL, labels, format_func=lambda x: x or "(any)")
         word, label = ss.get(S.K_SEARCH_WORD, "").strip(), ss.get(S.K_SEARCH_LABEL, "")
         if word or label:
             found = C.call(S.search_documents, dataset, word, label, what="search")
@@ -154,7 +172,7 @@ def sidebar() -> None:
                 else:
                     st.caption("no document matches")
     ss.setdefault(S.K_TOPK, 5)
-    sb.slider("Top-k labels", 1, 10, key=S.K_TOPK)
+    bound(sb.slider, "Top-k labels", S.K_TOPK, 1, 10)
     ss[S.K_READY] = (True, "")
 
 
@@ -168,7 +186,7 @@ def sync_query_params(page) -> None:
 sidebar()
 nav = st.navigation(PAGES)
 wanted = ss.pop("_wanted_page", None)
-if wanted and wanted != nav.url_path:
+if wanted and wanted != (nav.url_path or "overview"):
     st.switch_page(next(p for p in PAGES if p.url_path == wanted))
 sync_query_params(nav)
 nav.run()

@@ -1,0 +1,183 @@
+"""Every dashboard page runs under Streamlit's AppTest with a real XR-Linear model on BibTeX and
+shows what a user should see; engine parts that have not landed show a clear message instead.
+
+AppTest (Streamlit 1.67) executes the st.navigation entry point (app.py: the sidebar) only on an
+app's first run; later runs execute the current page alone. So every test opens a fresh app on the
+page it needs through the URL (?page=...), which the dashboard supports anyway, and sidebar state
+is checked on that first run (the real-browser test drives the sidebar for real).
+"""
+from __future__ import annotations
+
+import importlib.util
+import time
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from tests.dashboard.conftest import APP
+
+PAGES = {"overview": "Overview", "predict": "Predict", "explain": "Explain", "attack": "Attack",
+         "compare": "Compare: baseline vs robust", "your-data": "Your data"}
+
+
+def has_module(name: str) -> bool:
+    try:
+        return importlib.util.find_spec(name) is not None
+    except ModuleNotFoundError:
+        return False
+
+
+def texts(at: AppTest) -> str:
+    """All visible text of the last run (markdown, captions, titles, messages, metric labels)."""
+    parts = []
+    for kind in ("title", "header", "subheader", "markdown", "caption", "info", "error", "warning", "success"):
+        parts += [str(e.value) for e in getattr(at, kind)]
+    parts += [m.label for m in at.metric]
+    return "\n".join(parts)
+
+
+def app(query: dict | None = None) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=60)
+    for k, v in (query or {}).items():
+        at.query_params[k] = v
+    return at
+
+
+def open_page(page: str, **query) -> AppTest:
+    a = app({"dataset": "bibtex", "model": "xlinear", "doc": "0", **query, "page": page})
+    a.run()
+    assert not a.exception, [e.value for e in a.exception]
+    return a
+
+
+@pytest.mark.parametrize("page", list(PAGES))
+def test_every_page_runs_without_exception(xtrust_dirs, page):
+    at = open_page(page)
+    assert at.title[0].value == PAGES[page]
+    assert not [e for e in at.error if "unexpectedly" in str(e.value)]
+
+
+def test_overview_lists_dataset_and_model_metrics(xtrust_dirs):
+    at = open_page("overview")
+    labels = [m.label for m in at.metric]
+    assert "test documents" in labels and "labels" in labels
+    assert any(m.value == "159" for m in at.metric)  # BibTeX has 159 labels
+    assert at.get("plotly_chart"), "the label-frequency chart is drawn"
+    df = next(d.value for d in at.dataframe if "model" in d.value.columns)
+    assert "XR-Linear · baseline" in set(df["model"])
+    p1 = float(df.loc[df["id"] == "xlinear", "P@1"].iloc[0])
+    assert 55 < p1 < 75  # the real model's quality (measured 63.5 %), not a placeholder
+    assert "X-Transformer · baseline" in at.selectbox(key="train_choice").options
+
+
+def test_predict_shows_labels_truth_and_paths(xtrust_dirs):
+    at = open_page("predict")
+    df = next(d.value for d in at.dataframe if "label-tree path" in d.value.columns)
+    assert len(df) == 5
+    assert df["label"].iloc[0] == "TAG_children" and df["true"].iloc[0] == "✓"
+    assert df["label-tree path"].iloc[0].startswith("root → c")
+    assert "True labels:" in texts(at)
+
+
+def test_query_params_select_document(xtrust_dirs):
+    at = open_page("predict", doc="7", topk="3")
+    assert at.number_input(key="w_sel_doc").value == 7
+    assert "test document 7" in texts(at)
+
+
+def test_bad_query_params_fall_back(xtrust_dirs):
+    at = open_page("predict", dataset="nope", model="nope", doc="abc")
+    assert at.selectbox(key="w_sel_dataset").value == "bibtex"
+    assert at.selectbox(key="w_sel_model").value == "xlinear"
+    assert at.number_input(key="w_sel_doc").value == 0
+
+
+def test_out_of_range_document_is_clamped(xtrust_dirs):
+    at = open_page("predict", doc="999999")
+    assert at.number_input(key="w_sel_doc").value == 2514
+
+
+def test_random_button_picks_a_document_from_the_seed(xtrust_dirs):
+    docs = []
+    for _ in range(2):
+        a = app({"dataset": "bibtex"})
+        a.run()
+        a.button(key="sel_random").click().run()
+        assert not a.exception
+        docs.append(a.session_state["sel_doc"])
+        assert a.session_state["sel_seed"] == 1  # the next click gives another document
+    assert docs[0] == docs[1]  # the same seed gives the same document
+    assert 0 <= docs[0] < 2515
+
+
+def test_search_by_label_offers_matching_documents(xtrust_dirs):
+    a = app({"dataset": "bibtex"})
+    a.session_state["sel_search_label"] = "TAG_children"
+    a.run()
+    sb = a.selectbox(key="sel_match")
+    assert len(sb.options) > 5 and "matching documents" in sb.label
+    sb.set_value(sb.options[1]).run()
+    assert a.session_state["sel_doc"] == int(sb.options[1])
+    b = open_page("predict", doc=str(sb.options[1]))
+    assert "`TAG_children`" in texts(b)  # the chosen document really has that label
+
+
+def test_free_text_prediction(xtrust_dirs):
+    at = open_page("predict")
+    at.text_area[0].input("learning children school education students teaching")
+    at.button(key="FormSubmitter:free-text-Predict labels").click().run()
+    assert not at.exception
+    df = at.dataframe[-1].value
+    assert len(df) == 5 and set(df["true"]) == {"–"}
+
+
+def test_mediamill_predict_shows_feature_table(xtrust_dirs):
+    at = open_page("predict", dataset="mediamill", model="xlinear")  # XR-Linear is trained on first use
+    assert "numeric features only" in texts(at)
+    assert any("feature" in d.value.columns for d in at.dataframe)
+    at = open_page("attack", dataset="mediamill")
+    assert "wordnet" not in at.radio(key="at_attack").options
+
+
+def test_explain_page(xtrust_dirs):
+    at = open_page("explain")
+    t = texts(at)
+    assert "Attention heatmap and BertViz" in t
+    assert "need an X-Transformer model" in t  # XR-Linear has no attention: a clear message
+    if not has_module("engine.explain.api"):
+        assert "not available in this installation yet" in t
+        return
+    assert at.get("plotly_chart"), "LIME bars should be drawn"
+    assert "comprehensiveness" in t
+
+
+def test_attack_page_runs_an_attack(xtrust_dirs):
+    from dashboard import state
+
+    at = open_page("attack")
+    at.radio(key="at_attack").set_value("hsj").run()
+    at.button(key="at_go").click().run()
+    job = state.get_job(at.session_state[state.K_ATTACK_JOB])
+    deadline = time.time() + 60
+    while not job.done and time.time() < deadline:
+        time.sleep(0.2)
+    at.run()
+    assert not at.exception
+    t = texts(at)
+    if not has_module("engine.attacks.api"):
+        assert "not available yet" in t
+        return
+    assert job.ok, job.error
+    assert "**Before**" in t and "**After**" in t
+    assert any(m.label == "queries" for m in at.metric)
+
+
+def test_compare_without_robust_model_says_so(xtrust_dirs):
+    at = open_page("compare")
+    assert "There is no robust" in texts(at)
+
+
+def test_your_data_page_has_uploader(xtrust_dirs):
+    at = open_page("your-data")
+    assert "Upload **one** of" in texts(at)
+    assert at.get("file_uploader")
