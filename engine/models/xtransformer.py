@@ -51,6 +51,8 @@ class XTransformerParams:
     use_gpu: bool = False  # use CUDA when asked for and available
     threads: int = 2  # torch / ranker threads
     seed: int = 0
+    # > 0: final score = (1 - w) * X-Transformer + w * XR-Linear (same TF-IDF, same tree settings)
+    ensemble_xlinear_weight: float = 0.0
 
     def validate(self) -> "XTransformerParams":
         checks = [
@@ -68,6 +70,8 @@ class XTransformerParams:
             (self.ranker_loss in SOLVERS, f"ranker_loss must be one of {', '.join(SOLVERS)}, got {self.ranker_loss!r}."),
             (isinstance(self.threads, int) and 1 <= self.threads <= 256, f"threads must be 1..256, got {self.threads!r}."),
             (isinstance(self.seed, int) and self.seed >= 0, f"seed must be a non-negative integer, got {self.seed!r}."),
+            (0.0 <= float(self.ensemble_xlinear_weight) < 1.0,
+             f"ensemble_xlinear_weight must be in [0, 1), got {self.ensemble_xlinear_weight!r}."),
         ]
         for ok, msg in checks:
             if not ok:
@@ -185,8 +189,11 @@ class XTransformerXMC(XMCModel):
     input_kind = "text"
 
     def __init__(self, xtf, featurizer: TfidfText, label_names: list[str], params: XTransformerParams,
-                 quantized: bool = False):
+                 quantized: bool = False, xlinear=None):
         self.xtf = xtf
+        self.xlinear = xlinear  # PECOS XLinearModel on TF-IDF, present iff ensemble_xlinear_weight > 0
+        if (params.ensemble_xlinear_weight > 0) != (xlinear is not None):
+            raise ModelError("ensemble_xlinear_weight > 0 needs its XR-Linear ranker (and only then).")
         self.featurizer = featurizer
         self.label_names = list(label_names)
         self.params = params
@@ -269,8 +276,18 @@ class XTransformerXMC(XMCModel):
         finally:
             torch.set_num_threads(old_threads)
         xtf.text_encoder.clear_cuda() if use_gpu else None
+        xlinear = _train_xlinear(X, Y, params) if params.ensemble_xlinear_weight > 0 else None
         report(progress, 1.0, "done")
-        return cls(xtf, feat, label_names, params)
+        return cls(xtf, feat, label_names, params, xlinear=xlinear)
+
+    def with_xlinear_ensemble(self, texts: list[str], Y: sp.csr_matrix, weight: float) -> "XTransformerXMC":
+        """A copy scoring (1 - weight) * this model + weight * XR-Linear trained on (texts, Y) with this
+        model's TF-IDF; the X-Transformer itself is shared, not retrained. weight 0 = this model."""
+        from dataclasses import replace
+
+        params = replace(self.params, ensemble_xlinear_weight=float(weight)).validate()
+        xl = _train_xlinear(self.features(list(texts)), sp.csr_matrix(Y, dtype=np.float32), params) if weight > 0 else None
+        return type(self)(self.xtf, self.featurizer, self.label_names, params, self.is_quantized, xl)
 
     # -- scoring -----------------------------------------------------------------------------
     def features(self, texts: list[str]) -> sp.csr_matrix:
@@ -293,7 +310,7 @@ class XTransformerXMC(XMCModel):
         out = []
         with torch.no_grad():
             for i in range(0, len(texts), self.params.batch_size):
-                t = self._tokenize(texts[i:i + self.params.batch_size])
+                t = self._tokenize(texts[i:i + self.params.batch_size]).to(_module_device(enc))
                 o = enc(input_ids=t["input_ids"], attention_mask=t["attention_mask"], token_type_ids=t["token_type_ids"])
                 out.append(o["pooled_output"].float().cpu().numpy())
         return np.ascontiguousarray(np.vstack(out), dtype=np.float32)
@@ -310,6 +327,8 @@ class XTransformerXMC(XMCModel):
     def score_matrix(self, texts, top_k: int):
         """Top-k ranker scores via PECOS ``XTransformer.predict``: csr (n, L)."""
         texts = self.check_inputs(texts)
+        if self.xlinear is not None:
+            return self._ensemble_top_k(self.embed(texts), self.features(texts), int(top_k))
         with _PecosLogs(None, quiet_warnings=True):
             return self.xtf.predict(texts, X_feat=self.features(texts), only_topk=int(top_k),
                                     beam_size=max(BEAM, int(top_k)), batch_size=self.params.batch_size,
@@ -320,7 +339,37 @@ class XTransformerXMC(XMCModel):
         """Exact ranker scores of label_ids: ndarray (n, m) float32."""
         ids = self.check_label_ids(label_ids)
         texts = self.check_inputs(texts)
-        return selected_scores(self.xtf.concat_model, self.rank_features(self.embed(texts), self.features(texts)), ids)
+        X = self.features(texts)
+        return self._mix(selected_scores(self.xtf.concat_model, self.rank_features(self.embed(texts), X), ids),
+                         X, ids)
+
+    # -- optional XR-Linear ensemble ---------------------------------------------------------
+    def _mix(self, S_xtf: np.ndarray, X_tfidf, ids: np.ndarray) -> np.ndarray:
+        """(n, m) X-Transformer scores -> final scores (mixed with XR-Linear when ensembled)."""
+        if self.xlinear is None:
+            return S_xtf
+        w = float(self.params.ensemble_xlinear_weight)
+        return ((1.0 - w) * S_xtf + w * selected_scores(self.xlinear, X_tfidf, ids)).astype(np.float32)
+
+    def _ensemble_top_k(self, emb: np.ndarray, X_tfidf, k: int) -> sp.csr_matrix:
+        """Exact mixed scores over the union of both rankers' top-BEAM candidates, top-k kept: csr (n, L)."""
+        R = self.rank_features(emb, X_tfidf)
+        beam = max(BEAM, k)
+        kw = dict(beam_size=beam, only_topk=beam, threads=self.params.threads)
+        cand = (self.xtf.concat_model.predict(R, **kw).tocsr() + self.xlinear.predict(X_tfidf, **kw).tocsr()).tocsr()
+        cand.data[:] = 1.0
+        cand.sort_indices()
+        w = float(self.params.ensemble_xlinear_weight)
+        S = ((1.0 - w) * self.xtf.concat_model.predict(R, selected_outputs_csr=cand).tocsr()
+             + w * self.xlinear.predict(X_tfidf, selected_outputs_csr=cand).tocsr()).tocsr()
+        rows, cols, vals = [], [], []
+        for i in range(S.shape[0]):
+            d, idx = S.data[S.indptr[i]:S.indptr[i + 1]], S.indices[S.indptr[i]:S.indptr[i + 1]]
+            order = np.argsort(-d, kind="stable")[:k]
+            rows += [i] * order.size
+            cols += idx[order].tolist()
+            vals += d[order].tolist()
+        return sp.csr_matrix((np.asarray(vals, dtype=np.float32), (rows, cols)), shape=S.shape)
 
     def label_path(self, label_id: int) -> list[int]:
         return label_path_of(self.xtf.concat_model, int(self.check_label_ids([label_id])[0]))
@@ -345,15 +394,22 @@ class XTransformerXMC(XMCModel):
             return self.rank_features(np.repeat(emb, X.shape[0], axis=0), sp.csr_matrix(X))
 
         def score(X, label_ids):
-            return selected_scores(xlm, to_model(X), np.asarray(list(label_ids), dtype=np.int64))
+            ids = np.asarray(list(label_ids), dtype=np.int64)
+            return self._mix(selected_scores(xlm, to_model(X), ids), sp.csr_matrix(np.atleast_2d(X), dtype=np.float32), ids)
 
         def top_k(X, k):
-            S = xlm.predict(to_model(X), beam_size=max(BEAM, int(k)), only_topk=int(k), threads=self.params.threads)
+            if self.xlinear is not None:
+                X = np.atleast_2d(np.asarray(X, dtype=np.float32))
+                S = self._ensemble_top_k(np.repeat(emb, X.shape[0], axis=0), sp.csr_matrix(X), int(k))
+            else:
+                S = xlm.predict(to_model(X), beam_size=max(BEAM, int(k)), only_topk=int(k), threads=self.params.threads)
             return top_k_indices(S, int(k))
 
         desc = ("TF-IDF vector of the text. The text's BERT embedding is computed once and kept fixed; each "
                 "perturbed TF-IDF vector is joined to it ([TF-IDF ; embedding]) and scored by the "
-                "X-Transformer's linear ranker, so only the word-weight half of the ranker input moves.")
+                "X-Transformer's linear ranker, so only the word-weight half of the ranker input moves."
+                + (" The XR-Linear part of the ensemble reads the perturbed TF-IDF vector directly."
+                   if self.xlinear is not None else ""))
         return FeatureView(x0, self.featurizer.feature_names, score, top_k, (0.0, 1.0), desc)
 
     # -- differentiable forward (attention x gradient) ----------------------------------------
@@ -374,7 +430,7 @@ class XTransformerXMC(XMCModel):
             raise ModelError("the quantized copy has no differentiable encoder; use the full model.")
         ids = self.check_label_ids(label_ids)
         text = self.check_inputs([text])[0]
-        t = self._tokenize([text], pad=False)
+        t = self._tokenize([text], pad=False).to(_module_device(self.encoder))
         self.encoder.eval()
         with torch.enable_grad():
             out = self.encoder(input_ids=t["input_ids"], attention_mask=t["attention_mask"],
@@ -398,9 +454,12 @@ class XTransformerXMC(XMCModel):
                 if layer.bias > 0:
                     const = const + layer.bias * np.asarray(cols[V + emb.shape[0]].toarray(), dtype=np.float64).ravel()
                 We = torch.from_numpy(np.asarray(cols[V:V + emb.shape[0]].toarray(), dtype=np.float32))
-                v = emb @ We + torch.from_numpy(const.astype(np.float32))
+                v = emb @ We.to(emb.device) + torch.from_numpy(const.astype(np.float32)).to(emb.device)
                 pp = self._post_processor(d)
                 score = _combine(pp, _transform(pp, v), score)
+            if self.xlinear is not None:  # XR-Linear reads only TF-IDF: a constant w.r.t. the encoder
+                w = float(self.params.ensemble_xlinear_weight)
+                score = (1.0 - w) * score + w * torch.from_numpy(selected_scores(self.xlinear, x_tfidf, ids)[0]).to(score.device)
         tokens = self.tokenizer.convert_ids_to_tokens(t["input_ids"][0].tolist())
         return score, atts, tokens
 
@@ -417,7 +476,7 @@ class XTransformerXMC(XMCModel):
         matcher.text_encoder = torch.ao.quantization.quantize_dynamic(copy.deepcopy(matcher.text_encoder).cpu(),
                                                                       {torch.nn.Linear}, dtype=torch.qint8)
         xtf = type(self.xtf)(matcher, self.xtf.concat_model)
-        return type(self)(xtf, self.featurizer, self.label_names, self.params, quantized=True)
+        return type(self)(xtf, self.featurizer, self.label_names, self.params, quantized=True, xlinear=self.xlinear)
 
     def save(self, path) -> None:
         path = Path(path)
@@ -430,6 +489,8 @@ class XTransformerXMC(XMCModel):
         head = path / "xtransformer" / "text_encoder" / "text_model"
         if head.exists():
             head.unlink()
+        if self.xlinear is not None:
+            self.xlinear.save(str(path / "xlinear"))
         (path / "featurizer").mkdir()
         self.featurizer.save(path / "featurizer")
         (path / "labels.json").write_text(json.dumps(self.label_names))
@@ -449,7 +510,31 @@ class XTransformerXMC(XMCModel):
         raw = json.loads((path / "params.json").read_text())
         known = {f.name for f in fields(XTransformerParams)}
         params = XTransformerParams(**{k: v for k, v in raw.items() if k in known})
-        return cls(xtf, TfidfText.load(path / "featurizer"), json.loads((path / "labels.json").read_text()), params)
+        xlinear = None
+        if (path / "xlinear").is_dir():
+            from pecos.xmc.xlinear.model import XLinearModel
+
+            xlinear = XLinearModel.load(str(path / "xlinear"))
+        return cls(xtf, TfidfText.load(path / "featurizer"), json.loads((path / "labels.json").read_text()), params,
+                   xlinear=xlinear)
+
+
+def _module_device(module):
+    """Where a torch module's weights live (PECOS' predict may have moved the encoder to CUDA)."""
+    for p in module.parameters():
+        return p.device
+    import torch
+
+    return torch.device("cpu")
+
+
+def _train_xlinear(X_tfidf, Y: sp.csr_matrix, params: XTransformerParams):
+    """The XR-Linear half of the optional ensemble (PECOS XLinearModel on TF-IDF)."""
+    from engine.models.xlinear import XLinearParams, train_ranker
+
+    xp = XLinearParams(nr_splits=params.nr_splits, max_leaf_size=params.max_leaf_size, C=params.ranker_C,
+                       loss=params.ranker_loss, seed=params.seed).validate()
+    return train_ranker(X_tfidf, Y, xp)
 
 
 def _transform(name: str, v):

@@ -151,10 +151,11 @@ def test_progress_false_cancels_mid_fine_tuning(bibtex, tiny_encoder):
     assert seen[-1].startswith("fine-tuning level 1/") and ": step 1/" in seen[-1]
 
 
+@pytest.mark.slow
 def test_training_is_seeded(bibtex, tiny_encoder, texts):
     p = XTransformerParams(max_tokens=16, threads=1, encoder=tiny_encoder, seed=3)
-    a = XTransformerXMC.train(bibtex.train.texts[:120], bibtex.train.Y[:120], bibtex.label_names, p)
-    b = XTransformerXMC.train(bibtex.train.texts[:120], bibtex.train.Y[:120], bibtex.label_names, p)
+    a = XTransformerXMC.train(bibtex.train.texts[:60], bibtex.train.Y[:60], bibtex.label_names, p)
+    b = XTransformerXMC.train(bibtex.train.texts[:60], bibtex.train.Y[:60], bibtex.label_names, p)
     np.testing.assert_allclose(a.embed(texts[:2]), b.embed(texts[:2]), atol=1e-5)
 
 
@@ -169,3 +170,26 @@ def test_real_minilm_small_run(bibtex):
     scores, atts, _ = m.differentiable_scores(text, row.indices)
     np.testing.assert_allclose(scores.detach().numpy(), row.data, atol=1e-4)
     assert atts[0].shape[1] == 12
+
+
+def test_xlinear_ensemble_is_consistent(xtf_model, bibtex, texts, tmp_path):
+    from tests.engine.models.conftest import N_DOCS
+
+    ens = xtf_model.with_xlinear_ensemble(bibtex.train.texts[:N_DOCS], bibtex.train.Y[:N_DOCS], 0.5)
+    assert ens.params.ensemble_xlinear_weight == 0.5 and xtf_model.xlinear is None
+    S = ens.score_matrix(texts[:4], TOP_K)
+    for i, text in enumerate(texts[:4]):
+        row = S.getrow(i)
+        assert row.nnz == TOP_K
+        np.testing.assert_allclose(ens.score_labels([text], row.indices)[0], row.data, atol=1e-5)
+    ids = list(S.getrow(0).indices)
+    scores, _, _ = ens.differentiable_scores(texts[0], ids)
+    np.testing.assert_allclose(scores.detach().numpy(), S.getrow(0).data, atol=1e-4)
+    fv = ens.feature_view(texts[0])
+    assert list(fv.top_k(fv.x0[None, :], TOP_K)[0]) == [x.label_id for x in ens.predict([texts[0]], TOP_K)[0].labels]
+    ens.save(tmp_path)
+    loaded = XTransformerXMC.load(tmp_path)
+    assert loaded.xlinear is not None
+    assert (loaded.score_matrix(texts[:4], TOP_K) != S).nnz == 0
+    with pytest.raises(InputError):
+        xtf_model.with_xlinear_ensemble(bibtex.train.texts[:N_DOCS], bibtex.train.Y[:N_DOCS], 1.5)
