@@ -48,7 +48,8 @@ def check_params(method: str, samples: int, n_features: int, seed: int) -> None:
     n_features = _whole(n_features, "the number of words to show")
     if n_features <= 0:
         raise InputError(f"the number of words to show must be at least 1, got {n_features}.")
-    _whole(seed, "the seed")
+    if _whole(seed, "the seed") < 0:
+        raise InputError(f"the seed must be a non-negative whole number, got {seed}.")
 
 
 def explain_input(model, model_input: Any, label_ids: Sequence[int], method: str = "lime", samples: int = 500,
@@ -203,6 +204,8 @@ def explain_document(dataset: str, model_id: str, index: int, method: str = "lim
     model = get_model(dataset, model_id, store)
     doc = ds.document(index, split)
     model_input = document_input(ds, doc)
+    if ds.has_text and not TextUnits.of_or_none(model_input):
+        raise InputError(f"document {index} of {dataset} {split} has no words left to explain (its text is empty).")
     if labels is None:
         top_k = check_top_k(top_k, model.n_labels)
         x = [model_input] if ds.has_text else doc.features[None, :]
@@ -211,8 +214,6 @@ def explain_document(dataset: str, model_id: str, index: int, method: str = "lim
         ids = [model.label_id(x) for x in labels]
         if not ids:
             raise InputError("no labels given: choose at least one label to explain.")
-    if ds.has_text and not TextUnits.of_or_none(model_input):
-        raise InputError(f"document {index} of {dataset} {split} has no words left to explain (its text is empty).")
     train_X = None if ds.has_text else np.asarray(ds.train.X.toarray(), dtype=np.float32)
     expl = explain_input(model, model_input, ids, method=method, samples=samples, n_features=n_features, seed=seed,
                          truth=doc.labels, train_X=train_X, feature_names=ds.feature_names,

@@ -10,11 +10,11 @@ Why this choice: plain attention is the same for every label, so it cannot expla
 and not another; the gradient of the label's own score makes it label-specific and signed, and
 ReLU keeps only evidence for the label (the gradient x attention step of Chefer et al., 2021).
 We use the last layer, where the pooled document vector reads the tokens, with one forward and
-one backward pass per label, rather than rolling the product through all layers: rollout adds
-the residual identity at every layer, which spreads relevance over all tokens and largely washes
-out the label-specific part on short pseudo-texts. Summing over query rows equals taking the
-[CLS] row when the encoder is pooled from [CLS] (other rows then get zero gradient in the last
-layer) and stays right if it is mean-pooled.
+one backward pass per label. Gradient-weighted rollout through all layers (Chefer et al.) costs
+the same but adds the residual identity at every layer, which mixes label-independent relevance
+into every token; we keep the simpler, directly label-driven last-layer map. Summing over query
+rows equals taking the [CLS] row when the encoder is pooled from [CLS], as PECOS' BERT is (the
+other rows then get zero gradient in the last layer) and stays right if it is mean-pooled.
 
 Needs ``model.differentiable_scores(text, label_ids) -> (scores (m,), attentions, pieces)`` with
 attentions a tuple of (1, heads, T, T) tensors that keep their graph (HF BertModel, eager attention).

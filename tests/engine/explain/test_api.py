@@ -60,6 +60,8 @@ def test_mediamill_lime_over_dense_features(bibtex_store):
     ({"method": "attention"}, "X-Transformer"),
     ({"index": 99999}, "does not exist"),
     ({"split": "dev"}, "split"),
+    ({"seed": -1}, "seed"),
+    ({"samples": 2.5}, "whole number"),
 ])
 def test_bad_input_is_a_clear_error(bibtex_store, kwargs, match):
     args = {"dataset": "bibtex", "model_id": "xlinear", "index": 0, "samples": 20, **kwargs}
@@ -79,6 +81,19 @@ def test_document_with_no_words(small_xlinear):
         explain_input(small_xlinear, "", [0], samples=10)
     with pytest.raises(InputError, match="no words"):
         explain_input(small_xlinear, " -- ", [0], samples=10)
+
+
+def test_dataset_document_with_empty_pseudo_text(bibtex_store, bibtex):
+    from engine.data import load_dataset
+
+    ds = load_dataset("bibtex")  # the cached object explain_document will load
+    old = ds.test.texts[11]
+    ds.test.texts[11] = ""
+    try:
+        with pytest.raises(InputError, match="document 11 of bibtex test has no words"):
+            explain_document("bibtex", "xlinear", 11, samples=20, store=bibtex_store, use_cache=False)
+    finally:
+        ds.test.texts[11] = old
 
 
 def test_cancel_keeps_no_result(bibtex_store, tmp_path, monkeypatch):
