@@ -193,3 +193,25 @@ def test_xlinear_ensemble_is_consistent(xtf_model, bibtex, texts, tmp_path):
     assert (loaded.score_matrix(texts[:4], TOP_K) != S).nnz == 0
     with pytest.raises(InputError):
         xtf_model.with_xlinear_ensemble(bibtex.train.texts[:N_DOCS], bibtex.train.Y[:N_DOCS], 1.5)
+
+
+def test_lowering_max_tokens_on_a_copy_reaches_every_path(xtf_model, texts):
+    import copy
+
+    short = copy.copy(xtf_model)
+    short.max_tokens = 8
+    row = short.score_matrix([texts[3]], TOP_K).getrow(0)
+    np.testing.assert_allclose(short.score_labels([texts[3]], row.indices)[0], row.data, atol=1e-5)
+    _, _, tokens = short.differentiable_scores(texts[3], row.indices)
+    assert len(tokens) == 8
+    assert not np.allclose(short.embed([texts[3]]), xtf_model.embed([texts[3]]))
+
+
+def test_flat_fine_tuning_trains_one_level_then_a_ranker_tree(bibtex, tiny_encoder, texts):
+    seen = []
+    m = XTransformerXMC.train(bibtex.train.texts[:80], bibtex.train.Y[:80], bibtex.label_names,
+                              XTransformerParams(max_tokens=16, threads=1, encoder=tiny_encoder, fine_tune_flat=True),
+                              progress=lambda f, msg: seen.append(msg))
+    assert any("level 1/1 (159 clusters)" in s for s in seen)
+    row = m.score_matrix([texts[0]], TOP_K).getrow(0)
+    np.testing.assert_allclose(m.differentiable_scores(texts[0], row.indices)[0].detach().numpy(), row.data, atol=1e-4)
