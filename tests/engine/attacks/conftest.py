@@ -1,4 +1,7 @@
 """Fixtures for attack tests: a small real XR-Linear model saved in a temporary store."""
+import os
+
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before PECOS loads; see engine/attacks/__init__.py
 import pytest
 
 

@@ -1,0 +1,60 @@
+"""evaluate_robustness / robustness_curve on a few documents; Ray equals the local loop."""
+import pytest
+
+from engine.attacks.robustness import evaluate_robustness, robustness_curve, sample_documents
+from engine.errors import InputError
+
+KEYS = {"P@1", "P@2", "P@3", "P@4", "P@5", "R@1", "R@2", "R@3", "R@4", "R@5"}
+
+
+def test_sample_is_seeded():
+    assert sample_documents(100, 5, 0) == sample_documents(100, 5, 0)
+    assert sample_documents(100, 5, 0) != sample_documents(100, 5, 1)
+    assert sample_documents(3, 10, 0) == [0, 1, 2]
+
+
+def test_hsj_robustness_numbers(attack_store, attack_cache):
+    r = evaluate_robustness("bibtex", "xlinear", "hsj", n=4, store=attack_store)
+    assert set(r["clean"]) == KEYS and set(r["attacked"]) == KEYS
+    assert r["n"] == 4 and r["attack"] == "hsj" and r["eps"] is None
+    assert r["success_rate"] == 1.0  # unbounded HSJ always flips top-1 here
+    assert r["attacked"]["P@1"] <= r["clean"]["P@1"]
+    assert r["queries_mean"] > 0 and r["perturbation_median"] > 0
+    again = evaluate_robustness("bibtex", "xlinear", "hsj", n=4, store=attack_store)
+    assert again == r  # from the disk cache
+    assert len(list((attack_cache / "robustness").rglob("*.json"))) == 1
+
+
+def test_bad_robustness_inputs(attack_store, attack_cache):
+    with pytest.raises(InputError, match="n \\(documents"):
+        evaluate_robustness("bibtex", "xlinear", "hsj", n=0, store=attack_store)
+    with pytest.raises(InputError, match="eps"):
+        evaluate_robustness("bibtex", "xlinear", "hsj", n=2, eps=-1.0, store=attack_store)
+    with pytest.raises(InputError, match="unknown attack parameter"):
+        evaluate_robustness("bibtex", "xlinear", "hsj", n=2, store=attack_store, steps=3)
+    with pytest.raises(InputError, match="eps value"):
+        robustness_curve("bibtex", "xlinear", "hsj", [], store=attack_store)
+
+
+@pytest.mark.slow
+def test_curve_success_grows_with_eps(attack_store, attack_cache):
+    c = robustness_curve("bibtex", "xlinear", "hsj", [0.01, 10.0], n=3, store=attack_store)
+    assert [x["eps"] for x in c] == [0.01, 10.0]
+    assert c[0]["success_rate"] <= c[1]["success_rate"] == 1.0
+    assert c[1]["P@1"] <= c[0]["P@1"]
+
+
+@pytest.mark.slow
+def test_ray_matches_local(attack_store, attack_cache, monkeypatch):
+    ray = pytest.importorskip("ray")
+    local = evaluate_robustness("bibtex", "xlinear", "hsj", n=4, seed=3, store=attack_store)
+    for f in (attack_cache / "robustness").rglob("*.json"):
+        f.unlink()
+    ray.init(num_cpus=1, include_dashboard=False)
+    try:
+        dist = evaluate_robustness("bibtex", "xlinear", "hsj", n=4, seed=3, store=attack_store, ray_address="auto")
+    finally:
+        ray.shutdown()
+    assert dist["distributed"] is True and local["distributed"] is False
+    for k in ("clean", "attacked", "success_rate", "queries_mean", "perturbation_median", "docs"):
+        assert dist[k] == local[k], k
