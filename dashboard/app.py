@@ -24,17 +24,17 @@ from engine import pipeline  # noqa: E402
 from engine.errors import DataError, XTrustError  # noqa: E402
 
 logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-st.set_page_config(page_title="XTrust", page_icon="🔎", layout="wide")
+st.set_page_config(page_title="XTrust", page_icon=":material/search:", layout="wide")
 st.html(f"<style>{S.css()}</style>")
 
 PAGES_DIR = Path(__file__).resolve().parent / "pages"
 PAGES = [
-    st.Page(PAGES_DIR / "overview.py", title="Overview", icon="📊", url_path="overview", default=True),
-    st.Page(PAGES_DIR / "predict.py", title="Predict", icon="🏷️", url_path="predict"),
-    st.Page(PAGES_DIR / "explain.py", title="Explain", icon="💡", url_path="explain"),
-    st.Page(PAGES_DIR / "attack.py", title="Attack", icon="⚔️", url_path="attack"),
-    st.Page(PAGES_DIR / "compare.py", title="Compare", icon="⚖️", url_path="compare"),
-    st.Page(PAGES_DIR / "your_data.py", title="Your data", icon="📁", url_path="your-data"),
+    st.Page(PAGES_DIR / "overview.py", title="Overview", icon=":material/bar_chart:", url_path="overview", default=True),
+    st.Page(PAGES_DIR / "predict.py", title="Predict", icon=":material/label:", url_path="predict"),
+    st.Page(PAGES_DIR / "explain.py", title="Explain", icon=":material/lightbulb:", url_path="explain"),
+    st.Page(PAGES_DIR / "attack.py", title="Attack", icon=":material/bolt:", url_path="attack"),
+    st.Page(PAGES_DIR / "compare.py", title="Compare", icon=":material/compare:", url_path="compare"),
+    st.Page(PAGES_DIR / "your_data.py", title="Your data", icon=":material/upload_file:", url_path="your-data"),
 ]
 ss = st.session_state
 
@@ -151,7 +151,7 @@ def sidebar() -> None:
     ss.setdefault(S.K_SEED, 0)
     c1, c2 = sb.columns([1, 1], vertical_alignment="bottom")
     bound(c1.number_input, "Seed", S.K_SEED, min_value=0, step=1)
-    c2.button("🎲 Random", on_click=_random_doc, args=(n,), width="stretch", key="sel_random")
+    c2.button("Random", icon=":material/casino:", on_click=_random_doc, args=(n,), width="stretch", key="sel_random")
     with sb.expander("Find a document", expanded=bool(ss.get(S.K_SEARCH_WORD) or ss.get(S.K_SEARCH_LABEL))):
         if stats["kind"] == "text":
             ss.setdefault(S.K_SEARCH_WORD, "")

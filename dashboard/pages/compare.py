@@ -105,7 +105,8 @@ except ValueError:
     eps_values = []
     st.error("eps values must be numbers separated by commas, e.g. 0.1, 0.5, 1.")
 eval_key = S.job_key("robust-eval", dataset=dataset, models=versions(), attack=r_attack, n=r_n, eps=r_eps, seed=r_seed)
-curve_key = S.job_key("robust-curve", dataset=dataset, models=versions(), attack=r_attack, n=r_n, eps=eps_values)
+curve_key = S.job_key("robust-curve", dataset=dataset, models=versions(), attack=r_attack, n=r_n, eps=eps_values,
+                      seed=r_seed)
 
 
 def evaluate_both(progress=None):
@@ -120,11 +121,9 @@ def evaluate_both(progress=None):
 def curve_both(progress=None):
     out = {}
     for i, m in enumerate(have):
-        if progress is not None and progress(i / len(have), f"{m}: curve over {len(eps_values)} eps values") is False:
-            from engine.errors import Cancelled
-
-            raise Cancelled("cancelled")
-        out[m] = pipeline.robustness_curve(dataset, m, r_attack, eps_values, int(r_n))
+        scaled = None if progress is None else (lambda f, msg="", i=i: progress((i + f) / len(have), f"{m}: {msg}"))
+        out[m] = pipeline.robustness_curve(dataset, m, r_attack, eps_values, n=int(r_n), seed=int(r_seed),
+                                           progress=scaled)
     return out
 
 

@@ -151,6 +151,7 @@ def test_explain_page(xtrust_dirs):
     assert "comprehensiveness" in t
 
 
+@pytest.mark.slow
 def test_attack_page_runs_an_attack(xtrust_dirs):
     from dashboard import state
 
