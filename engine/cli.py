@@ -71,6 +71,12 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--quick", action="store_true", help="BibTeX XR-Linear only")
     b.add_argument("--datasets", default="bibtex,delicious,mediamill")
 
+    tu = sub.add_parser("tune", help="choose XR-Linear C and leaf size on a held-out 10%% of the training split")
+    tu.add_argument("--dataset", required=True)
+    tu.add_argument("--seed", type=int, default=0)
+    tu.add_argument("--save", action="store_true", help="store the choice as the dataset's training defaults")
+    tu.add_argument("--json", action="store_true")
+
     d = sub.add_parser("data", help="show where each dataset is found, downloading what is missing")
     d.add_argument("--no-download", action="store_true")
 
@@ -170,6 +176,19 @@ def main(argv=None) -> int:
 
             out = run_bench(quick=args.quick, datasets=args.datasets.split(","), progress=tqdm_progress("bench"))
             print(json.dumps(out, indent=1) if args.json else _format_bench(out))
+        elif args.command == "tune":
+            from engine.data import load_dataset
+            from engine.models.tuning import save_tuned, tune_xlinear
+
+            out = tune_xlinear(load_dataset(args.dataset), seed=args.seed, progress=tqdm_progress(f"tune {args.dataset}"))
+            if args.save:
+                save_tuned(args.dataset, out)
+            if args.json:
+                print(json.dumps(out, indent=1))
+            else:
+                for t in out["trials"]:
+                    print(f"C={t['C']:<5} leaf={t['max_leaf_size']:<4} val P@1 {100 * t['val_P@1']:.2f}  P@5 {100 * t['val_P@5']:.2f}")
+                print(f"best: C={out['best']['C']} max_leaf_size={out['best']['max_leaf_size']}" + (" (saved)" if args.save else ""))
         elif args.command == "data":
             for name, st in _data(args).items():
                 print(f"{name:10} {st['status']}" + (f"  train={st['train']} test={st['test']}" +

@@ -47,9 +47,10 @@ def document_input(ds: Dataset, doc: Document) -> Any:
 
 def default_params(family: str, ds: Dataset, **overrides):
     if family == "xlinear":
+        from engine.models.tuning import tuned_defaults
         from engine.models.xlinear import XLinearParams
 
-        return XLinearParams(**overrides)
+        return XLinearParams(**{**tuned_defaults(ds.name), **overrides})
     from engine.models.xtransformer import XTransformerParams
 
     return XTransformerParams(**overrides)

@@ -63,6 +63,12 @@ def train_ranker(X, Y: sp.csr_matrix, params: XLinearParams, cluster_chain=None)
     return model
 
 
+def threads_for(n_rows: int) -> int:
+    """PECOS/OpenMP thread count: one thread for small batches (LIME, attacks, single documents),
+    where spinning up and synchronising threads costs more than it saves (10x on a busy 2-core box)."""
+    return 1 if n_rows < 256 else -1
+
+
 def label_path_of(xlm, label_id: int) -> list[int]:
     """Walk a PECOS HierarchicalMLModel's C matrices from the leaf up: cluster id per level."""
     path = []
@@ -82,7 +88,7 @@ def selected_scores(xlm, X, label_ids: np.ndarray, post_processor: str | None = 
     cols = np.tile(label_ids, n)
     sel = sp.csr_matrix((np.ones(n * m, dtype=np.float32), (rows, cols)), shape=(n, xlm.nr_labels), dtype=np.float32)
     sel.sort_indices()
-    S = xlm.predict(X, selected_outputs_csr=sel, post_processor=post_processor).tocsr()
+    S = xlm.predict(X, selected_outputs_csr=sel, post_processor=post_processor, threads=threads_for(n)).tocsr()
     return np.asarray(S[:, label_ids].toarray(), dtype=np.float32)
 
 
@@ -116,7 +122,9 @@ class XLinearXMC(XMCModel):
         return self.featurizer.transform(inputs)
 
     def score_matrix(self, inputs, top_k: int):
-        return self.xlm.predict(self.features(inputs), beam_size=max(self.params.beam_size, top_k), only_topk=top_k)
+        X = self.features(inputs)
+        return self.xlm.predict(X, beam_size=max(self.params.beam_size, top_k), only_topk=top_k,
+                                threads=threads_for(X.shape[0]))
 
     def score_labels(self, inputs, label_ids: Sequence[int]) -> np.ndarray:
         ids = self.check_label_ids(label_ids)
@@ -149,7 +157,8 @@ class XLinearXMC(XMCModel):
         def top_k(X, k):
             from engine.metrics import top_k_indices
 
-            S = self.xlm.predict(to_model(np.atleast_2d(X)), beam_size=max(self.params.beam_size, k), only_topk=k)
+            Xm = to_model(np.atleast_2d(X))
+            S = self.xlm.predict(Xm, beam_size=max(self.params.beam_size, k), only_topk=k, threads=threads_for(Xm.shape[0]))
             return top_k_indices(S, k)
 
         return FeatureView(x0.astype(np.float32), names, score, top_k, clip, desc)

@@ -1,0 +1,69 @@
+"""Hyper-parameter selection for XR-Linear on a held-out slice of the TRAINING split.
+
+The test split is never looked at while choosing: k-fold cross-validation (seeded, 3 folds) over
+the training rows, the best setting by mean validation P@1 + P@5 wins, and the chosen parameters are
+stored in ``engine/models/tuned_defaults.json`` (the file ``train`` reads its defaults from).
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, replace
+from pathlib import Path
+
+import numpy as np
+
+from engine.metrics import ranking_metrics
+from engine.models.xlinear import XLinearParams, XLinearXMC
+from engine.types import Dataset, ProgressFn, report
+
+TUNED_FILE = Path(__file__).with_name("tuned_defaults.json")
+GRID_C = (0.2, 0.3, 0.5, 1.0)
+GRID_LEAF = (100,)
+FOLDS = 3
+
+
+def tuned_defaults(dataset: str) -> dict:
+    """Stored tuned XR-Linear parameters for a dataset ({} when none)."""
+    if not TUNED_FILE.is_file():
+        return {}
+    return json.loads(TUNED_FILE.read_text()).get(dataset, {}).get("params", {})
+
+
+def tune_xlinear(ds: Dataset, folds: int = FOLDS, seed: int = 0, progress: ProgressFn | None = None,
+                 grid_C=GRID_C, grid_leaf=GRID_LEAF) -> dict:
+    """Grid over ranker C and leaf size, k-fold CV on train; returns {"best": params, "trials": [...]}."""
+    from engine.pipeline import inputs_of
+
+    n = ds.train.n
+    parts = np.array_split(np.random.default_rng(seed).permutation(n), folds)
+    trials = []
+    combos = [(c, leaf) for c in grid_C for leaf in grid_leaf]
+    for i, (c, leaf) in enumerate(combos):
+        params = replace(XLinearParams(seed=seed), C=c, max_leaf_size=leaf)
+        p1, p5 = [], []
+        for f in range(folds):
+            report(progress, (i * folds + f) / (len(combos) * folds), f"C={c} leaf={leaf} fold {f + 1}/{folds}")
+            val = np.sort(parts[f])
+            fit = np.sort(np.concatenate([parts[g] for g in range(folds) if g != f]))
+            m = XLinearXMC.train(inputs_of(ds, "train", fit), ds.train.Y[fit], ds.label_names, params,
+                                 feature_names=ds.feature_names)
+            r = ranking_metrics(ds.train.Y[val], m.score_matrix(m.check_inputs(inputs_of(ds, "train", val)), 5))
+            p1.append(r["P@1"])
+            p5.append(r["P@5"])
+        trials.append({"C": c, "max_leaf_size": leaf, "val_P@1": float(np.mean(p1)), "val_P@5": float(np.mean(p5))})
+    best = max(trials, key=lambda t: t["val_P@1"] + t["val_P@5"])
+    report(progress, 1.0, "done")
+    params = asdict(replace(XLinearParams(seed=seed), C=best["C"], max_leaf_size=best["max_leaf_size"]))
+    return {"best": params, "trials": trials, "folds": folds, "seed": seed}
+
+
+def save_tuned(dataset: str, result: dict) -> None:
+    import os
+    import tempfile
+
+    data = json.loads(TUNED_FILE.read_text()) if TUNED_FILE.is_file() else {}
+    data[dataset] = {"params": result["best"], "trials": result["trials"], "folds": result["folds"]}
+    fd, tmp = tempfile.mkstemp(dir=TUNED_FILE.parent, suffix=".json")
+    with os.fdopen(fd, "w") as f:
+        json.dump(data, f, indent=1, sort_keys=True)
+    os.replace(tmp, TUNED_FILE)
