@@ -50,6 +50,10 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--dataset", required=True, help=f"{', '.join(DATASETS)} or an imported dataset")
     t.add_argument("--model", choices=("xlinear", "xtransformer"), default="xlinear")
     t.add_argument("--robust", action="store_true", help="adversarially trained variant (saved as MODEL-robust)")
+    t.add_argument("--smoothed", action="store_true",
+                   help="wrap the saved MODEL (or MODEL-robust) with prediction smoothing, saved as ...-smoothed")
+    t.add_argument("--smooth-samples", type=int, default=8, help="perturbations averaged per input")
+    t.add_argument("--smooth-rate", type=float, default=0.15, help="word dropout rate / noise amplitude")
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--nr-splits", type=int, help="label-tree branching factor")
     t.add_argument("--max-leaf-size", type=int, help="labels per leaf cluster")
@@ -98,6 +102,14 @@ def _train(args) -> dict:
     from engine.data import load_dataset
 
     ds = load_dataset(args.dataset)
+    if args.smoothed:
+        from engine.robust.smoothing import SmoothingParams, train_smoothed
+
+        base = args.model + ("-robust" if args.robust else "")
+        info = train_smoothed(ds.name, base, SmoothingParams(args.smooth_samples, args.smooth_rate, args.seed),
+                              progress=tqdm_progress(f"smooth {ds.name}/{base}"))
+        return {"model": f"{info.dataset}/{info.model_id}", "path": str(info.path), "train_seconds": 0.0,
+                "metrics": info.manifest.get("metrics", {})}
     overrides = {}
     if args.model == "xlinear":
         for a, k in (("nr_splits", "nr_splits"), ("max_leaf_size", "max_leaf_size"), ("C", "C"), ("loss", "loss")):
