@@ -19,6 +19,16 @@ def add_parser(subparsers) -> None:
     p.add_argument("--no-cache", action="store_true", help="recompute even if a cached result exists")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
 
+    f = subparsers.add_parser("faithfulness", help="mean comprehensiveness / sufficiency / deletion AUC of LIME vs "
+                                                   "attention vs random over n test documents")
+    f.add_argument("--dataset", required=True)
+    f.add_argument("--model", default="xlinear")
+    f.add_argument("--docs", type=int, default=100, help="number of test documents (drawn with --seed)")
+    f.add_argument("--samples", type=int, default=500, help="LIME samples per document")
+    f.add_argument("--top-k", type=int, default=5)
+    f.add_argument("--seed", type=int, default=0)
+    f.add_argument("--json", action="store_true")
+
 
 def format_explanation(expl) -> str:
     lines = [f"{expl.dataset}/{expl.model_id} {expl.split} doc {expl.doc_index}: {expl.method}, "
@@ -35,8 +45,31 @@ def format_explanation(expl) -> str:
     return "\n".join(lines)
 
 
+def format_table(res: dict) -> str:
+    lines = [f"{res['dataset']}/{res['model_id']}: {res['n_docs']} test docs x top-{res['labels_per_doc']} labels, "
+             f"LIME {res['samples']} samples, seed {res['seed']} ({res['seconds']} s)",
+             f"{'method':10}{'comprehensiveness ^':>21}{'sufficiency v':>16}{'deletion AUC v':>17}"]
+    for m, row in res["table"].items():
+        lines.append(f"{m:10}{row['comprehensiveness']:>21.4f}{row['sufficiency']:>16.4f}{row['deletion_auc']:>17.4f}")
+    return "\n".join(lines)
+
+
 def run(args) -> int:
     from engine.cli import tqdm_progress
+
+    if args.command == "faithfulness":
+        from engine.explain.api import check_params
+        from engine.explain.bench import faithfulness_table
+
+        check_params("lime", args.samples, 10, args.seed)
+        if args.docs < 1:
+            from engine.errors import InputError
+
+            raise InputError(f"--docs must be at least 1, got {args.docs}.")
+        res = faithfulness_table(args.dataset, args.model, n_docs=args.docs, seed=args.seed, samples=args.samples,
+                                 top_k=args.top_k, progress=None if args.json else tqdm_progress("faithfulness"))
+        print(json.dumps(res, indent=1) if args.json else format_table(res))
+        return 0
     from engine.explain.api import explain_document
 
     progress = None if args.json else tqdm_progress(f"explain {args.dataset}/{args.model} doc {args.doc}")

@@ -117,3 +117,14 @@ def test_cli_explain_json(bibtex_store, tmp_path):
     assert "comprehensiveness" in human.stdout and d["labels"][0]["label"] in human.stdout
     bad = subprocess.run(base[:-2] + ["--top-k", "0"], capture_output=True, text=True, env=env, timeout=120)
     assert bad.returncode == 2 and "top-k" in bad.stderr
+
+
+def test_cli_faithfulness_table(bibtex_store, tmp_path):
+    env = {"XTRUST_MODEL_DIR": str(bibtex_store.root), "XTRUST_CACHE_DIR": str(tmp_path), "PATH": "/usr/bin:/bin"}
+    cmd = [sys.executable, "-m", "engine", "faithfulness", "--dataset", "bibtex", "--model", "xlinear", "--docs", "2",
+           "--samples", "40", "--top-k", "2", "--json"]
+    out = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=120)
+    assert out.returncode == 0, out.stderr
+    res = json.loads(out.stdout)
+    assert res["n_docs"] == 2 and set(res["table"]) == {"lime", "random"}
+    assert res["table"]["lime"]["deletion_auc"] < res["table"]["random"]["deletion_auc"]
