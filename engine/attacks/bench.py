@@ -1,0 +1,56 @@
+"""Attack cost vs the model's own scoring rate, measured in one run (no cache).
+
+bench_attacks() -> {"model": {"rows_per_s_single", "rows_per_s_batch64"}, "<attack>": {"seconds_per_doc",
+"queries_per_doc", "queries_per_s", "success_rate"}, ...}. queries_per_s / rows_per_s_single says how
+much of an attack's time is the model answering (ratio near 1) vs attack overhead.
+"""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from engine.types import ProgressFn, report
+
+
+def bench_attacks(dataset: str = "bibtex", model_id: str = "xlinear", attacks=("hsj", "zoo", "wordnet"), n: int = 5,
+                  seed: int = 0, store=None, progress: ProgressFn | None = None) -> dict:
+    """Time each attack on n seeded test documents and the model's one-row / 64-row scoring rate."""
+    from engine import pipeline
+    from engine.attacks.api import run_attack
+    from engine.attacks.robustness import sample_documents
+    from engine.models.store import ModelStore
+
+    store = store or ModelStore()
+    ds = pipeline.load_dataset(dataset)
+    model = pipeline.get_model(ds.name, model_id, store)
+    docs = sample_documents(ds.test.n, n, seed)
+    inp = pipeline.document_input(ds, ds.document(docs[0]))
+    view = model.feature_view(inp)
+    rng = np.random.default_rng(seed)
+    pts = np.clip(view.x0[None, :] + 0.01 * rng.standard_normal((64, view.x0.size)), *view.clip).astype(np.float32)
+    view.top_k(pts[:1], 1)  # warm-up
+    t = time.perf_counter()
+    for i in range(64):
+        view.top_k(pts[i:i + 1], 1)
+    single = 64 / (time.perf_counter() - t)
+    t = time.perf_counter()
+    for _ in range(5):
+        view.top_k(pts, 1)
+    batch = 5 * 64 / (time.perf_counter() - t)
+    out = {"dataset": ds.name, "model_id": model_id, "n": len(docs), "n_features_view": int(view.x0.size),
+           "model": {"rows_per_s_single": single, "rows_per_s_batch64": batch}}
+    attacks = [a for a in attacks if a != "wordnet" or ds.has_text]
+    for a_i, attack in enumerate(attacks):
+        secs, qs, succ = [], [], []
+        for j, d in enumerate(docs):
+            doc = ds.document(d)
+            t = time.perf_counter()
+            r = run_attack(model, pipeline.document_input(ds, doc), attack=attack, seed=seed, truth=list(doc.labels))
+            secs.append(time.perf_counter() - t)
+            qs.append(r.queries)
+            succ.append(r.success)
+            report(progress, (a_i + (j + 1) / len(docs)) / len(attacks), f"{attack}: {j + 1}/{len(docs)}")
+        out[attack] = {"seconds_per_doc": float(np.mean(secs)), "queries_per_doc": float(np.mean(qs)),
+                       "queries_per_s": float(np.sum(qs) / np.sum(secs)), "success_rate": float(np.mean(succ))}
+    return out
