@@ -1,0 +1,60 @@
+"""train_robust on real (subsets of) MediaMill and BibTeX with XR-Linear."""
+import pytest
+
+from engine.errors import InputError
+from engine.models.store import ModelStore
+from engine.robust import adversarial_training as at
+
+
+def test_bad_inputs(small_mediamill, tmp_path):
+    with pytest.raises(InputError, match="unknown model"):
+        at.train_robust(small_mediamill, family="svm", store=ModelStore(tmp_path))
+    with pytest.raises(InputError, match="max_rounds"):
+        at.train_robust(small_mediamill, max_rounds=0, store=ModelStore(tmp_path))
+    with pytest.raises(InputError, match="numeric features"):
+        at.train_robust(small_mediamill, family="xtransformer", store=ModelStore(tmp_path))
+
+
+def test_dense_robust_model_saved_with_manifest(small_mediamill, tmp_path):
+    store = ModelStore(tmp_path)
+    info = at.train_robust(small_mediamill, store=store, max_rounds=2, seed=1)
+    m = info.manifest
+    assert info.model_id == "xlinear-robust" and m["variant"] == "robust" and m["baseline"] == "xlinear"
+    aug = m["augmentation"]
+    rounds = aug["rounds"]
+    assert [r["round"] for r in rounds] == list(range(1, len(rounds) + 1)) and len(rounds) <= 2
+    assert all(r["within_tolerance"] for r in rounds[:-1])  # it stops at the first failing round
+    ok = [r["round"] for r in rounds if r["within_tolerance"]]
+    assert aug["kept_round"] == (ok[-1] if ok else 1)
+    assert aug["early_stopped"] == (not rounds[-1]["within_tolerance"] and len(rounds) < 2)
+    assert aug["vocabulary_before"] == aug["vocabulary_after"] == 120
+    assert 0.0 <= aug["tag_consistency"] <= aug["top1_consistency"] <= 1.0 and aug["label_distribution_kl"] >= 0
+    assert 0.0 < m["metrics"]["P@1"] <= 1.0 and m["params"]["seed"] == 0
+    model = store.load("mediamill", "xlinear-robust")
+    assert model.predict(small_mediamill.test.X[:2].toarray(), 3)[0].label_ids
+
+
+def test_early_stop_when_clean_accuracy_drops(small_mediamill, tmp_path, monkeypatch):
+    monkeypatch.setattr(at, "TOLERANCE", -1.0)  # demand +100 points: every round fails
+    info = at.train_robust(small_mediamill, store=ModelStore(tmp_path), max_rounds=3)
+    aug = info.manifest["augmentation"]
+    assert len(aug["rounds"]) == 1 and aug["early_stopped"] and aug["no_round_within_tolerance"]
+    assert aug["kept_round"] == 1
+
+
+def test_cancel_keeps_nothing(small_mediamill, tmp_path):
+    from engine.errors import Cancelled
+
+    store = ModelStore(tmp_path)
+    with pytest.raises(Cancelled):
+        at.train_robust(small_mediamill, store=store, progress=lambda f, m: f < 0.3)
+    assert store.list() == []
+
+
+@pytest.mark.slow
+def test_text_robust_vocabulary_grows(small_bibtex, tmp_path):
+    info = at.train_robust(small_bibtex, store=ModelStore(tmp_path), max_rounds=2)
+    aug = info.manifest["augmentation"]
+    assert aug["vocabulary_after"] > aug["vocabulary_before"]
+    assert aug["avg_words_changed"] > 0
+    assert aug["rounds"][1]["avg_words_changed"] > aug["rounds"][0]["avg_words_changed"]  # curriculum
