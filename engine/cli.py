@@ -81,6 +81,13 @@ def build_parser() -> argparse.ArgumentParser:
     tu.add_argument("--save", action="store_true", help="store the choice as the dataset's training defaults")
     tu.add_argument("--json", action="store_true")
 
+    rp = sub.add_parser("report", help="regenerate every table of the paper beside ours (Markdown + offline HTML)")
+    rp.add_argument("--datasets", default="bibtex,delicious,mediamill")
+    rp.add_argument("--out", default="reports/latest")
+    rp.add_argument("--n", type=int, default=40, help="test documents attacked per (model, attack)")
+    rp.add_argument("--quick", action="store_true", help="8 documents per attack: a demo in minutes")
+    rp.add_argument("--seed", type=int, default=0)
+
     d = sub.add_parser("data", help="show where each dataset is found, downloading what is missing")
     d.add_argument("--no-download", action="store_true")
 
@@ -201,6 +208,12 @@ def main(argv=None) -> int:
                 for t in out["trials"]:
                     print(f"C={t['C']:<5} leaf={t['max_leaf_size']:<4} val P@1 {100 * t['val_P@1']:.2f}  P@5 {100 * t['val_P@5']:.2f}")
                 print(f"best: C={out['best']['C']} max_leaf_size={out['best']['max_leaf_size']}" + (" (saved)" if args.save else ""))
+        elif args.command == "report":
+            from engine.report.build import build_report
+
+            out = build_report(args.datasets.split(","), args.out, n=args.n, quick=args.quick, seed=args.seed,
+                               progress=tqdm_progress("report"))
+            print(f"wrote {out['markdown']} and {out['html']} in {out['seconds']} s")
         elif args.command == "data":
             for name, st in _data(args).items():
                 print(f"{name:10} {st['status']}" + (f"  train={st['train']} test={st['test']}" +
