@@ -40,22 +40,27 @@ def add_attack_args(parser: argparse.ArgumentParser) -> None:
         parser.add_argument("--json", action="store_true", help="print one JSON object")
 
 
-def run_attack_eval(args) -> dict:
-    """Run evaluate_robustness from parsed args; print a table, or one JSON object with --json."""
+def run_attack_eval(args, model_id: str | None = None) -> dict:
+    """Run evaluate_robustness from parsed args (model_id overrides args.model, e.g. "xlinear-robust").
+
+    Without --json prints a table. With --json prints nothing and returns one JSON-ready object
+    (keys clean, attacked, success_rate, queries_mean, perturbation_median, n, attack, eps,
+    seconds_per_doc): engine/cli.py prints what it returns, so the output is exactly one object.
+    """
     from engine.attacks.robustness import evaluate_robustness
 
+    model = model_id or args.model
     params = {}
     if getattr(args, "max_iter", None) is not None:
         params["max_iter"] = args.max_iter
     split = getattr(args, "split", "test") or "test"
-    res = evaluate_robustness(args.dataset, args.model, args.attack, n=args.n, eps=args.eps, seed=args.seed,
+    res = evaluate_robustness(args.dataset, model, args.attack, n=args.n, eps=args.eps, seed=args.seed,
                               split=split, ray_address=getattr(args, "ray", None),
                               progress=_progress_printer(getattr(args, "json", False)), **params)
-    if getattr(args, "json", False):
-        print(json.dumps({k: res[k] for k in ("clean", "attacked", "success_rate", "queries_mean",
-                                              "perturbation_median", "n", "attack", "eps", "seconds_per_doc")}))
-    else:
-        print(f"{args.dataset} / {args.model} under {args.attack} (n={res['n']}, eps={res['eps']}, seed={args.seed})")
+    out = {k: res[k] for k in ("clean", "attacked", "success_rate", "queries_mean", "perturbation_median", "n",
+                               "attack", "eps", "seconds_per_doc")}
+    if not getattr(args, "json", False):
+        print(f"{args.dataset} / {model} under {args.attack} (n={res['n']}, eps={res['eps']}, seed={args.seed})")
         print(f"{'metric':8s} {'clean':>8s} {'attacked':>9s}")
         for k in res["clean"]:
             print(f"{k:8s} {100 * res['clean'][k]:8.2f} {100 * res['attacked'][k]:9.2f}")
@@ -63,7 +68,7 @@ def run_attack_eval(args) -> dict:
         print(f"success rate {100 * res['success_rate']:.1f}%  queries/doc {res['queries_mean']:.0f}  "
               f"median {res['perturbation']} {'n/a' if pm is None else f'{pm:.4g}'}  "
               f"{res['seconds_per_doc']:.2f} s/doc")
-    return res
+    return out
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
@@ -86,7 +91,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--split", choices=("train", "test"), default="test")
     p.add_argument("--json", action="store_true", help="print the AttackResult as JSON")
-    p.set_defaults(func=run)
+    p.set_defaults(func=run, run=run)
     return p
 
 

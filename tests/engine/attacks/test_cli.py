@@ -13,9 +13,11 @@ def test_evaluate_json(attack_store, attack_cache, monkeypatch, capsys):
     p.add_argument("--model")
     add_attack_args(p)
     args = p.parse_args(["--dataset", "bibtex", "--model", "xlinear", "--attack", "hsj", "--n", "2", "--json"])
-    run_attack_eval(args)
-    out = json.loads(capsys.readouterr().out)
+    out = run_attack_eval(args)
+    assert capsys.readouterr().out == ""  # engine/cli.py prints the returned object, once
+    out = json.loads(json.dumps(out))
     assert {"clean", "attacked", "success_rate", "queries_mean", "perturbation_median"} <= set(out)
+    assert run_attack_eval(args, "xlinear") == out  # model id given by engine/cli.py (e.g. "-robust")
     args = p.parse_args(["--dataset", "bibtex", "--model", "xlinear", "--attack", "hsj", "--n", "2"])
     run_attack_eval(args)
     assert "success rate" in capsys.readouterr().out
