@@ -171,8 +171,10 @@ def sidebar() -> None:
                                  key="sel_match", index=None, placeholder="pick one", on_change=_pick_match)
                 else:
                     st.caption("no document matches")
-    ss.setdefault(S.K_TOPK, 5)
-    bound(sb.slider, "Top-k labels", S.K_TOPK, 1, 10)
+    max_k = max(1, min(10, int(stats["n_labels"])))  # a small user dataset may have only a few labels
+    ss[S.K_TOPK] = min(int(ss.get(S.K_TOPK, 5)), max_k)
+    if max_k > 1:
+        bound(sb.slider, "Top-k labels", S.K_TOPK, 1, max_k)
     ss[S.K_READY] = (True, "")
 
 

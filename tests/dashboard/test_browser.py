@@ -105,8 +105,33 @@ def visible_text(pg) -> str:
     return pg.locator('[data-testid="stMain"]').inner_text()
 
 
+def example_csv() -> str:
+    """40 short texts on three topics, each with one or two labels."""
+    topics = {"sport": "match goal team player season coach league score",
+              "science": "experiment theory data model energy particle cell research",
+              "politics": "election vote party minister law policy parliament debate"}
+    rows = ["text,labels"]
+    names = list(topics)
+    for i in range(40):
+        a, b = names[i % 3], names[(i + 1) % 3]
+        words = topics[a].split()
+        text = " ".join(words[(i + j) % len(words)] for j in range(6))
+        labels = a if i % 4 else f"{a}|{b}"
+        if i % 4 == 0:
+            text += " " + " ".join(topics[b].split()[:3])
+        rows.append(f"{text},{labels}")
+    return "\n".join(rows) + "\n"
+
+
 def test_every_page_in_a_real_browser(page, server):
-    pg = page
+    try:
+        walk_through(page, server)
+    except Exception:
+        shot(page, "failure")  # what the user saw when it failed
+        raise
+
+
+def walk_through(pg, server):
     pg.goto(f"{server}/?dataset=bibtex&model=xlinear&doc=0")
     pg.locator("h1").filter(has_text="Overview").first.wait_for()
     wait_idle(pg)
@@ -126,12 +151,12 @@ def test_every_page_in_a_real_browser(page, server):
 
     go_to(pg, "Explain")
     pg.get_by_text("comprehensiveness").first.wait_for()
+    # No X-Transformer in this store: the BertViz section explains why instead of a blank frame.
+    pg.get_by_text("heatmap and BertViz need an X-Transformer model").first.wait_for()
     text = visible_text(pg)
     assert "TAG_children" in text
     assert pg.locator('[data-testid="stPlotlyChart"] .main-svg').count() >= 1  # LIME bars drawn
     assert pg.locator(".xt-tok").count() > 10  # highlighted words
-    # No X-Transformer in this store: the BertViz section explains why instead of a blank frame.
-    assert "need an X-Transformer model" in text
     shot(pg, "03-explain")
 
     go_to(pg, "Attack")
@@ -139,20 +164,41 @@ def test_every_page_in_a_real_browser(page, server):
     wait_idle(pg)
     pg.get_by_role("button", name="Launch attack").click()
     pg.get_by_text("Before", exact=True).first.wait_for(timeout=120_000)
-    wait_idle(pg)
+    pg.get_by_text("queries", exact=True).first.wait_for()
     text = visible_text(pg)
     assert "After" in text and "queries" in text
     assert ("Attack succeeded" in text) or ("did not reach its goal" in text)
     shot(pg, "04-attack")
 
     go_to(pg, "Compare")
+    pg.get_by_text("There is no robust").first.wait_for()
     text = visible_text(pg)
     assert "There is no robust" in text
     shot(pg, "05-compare")
 
     go_to(pg, "Your data")
     pg.locator('input[type="file"]').first.wait_for(state="attached")
+    # Upload a small CSV, import it, train XR-Linear on it, and open it on the Predict page.
+    csv = ARTIFACTS / "upload-example.csv"
+    csv.write_text(example_csv())
+    pg.locator('input[type="file"]').first.set_input_files(str(csv))
+    pg.get_by_text("Label separator").first.wait_for()
+    pg.get_by_role("textbox", name="Dataset name").fill("browser-demo")
+    pg.get_by_role("button", name="Import").click()
+    pg.get_by_text("Imported").first.wait_for()
+    pg.get_by_role("button", name="Train XR-Linear").click()
+    pg.get_by_text("Trained in").first.wait_for(timeout=60_000)
+    wait_idle(pg)
     shot(pg, "06-your-data")
+    pg.get_by_role("button", name="Use browser-demo everywhere").click()
+    wait_idle(pg)
+    go_to(pg, "Predict")
+    pg.get_by_text("browser-demo · XR-Linear").first.wait_for()
+    assert "True labels:" in visible_text(pg)
+    shot(pg, "07-predict-user-data")
+    pg.goto(f"{server}/overview?dataset=bibtex&model=xlinear&doc=0")  # back to BibTeX for the timings
+    pg.locator("h1").filter(has_text="Overview").first.wait_for()
+    wait_idle(pg)
 
     # The URL reopens the same view: a fresh load of a predict URL with another document.
     pg.goto(f"{server}/predict?dataset=bibtex&model=xlinear&doc=7")

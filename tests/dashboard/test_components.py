@@ -1,0 +1,60 @@
+"""Rendering helpers: escaping, diffs, highlighting and the one-file HTML report (no Streamlit run)."""
+from __future__ import annotations
+
+import numpy as np
+
+from dashboard import components as C
+from engine.attacks.result import AttackResult
+from engine.explain.result import DocumentExplanation, LabelExplanation
+from engine.types import Document, LabelScore, Prediction
+
+EVIL = '<script>alert("x")</script>'
+
+
+def pred(*names, true=(True, False)):
+    return Prediction(tuple(LabelScore(i, n, 1.0 - 0.1 * i, true[i % len(true)]) for i, n in enumerate(names)))
+
+
+def test_highlighted_html_escapes_and_colours_by_sign():
+    out = C.highlighted_html([("good", 0.5), (EVIL, -1.0), ("zero", 0.0)])
+    assert "<script>" not in out and "&lt;script&gt;" in out
+    assert "rgba(26,152,80,0.42)" in out  # half the largest |weight|, green
+    assert "rgba(215,48,39,0.85)" in out  # the largest |weight|, red
+
+
+def test_word_diff_marks_replacements_only():
+    out = C.word_diff_html("the quick brown fox", "the fast brown fox")
+    assert '<del class="xt-del">quick</del>' in out and '<ins class="xt-ins">fast</ins>' in out
+    assert out.count("<del") == 1 and "brown fox" in out
+    assert "&lt;b&gt;" in C.word_diff_html("a <b>", "a c")
+
+
+def test_prediction_frame_marks_truth_and_paths():
+    df = C.prediction_frame(pred("a", "b"), [[0, 3], [1]])
+    assert list(df["true"]) == ["✓", "✗"]
+    assert df["label-tree path"][0] == "root → c0 → c3 → a"
+    assert C.truth_mark(None) == "–"
+
+
+def test_report_html_is_standalone_and_escaped():
+    doc = Document("bibtex", "test", 3, f"words {EVIL} more", np.zeros(4, np.float32), (0,))
+    le = LabelExplanation(0, EVIL, 0.9, True, [(EVIL, 0.4), ("more", -0.1)], [("words", 0.1), (EVIL, 0.4)],
+                          0.5, 0.1, 0.3, [(0, 0.9, 1), (1, 0.2, 4)], {"comprehensiveness": 0.1})
+    expl = DocumentExplanation("bibtex", "xlinear", 3, "test", "lime", {}, [le], 0.1)
+    res = AttackResult("wordnet", "text", "drop", 0, True, 42, 0.5, pred(EVIL, "b"), pred("b", EVIL), 0.2, 0.1, 1,
+                       [("words", 0.3, 0.0), ("terms", 0.0, 0.3)], f"words {EVIL} more", f"terms {EVIL} more", None)
+    out = C.report_html("bibtex", "xlinear", doc, pred(EVIL, "b"), [[0], [1]], {"lime": expl}, res)
+    assert out.startswith("<!doctype html>") and out.endswith("</html>")
+    assert "<script>" not in out  # every engine string is escaped
+    assert "Explanation: lime" in out and "Attack: wordnet" in out and "42 queries" in out
+    assert '<del class="xt-del">words</del>' in out and '<ins class="xt-ins">terms</ins>' in out
+    assert "http" not in out  # one file: no external resource
+
+
+def test_feature_attack_changes_sorted_by_size():
+    res = AttackResult("hsj", "features", "top1", None, False, 10, 0.1, pred("a"), pred("a"), 0.5, 0.4, None,
+                       [("f1", 0.0, 0.1), ("f2", 1.0, 0.2), ("f3", 0.5, 0.55)], None, None, np.zeros(3, np.float32))
+    df = C.changed_frame(res)
+    assert list(df["name"]) == ["f2", "f1", "f3"]
+    fig = C.changed_features_figure(res)
+    assert list(fig.data[0].y) == ["f3", "f1", "f2"]  # largest at the top of a horizontal bar chart
