@@ -34,3 +34,17 @@ def test_heatmap_and_offline_bertviz(xtf_store):
         html = bertviz_html("bibtex", "xtransformer", 0, view=view, store=xtf_store)
         assert not re.search(r"<script[^>]*\bsrc\s*=", html) and "cdnjs" not in html
         assert "define('d3'" in html
+
+
+def test_bench_explain_measures_every_variant(xtf_store):
+    from engine.explain.bench import bench_explain
+
+    calls = []
+    out = bench_explain(samples=30, store=xtf_store, progress=lambda f, m: calls.append(f) or True)
+    assert out["xlinear"]["lime_seconds"] > 0 and out["xlinear"]["lime_over_forward"] > 0
+    x = out["xtransformer"]
+    assert x["model"].startswith("saved model")
+    assert {"baseline", "int8 quantized", "16 tokens (of 32)"} <= set(x["variants"])
+    for row in x["variants"].values():
+        assert row["lime_seconds"] > 0 and 0 <= row["P@1"] <= 100
+    assert calls[-1] == 1.0
