@@ -26,7 +26,7 @@ with left:
     st.subheader("Document")
     if doc.text is not None:
         st.caption("Pseudo-text: the document's active bag-of-words features, in a fixed word order "
-                   "(the benchmark files hold word ids, not the original sentences)." if stats["kind"] == "text" else "")
+                   "(the benchmark files hold word ids, not the original sentences)." if dataset in S.BUILTIN_DATASETS else "")
         C.html_block(f'<div class="xt-text xt-doc">{html.escape(doc.text)}</div>')
     else:
         nz = pd.DataFrame({"feature": [f"f{i}" for i in range(doc.features.size)], "value": doc.features})

@@ -39,7 +39,17 @@ def free_port() -> int:
 @pytest.fixture(scope="module")
 def server(xtrust_dirs):
     port = free_port()
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
+    # The server gets its own model store: the session's XR-Linear plus a tiny real X-Transformer
+    # (a random 2-layer BERT trained ~10 s on 300 BibTeX documents) so BertViz can be checked.
+    models = xtrust_dirs["base"] / "browser-models"
+    shutil.copytree(xtrust_dirs["models"], models)
+    from engine import pipeline
+    from engine.explain.bench import tiny_xtransformer
+    from engine.models.store import ModelStore
+
+    ModelStore(models).save(tiny_xtransformer(pipeline.load_dataset("bibtex"), n_docs=300), "bibtex", "xtransformer",
+                            {"note": "tiny test model (random 2-layer BERT)", "variant": "baseline"})
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "XTRUST_MODEL_DIR": str(models)}
     log = open(xtrust_dirs["base"] / "streamlit.log", "w")
     proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", APP, "--server.headless", "true",
                              "--server.port", str(port), "--server.address", "127.0.0.1",
@@ -158,6 +168,20 @@ def walk_through(pg, server):
     assert pg.locator('[data-testid="stPlotlyChart"] .main-svg').count() >= 1  # LIME bars drawn
     assert pg.locator(".xt-tok").count() > 10  # highlighted words
     shot(pg, "03-explain")
+
+    # The X-Transformer: attention heatmap and a BertViz iframe that is not blank.
+    pg.goto(f"{server}/explain?dataset=bibtex&model=xtransformer&doc=0")
+    pg.locator("h1").filter(has_text="Explain").first.wait_for()
+    pg.get_by_text("BertViz view").first.wait_for(timeout=120_000)
+    frame = pg.frame_locator('iframe[title="st.iframe"], [data-testid="stIFrame"], iframe').last
+    frame.locator("svg").first.wait_for(timeout=60_000)  # BertViz drew its attention graph
+    assert frame.locator("svg *").count() > 20
+    wait_idle(pg)
+    pg.get_by_text("BertViz view").first.scroll_into_view_if_needed()
+    shot(pg, "03b-explain-xtransformer")
+    pg.goto(f"{server}/predict?dataset=bibtex&model=xlinear&doc=0")
+    pg.locator("h1").filter(has_text="Predict").first.wait_for()
+    wait_idle(pg)
 
     go_to(pg, "Attack")
     pg.get_by_text("HopSkipJump (features)").click()
