@@ -33,8 +33,16 @@ def _attack_one(dataset: str, model_id: str, index: int, attack: str, eps, seed:
     ds = pipeline.load_dataset(dataset)
     model = pipeline.get_model(dataset, model_id, store)
     doc = ds.document(int(index), split)
-    res = run_attack(model, pipeline.document_input(ds, doc), attack=attack, eps=eps, seed=seed, top_k=5,
-                     truth=list(doc.labels), **params)
+    inp = pipeline.document_input(ds, doc)
+    try:
+        res = run_attack(model, inp, attack=attack, eps=eps, seed=seed, top_k=5, truth=list(doc.labels), **params)
+    except InputError as exc:
+        if attack != "wordnet" or "synonym" not in str(exc):
+            raise
+        # a document with no replaceable word cannot be attacked: it counts as a failed attack
+        top = model.predict(model.check_inputs([inp]), 5)[0].label_ids
+        return {"index": int(index), "success": False, "queries": 0, "seconds": 0.0, "l2": 0.0, "words_changed": 0,
+                "clean_top": top, "adv_top": top, "skipped": str(exc)}
     return {"index": int(index), "success": bool(res.success), "queries": int(res.queries),
             "seconds": float(res.seconds), "l2": res.l2, "words_changed": res.words_changed,
             "clean_top": res.before.label_ids, "adv_top": res.after.label_ids}
@@ -124,6 +132,7 @@ def evaluate_robustness(dataset: str, model_id: str, attack: str, n: int = 50, e
            "perturbation": "words changed" if attack == "wordnet" else "L2 in the feature view",
            "seconds_per_doc": float(np.mean([r["seconds"] for r in rows])),
            "n": len(rows), "attack": attack, "eps": eps, "seed": seed, "docs": docs,
+           "not_attackable": sum(1 for r in rows if r.get("skipped")),
            "distributed": bool(address)}
     write_atomic(path, json.dumps(out))
     return out

@@ -58,3 +58,12 @@ def test_ray_matches_local(attack_store, attack_cache, monkeypatch):
     assert dist["distributed"] is True and local["distributed"] is False
     for k in ("clean", "attacked", "success_rate", "queries_mean", "perturbation_median", "docs"):
         assert dist[k] == local[k], k
+
+
+def test_wordnet_doc_without_synonyms_counts_as_failed(attack_store, attack_cache, monkeypatch):
+    import engine.attacks.wordnet_synonyms as wsyn
+
+    monkeypatch.setattr(wsyn, "candidate_synonyms", lambda words: {})  # as if no word had a synonym
+    r = evaluate_robustness("bibtex", "xlinear", "wordnet", n=2, store=attack_store)
+    assert r["success_rate"] == 0.0 and r["not_attackable"] == 2 and r["perturbation_median"] is None
+    assert r["attacked"] == r["clean"]
