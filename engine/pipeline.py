@@ -91,8 +91,7 @@ def train_model(dataset: str | Dataset, family: str = "xlinear", params=None, st
         "metrics": metrics,
     }
     info = store.save(model, ds.name, model_id, manifest)
-    with _LOCK:
-        _MODEL_CACHE.pop((str(store.root), ds.name, model_id), None)
+    forget_model(ds.name, model_id, store)
     report(progress, 1.0, "saved")
     return info
 
@@ -127,6 +126,13 @@ def get_model(dataset: str, model_id: str, store: ModelStore | None = None):
         while len(_MODEL_CACHE) > _MODEL_CACHE_MAX:
             _MODEL_CACHE.popitem(last=False)
     return model
+
+
+def forget_model(dataset: str, model_id: str, store: ModelStore | None = None) -> None:
+    """Drop a model from the in-process cache (after it was retrained or replaced)."""
+    store = store or ModelStore()
+    with _LOCK:
+        _MODEL_CACHE.pop((str(store.root), dataset, model_id), None)
 
 
 def ensure_model(dataset: str, model_id: str = "xlinear", store: ModelStore | None = None,

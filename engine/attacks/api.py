@@ -19,10 +19,10 @@ from engine.errors import InputError
 from engine.paths import cache_dir
 from engine.types import ProgressFn
 
-ATTACKS = ("hsj", "zoo", "wordnet")
+ATTACKS = ("hsj", "zoo", "boundary", "wordnet")
 NORMS = ("2", "inf")
 # defaults per attack: small enough for ~1-2 s on one BibTeX document with XR-Linear
-DEFAULT_MAX_ITER = {"hsj": 5, "zoo": 20}
+DEFAULT_MAX_ITER = {"hsj": 5, "zoo": 20, "boundary": 20}
 DEFAULT_MAX_EVAL = 100
 DEFAULT_LR = 0.1
 DEFAULT_NB_PARALLEL = 64
@@ -87,6 +87,11 @@ def run_attack(model, inp, *, attack: str, goal: str = "top1", target_label=None
 
         return hopskipjump(view, g, before, model.label_names, max_iter=max_iter or DEFAULT_MAX_ITER["hsj"],
                            max_eval=max_eval or DEFAULT_MAX_EVAL, init_eval=min(10, max_eval or 10), **common)
+    if attack == "boundary":
+        from engine.attacks.boundary import DEFAULTS as BOUNDARY_DEFAULTS, boundary
+
+        return boundary(view, g, before, model.label_names, max_iter=max_iter or DEFAULT_MAX_ITER["boundary"],
+                        max_eval=max_eval or BOUNDARY_DEFAULTS["max_eval"], **common)
     from engine.attacks.zoo import zoo
 
     nbp = nb_parallel or DEFAULT_NB_PARALLEL
@@ -103,7 +108,7 @@ def attack_document(dataset: str, model_id: str, index: int, attack: str = "hsj"
                     seed: int = 0, split: str = "test", store=None, progress: ProgressFn | None = None) -> AttackResult:
     """Attack one document of a dataset with a saved model; cached on disk.
 
-    attack: "hsj" | "zoo" (feature view: TF-IDF for text, raw features for dense) | "wordnet" (text).
+    attack: "hsj" | "zoo" | "boundary" (feature view: TF-IDF for text, raw features for dense) | "wordnet" (text).
     goal: "top1" (the top-1 label changes) | "drop" (target_label leaves the top-k).
     eps: perturbation budget in the feature view (L2 or Linf per ``norm``); an over-budget result is
     projected onto the eps-ball and counts only if the projection still meets the goal.

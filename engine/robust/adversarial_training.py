@@ -226,8 +226,7 @@ def train_robust(dataset, family: str = "xlinear", params=None, store=None, prog
         },
     }
     info = store.save(model, ds.name, f"{family}-robust", manifest)
-    with pipeline._LOCK:  # a cached older robust model must not be served after this save
-        pipeline._MODEL_CACHE.pop((str(store.root), ds.name, f"{family}-robust"), None)
+    pipeline.forget_model(ds.name, f"{family}-robust", store)  # never serve the older one after this save
     report(progress, 1.0, "saved")
     return info
 

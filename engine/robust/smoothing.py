@@ -154,6 +154,9 @@ def train_smoothed(dataset: str, base_model_id: str = "xlinear", params: Smoothi
     base_info = store.info(ds.name, base_model_id)
     model = SmoothedXMC(store.load(ds.name, base_model_id), params, (ds.name, base_model_id))
     metrics = evaluate_model(model, ds, progress=progress, batch=64)
+    from engine.pipeline import forget_model
+
+    forget_model(ds.name, f"{base_model_id}-smoothed", store)
     return store.save(model, ds.name, f"{base_model_id}-smoothed", {
         "variant": "smoothed", "baseline": base_model_id, "params": asdict(params), "seed": params.seed,
         "data_checksums": ds.checksums, "dataset_is_sample": ds.is_sample, "metrics": metrics,
