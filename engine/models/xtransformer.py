@@ -47,6 +47,9 @@ class XTransformerParams:
     max_leaf_size: int = 100  # labels per leaf cluster
     ranker_C: float = 1.0  # ranker regularisation (Cp = Cn)
     ranker_loss: str = "squared-hinge"  # squared-hinge | hinge | logistic
+    # Ranker weights below this are pruned. PECOS' default 0.1 (right for TF-IDF) zeroes EVERY weight on
+    # the unit-norm embedding (its 384 entries are ~0.05 each): the ranker then ignores the encoder.
+    ranker_threshold: float = 0.01
     encoder: str = ""  # local Hugging Face folder; "" = offline all-MiniLM-L6-v2
     use_gpu: bool = False  # use CUDA when asked for and available
     threads: int = 2  # torch / ranker threads
@@ -71,6 +74,8 @@ class XTransformerParams:
             (isinstance(self.max_leaf_size, int) and 1 <= self.max_leaf_size <= 100000,
              f"max_leaf_size must be 1..100000, got {self.max_leaf_size!r}."),
             (0 < float(self.ranker_C) <= 1e4, f"ranker_C must be in (0, 10000], got {self.ranker_C!r}."),
+            (0.0 <= float(self.ranker_threshold) < 1.0,
+             f"ranker_threshold must be in [0, 1), got {self.ranker_threshold!r}."),
             (self.ranker_loss in SOLVERS, f"ranker_loss must be one of {', '.join(SOLVERS)}, got {self.ranker_loss!r}."),
             (isinstance(self.threads, int) and 1 <= self.threads <= 256, f"threads must be 1..256, got {self.threads!r}."),
             (isinstance(self.seed, int) and self.seed >= 0, f"seed must be a non-negative integer, got {self.seed!r}."),
@@ -269,6 +274,7 @@ class XTransformerXMC(XMCModel):
         r.hlm_args.model_chain.Cp = r.hlm_args.model_chain.Cn = float(params.ranker_C)
         r.hlm_args.model_chain.solver_type = SOLVERS[params.ranker_loss]
         r.hlm_args.model_chain.threads = params.threads
+        r.hlm_args.model_chain.threshold = float(params.ranker_threshold)
         pp = XTransformer.PredParams.from_dict({}, recursive=True)
         pp.matcher_params_chain.truncate_length = params.max_tokens
         pp.ranker_params.hlm_args.model_chain.only_topk = BEAM

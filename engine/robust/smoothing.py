@@ -156,9 +156,10 @@ def train_smoothed(dataset: str, base_model_id: str = "xlinear", params: Smoothi
     metrics = evaluate_model(model, ds, progress=progress, batch=64)
     from engine.pipeline import forget_model
 
-    forget_model(ds.name, f"{base_model_id}-smoothed", store)
-    return store.save(model, ds.name, f"{base_model_id}-smoothed", {
+    info = store.save(model, ds.name, f"{base_model_id}-smoothed", {
         "variant": "smoothed", "baseline": base_model_id, "params": asdict(params), "seed": params.seed,
         "data_checksums": ds.checksums, "dataset_is_sample": ds.is_sample, "metrics": metrics,
         "train_seconds": 0.0, "base_manifest_created": base_info.manifest.get("created"),
     })
+    forget_model(ds.name, info.model_id, store)  # never serve an older cached copy after this save
+    return info

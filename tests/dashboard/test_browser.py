@@ -214,7 +214,14 @@ def walk_through(pg, server):
     pg.get_by_text("Trained in").first.wait_for(timeout=60_000)
     wait_idle(pg)
     shot(pg, "06-your-data")
-    pg.get_by_role("button", name="Use browser-demo everywhere").click()
+    sidebar_choice = pg.locator('[data-testid="stSidebar"]').get_by_text("browser-demo")
+    for _ in range(3):  # a click landing while the previous run is redrawn can be lost: retry
+        pg.get_by_role("button", name="Use browser-demo everywhere").click()
+        try:
+            sidebar_choice.first.wait_for(timeout=10_000)
+            break
+        except Exception:
+            continue
     wait_idle(pg)
     go_to(pg, "Predict")
     pg.get_by_text("browser-demo · XR-Linear").first.wait_for()

@@ -171,6 +171,8 @@ def test_real_minilm_small_run(bibtex):
     scores, atts, _ = m.differentiable_scores(text, row.indices)
     np.testing.assert_allclose(scores.detach().numpy(), row.data, atol=1e-4)
     assert atts[0].shape[1] == 12
+    scores.sum().backward()  # the ranker reads the embedding, so attention gets gradient
+    assert float(atts[-1].grad.abs().sum()) > 0
 
 
 def test_xlinear_ensemble_is_consistent(xtf_model, bibtex, texts, tmp_path):
@@ -216,3 +218,18 @@ def test_flat_fine_tuning_trains_one_level_then_a_ranker_tree(bibtex, tiny_encod
     assert any("level 1/1 (159 clusters)" in s for s in seen)
     row = m.score_matrix([texts[0]], TOP_K).getrow(0)
     np.testing.assert_allclose(m.differentiable_scores(texts[0], row.indices)[0].detach().numpy(), row.data, atol=1e-4)
+
+
+def test_ranker_reads_the_embedding(xtf_model, texts):
+    """The encoder must matter: ranker weights on the embedding survive pruning, and attention grads are non-zero."""
+    V, h = xtf_model.featurizer.dim, xtf_model.encoder.config.hidden_size
+    W = xtf_model.xtf.concat_model.model.model_chain[-1].W.tocsr()
+    assert W[V:V + h].nnz > 0
+    ids = [int(j) for j in xtf_model.score_matrix([texts[4]], TOP_K).indices]
+    X = xtf_model.features([texts[4]])
+    emb = xtf_model.embed([texts[4]])
+    from engine.models.xlinear import selected_scores
+
+    a = selected_scores(xtf_model.xtf.concat_model, xtf_model.rank_features(emb, X), np.array(ids))
+    b = selected_scores(xtf_model.xtf.concat_model, xtf_model.rank_features(-emb, X), np.array(ids))
+    assert not np.allclose(a, b)
