@@ -239,7 +239,8 @@ def attention_figure(am) -> go.Figure:
 
 
 # -- attack rendering --------------------------------------------------------------------------
-ATTACKS = {"wordnet": "WordNet synonyms (text)", "hsj": "HopSkipJump (features)", "zoo": "ZOO (features)"}
+ATTACKS = {"wordnet": "WordNet synonyms (text)", "hsj": "HopSkipJump (features)", "zoo": "ZOO (features)",
+           "boundary": "Boundary (features)"}
 
 
 def attacks_for(kind: str) -> dict[str, str]:
@@ -255,7 +256,7 @@ def attack_form(prefix: str, pred, kind: str, top_k: int) -> dict:
         ss[f"{prefix}_attack"] = next(iter(attacks))
     c = st.columns(3)
     attack = c[0].radio("Attack", list(attacks), format_func=attacks.get, key=f"{prefix}_attack")
-    goal = c[1].radio("Goal", ["drop", "top1"], key=f"{prefix}_goal",
+    goal = c[1].radio("Goal", ["top1", "drop"], key=f"{prefix}_goal",
                       format_func={"drop": "push a label out of the top-k", "top1": "dethrone the top-1 label"}.get)
     target = None
     if goal == "drop":
@@ -272,10 +273,14 @@ def attack_form(prefix: str, pred, kind: str, top_k: int) -> dict:
         p["max_words"] = c[0].number_input("Max words replaced", 1, 100, 10, key=f"{prefix}_max_words")
     else:
         p["eps"] = c[0].number_input("eps (max perturbation)", 0.0, 10.0, 1.0, step=0.1, key=f"{prefix}_eps")
-        p["max_iter"] = c[1].number_input("Max iterations", 1, 1000, 5 if attack == "hsj" else 50, key=f"{prefix}_max_iter")
+        p["max_iter"] = c[1].number_input("Max iterations", 1, 1000, {"hsj": 5, "boundary": 20}.get(attack, 50),
+                                          key=f"{prefix}_max_iter_{attack}")
         if attack == "hsj":
             p["max_eval"] = c[2].number_input("Max evaluations / step", 10, 10000, 100, step=10, key=f"{prefix}_max_eval")
             p["norm"] = c[3].selectbox("Norm", ["2", "inf"], key=f"{prefix}_norm")
+        elif attack == "boundary":
+            p["max_eval"] = c[2].number_input("Proposals per step", 1, 1000, 10, key=f"{prefix}_proposals")
+            p["norm"] = c[3].selectbox("Norm (budget)", ["2", "inf"], key=f"{prefix}_norm")
         else:
             p["learning_rate"] = c[2].number_input("Learning rate", 0.0001, 1.0, 0.01, step=0.001, format="%.4f",
                                                    key=f"{prefix}_lr")

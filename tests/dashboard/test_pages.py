@@ -137,6 +137,16 @@ def test_mediamill_predict_shows_feature_table(xtrust_dirs):
     assert any("feature" in d.value.columns for d in at.dataframe)
     at = open_page("attack", dataset="mediamill")
     assert "wordnet" not in at.radio(key="at_attack").options
+    assert "boundary" in at.radio(key="at_attack").options
+
+
+def test_attack_form_offers_boundary_with_its_own_parameters(xtrust_dirs):
+    at = open_page("attack")
+    assert at.radio(key="at_goal").value == "top1"  # the default goal is the one that usually succeeds
+    at.radio(key="at_attack").set_value("boundary").run()
+    assert not at.exception
+    labels = [n.label for n in at.number_input]
+    assert "Proposals per step" in labels and "Max iterations" in labels
 
 
 def test_explain_page(xtrust_dirs):
