@@ -25,6 +25,8 @@ from engine.paths import cache_dir
 from engine.types import ProgressFn, report
 
 METHODS = ("lime", "attention")
+NO_ATTENTION_EVIDENCE = ("the label's score does not change with the encoder's attention (zero gradient): the model's "
+                         "ranker gives the text embedding no weight for it, so attention cannot explain it; use LIME.")
 MAX_SAMPLES = 20000
 CACHE_VERSION = 1
 
@@ -95,7 +97,7 @@ def explain_input(model, model_input: Any, label_ids: Sequence[int], method: str
         word_rel, _, _, pieces, piece_word, _ = label_attention(model, units, ids)
         W = unit_weights(units, word_rel)
         seen = set(int(w) for w in piece_word if w >= 0)
-        extras = [{"words_read": len(seen), "words_total": len(units.words), "pieces": len(pieces)}] * k
+        extras = [{"words_read": len(seen), "words_total": len(units.words), "pieces": len(pieces)} for _ in range(k)]
         token_w = [[(w, float(word_rel[j, i])) for i, w in enumerate(units.words)] for j in range(k)]
         report(progress, 0.7, "attention computed")
     orders = {method: np.stack([order_of(W[j]) for j in range(k)]),
@@ -106,7 +108,14 @@ def explain_input(model, model_input: Any, label_ids: Sequence[int], method: str
     for j, lab in enumerate(ids):
         top = np.argsort(-np.abs(W[j]), kind="stable")[:n_features]
         names = units.names if conditions is None else [conditions[j].get(u, units.names[u]) for u in range(units.n)]
-        f, r = F[method][j], F["random"][j]
+        f, r = dict(F[method][j]), F["random"][j]
+        if method == "attention" and not np.any(W[j] > 0):
+            # Zero gradient: the label's score does not depend on the encoder (e.g. its ranker gives
+            # the text embedding no weight). Say so rather than rank words by a tie.
+            top = top[:0]
+            f.update(comprehensiveness=float("nan"), sufficiency=float("nan"), deletion_auc=float("nan"),
+                     deletion_curve=[])
+            extras[j] = {**extras[j], "note": NO_ATTENTION_EVIDENCE}
         out.append(LabelExplanation(
             label_id=lab, name=model.label_names[lab], score=f["clean"],
             is_true=None if truth_set is None else lab in truth_set,
@@ -240,10 +249,13 @@ def attention_map(model, text: str, label_ids: Sequence[int]) -> AttentionMap:
     W = word_rel[:, read]
     peak = W.max(axis=1, keepdims=True)
     W = np.divide(W, peak, out=np.zeros_like(W), where=peak > 0)
+    dead = [model.label_names[i] for i, p in zip(ids, peak[:, 0]) if not p > 0]
     return AttentionMap(tokens=[units.words[w] for w in read], label_names=[model.label_names[i] for i in ids],
                         label_ids=ids, weights=W, raw=raw, pieces=pieces,
                         piece_word=np.asarray([remap.get(int(w), -1) for w in piece_word], dtype=np.int64),
-                        scores=[float(s) for s in scores])
+                        scores=[float(s) for s in scores],
+                        note="" if not dead else f"no attention evidence for {', '.join(dead)}: "
+                                                 + NO_ATTENTION_EVIDENCE.split(': ', 1)[1])
 
 
 def _text_model_and_doc(dataset: str, model_id: str, index: int, split: str, store, what: str):

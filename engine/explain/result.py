@@ -128,3 +128,4 @@ class AttentionMap:
     pieces: list[str]
     piece_word: np.ndarray
     scores: list[float] = field(default_factory=list)
+    note: str = ""  # set when some labels get no attention evidence (their rows are all zero)

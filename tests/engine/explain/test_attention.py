@@ -87,3 +87,18 @@ def test_bertviz_renders_in_an_offline_browser(tiny_bert, tmp_path):
             browser.close()
     assert not errors
     assert "protein" in labels and "[CLS]" in labels
+
+
+def test_a_label_the_encoder_does_not_drive_gets_no_attention_words():
+    from tests.engine.explain.conftest import TinyBertXMC
+
+    # head row 0 is zero: label 0's score is constant in the encoder (like a ranker that gives the
+    # embedding no weight), so attention x gradient is exactly zero and must not rank words by a tie.
+    rows = np.zeros((2, 32))
+    rows[1] = np.random.default_rng(1).normal(size=32)
+    m = TinyBertXMC(n_labels=2, head_rows=rows, seed=1)
+    ex = explain_input(m, TEXT, [0, 1], method="attention", n_features=3)
+    assert ex[0].weights == [] and "no weight" in ex[0].extra["note"] and np.isnan(ex[0].deletion_auc)
+    assert len(ex[1].weights) == 3 and "note" not in ex[1].extra
+    am = attention_map(m, TEXT, [0, 1])
+    assert not am.weights[0].any() and am.weights[1].max() == 1.0 and "tag0" in am.note
