@@ -136,8 +136,8 @@ def test_mediamill_predict_shows_feature_table(xtrust_dirs):
     assert "numeric features only" in texts(at)
     assert any("feature" in d.value.columns for d in at.dataframe)
     at = open_page("attack", dataset="mediamill")
-    assert "wordnet" not in at.radio(key="at_attack").options
-    assert "boundary" in at.radio(key="at_attack").options
+    options = at.radio(key="at_attack").options  # display labels
+    assert "WordNet synonyms (text)" not in options and "Boundary (features)" in options
 
 
 def test_attack_form_offers_boundary_with_its_own_parameters(xtrust_dirs):
