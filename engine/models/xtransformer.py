@@ -254,9 +254,7 @@ class XTransformerXMC(XMCModel):
         report(progress, 0.05, f"label tree {[c.shape[0] for c in clustering]}; loading the encoder")
 
         use_gpu = _device(params.use_gpu)
-        tp = XTransformer.TrainParams.from_dict({}, recursive=True)
-        for ix in (tp.preliminary_indexer_params, tp.refined_indexer_params):
-            ix.nr_splits, ix.max_leaf_size, ix.seed, ix.threads = params.nr_splits, params.max_leaf_size, params.seed, params.threads
+        tp, pp = _ranker_params(params)
         m = tp.matcher_params_chain
         m.model_shortcut = encoder  # a local folder (no hub download)
         m.num_train_epochs = params.epochs
@@ -269,15 +267,6 @@ class XTransformerXMC(XMCModel):
         # one after training: saving only at the final step keeps the fully trained encoder.
         m.save_steps = -(-len(texts) // params.batch_size) * params.epochs
         m.warmup_steps = 0
-        r = tp.ranker_params
-        r.nr_splits = params.nr_splits
-        r.hlm_args.model_chain.Cp = r.hlm_args.model_chain.Cn = float(params.ranker_C)
-        r.hlm_args.model_chain.solver_type = SOLVERS[params.ranker_loss]
-        r.hlm_args.model_chain.threads = params.threads
-        r.hlm_args.model_chain.threshold = float(params.ranker_threshold)
-        pp = XTransformer.PredParams.from_dict({}, recursive=True)
-        pp.matcher_params_chain.truncate_length = params.max_tokens
-        pp.ranker_params.hlm_args.model_chain.only_topk = BEAM
 
         prob = MLProblemWithText(texts, Y, X_feat=X)
         old_threads = torch.get_num_threads()
@@ -293,6 +282,42 @@ class XTransformerXMC(XMCModel):
         xlinear = _train_xlinear(X, Y, params) if params.ensemble_xlinear_weight > 0 else None
         report(progress, 1.0, "done")
         return cls(xtf, feat, label_names, params, xlinear=xlinear)
+
+    def refit_ranker(self, texts: list[str], Y: sp.csr_matrix, progress: ProgressFn | None = None,
+                     **ranker_overrides) -> "XTransformerXMC":
+        """A copy with the ranker retrained on (texts, Y) as PECOS' last training stage does (refined tree
+        over PIFA of [TF-IDF ; emb], then XR-Linear), keeping the fine-tuned encoder and TF-IDF.
+        ranker_overrides: ranker_C / ranker_loss / ranker_threshold / nr_splits / max_leaf_size. Cheap
+        (one embedding pass + seconds): the way to tune the ranker without fine-tuning again."""
+        from dataclasses import replace
+
+        from pecos.xmc import Indexer, LabelEmbeddingFactory
+        from pecos.xmc.base import HierarchicalMLModel
+        from pecos.xmc.xlinear.model import XLinearModel
+
+        allowed = {"ranker_C", "ranker_loss", "ranker_threshold", "nr_splits", "max_leaf_size"}
+        bad = set(ranker_overrides) - allowed
+        if bad:
+            raise InputError(f"refit_ranker can change only {', '.join(sorted(allowed))}; got {', '.join(sorted(bad))}.")
+        params = replace(self.params, **ranker_overrides).validate()
+        texts = self.check_inputs(texts)
+        Y = sp.csr_matrix(Y, dtype=np.float32)
+        if Y.shape != (len(texts), self.n_labels):
+            raise InputError(f"Y must have shape ({len(texts)}, {self.n_labels}), got {Y.shape}.")
+        report(progress, 0.0, "embedding the training texts")
+        X = self.rank_features(self.embed(texts), self.features(texts))
+        report(progress, 0.7, "training the ranker on [TF-IDF ; embedding]")
+        tp, pp = _ranker_params(params)
+        cl = Indexer.gen(LabelEmbeddingFactory.pifa(Y, X), train_params=tp.refined_indexer_params)
+        tp.ranker_params.hlm_args = HierarchicalMLModel._duplicate_fields_with_name_ending_with_chain(
+            tp.ranker_params.hlm_args, HierarchicalMLModel.TrainParams, len(cl))
+        pp.ranker_params.hlm_args = HierarchicalMLModel._duplicate_fields_with_name_ending_with_chain(
+            pp.ranker_params.hlm_args, HierarchicalMLModel.PredParams, len(cl))
+        ranker = XLinearModel.train(X, Y, C=cl, train_params=tp.ranker_params, pred_params=pp.ranker_params)
+        xtf = type(self.xtf)(self.xtf.text_encoder, ranker)
+        report(progress, 1.0, "done")
+        xl = _train_xlinear(self.features(texts), Y, params) if params.ensemble_xlinear_weight > 0 else None
+        return type(self)(xtf, self.featurizer, self.label_names, params, self.is_quantized, xl)
 
     def with_xlinear_ensemble(self, texts: list[str], Y: sp.csr_matrix, weight: float) -> "XTransformerXMC":
         """A copy scoring (1 - weight) * this model + weight * XR-Linear trained on (texts, Y) with this
@@ -534,6 +559,25 @@ class XTransformerXMC(XMCModel):
             xlinear = XLinearModel.load(str(path / "xlinear"))
         return cls(xtf, TfidfText.load(path / "featurizer"), json.loads((path / "labels.json").read_text()), params,
                    xlinear=xlinear)
+
+
+def _ranker_params(params: XTransformerParams):
+    """PECOS XTransformer (TrainParams, PredParams) for the trees, the ranker and the truncation."""
+    from pecos.xmc.xtransformer.model import XTransformer
+
+    tp = XTransformer.TrainParams.from_dict({}, recursive=True)
+    for ix in (tp.preliminary_indexer_params, tp.refined_indexer_params):
+        ix.nr_splits, ix.max_leaf_size, ix.seed, ix.threads = params.nr_splits, params.max_leaf_size, params.seed, params.threads
+    r = tp.ranker_params
+    r.nr_splits = params.nr_splits
+    r.hlm_args.model_chain.Cp = r.hlm_args.model_chain.Cn = float(params.ranker_C)
+    r.hlm_args.model_chain.solver_type = SOLVERS[params.ranker_loss]
+    r.hlm_args.model_chain.threads = params.threads
+    r.hlm_args.model_chain.threshold = float(params.ranker_threshold)
+    pp = XTransformer.PredParams.from_dict({}, recursive=True)
+    pp.matcher_params_chain.truncate_length = params.max_tokens
+    pp.ranker_params.hlm_args.model_chain.only_topk = BEAM
+    return tp, pp
 
 
 def _module_device(module):

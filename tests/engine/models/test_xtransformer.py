@@ -233,3 +233,15 @@ def test_ranker_reads_the_embedding(xtf_model, texts):
     a = selected_scores(xtf_model.xtf.concat_model, xtf_model.rank_features(emb, X), np.array(ids))
     b = selected_scores(xtf_model.xtf.concat_model, xtf_model.rank_features(-emb, X), np.array(ids))
     assert not np.allclose(a, b)
+
+
+def test_refit_ranker_keeps_encoder_and_stays_consistent(xtf_model, bibtex, texts):
+    from tests.engine.models.conftest import N_DOCS
+
+    r = xtf_model.refit_ranker(bibtex.train.texts[:N_DOCS], bibtex.train.Y[:N_DOCS], ranker_C=0.3)
+    assert r.params.ranker_C == 0.3 and r.encoder is xtf_model.encoder
+    row = r.score_matrix([texts[5]], TOP_K).getrow(0)
+    np.testing.assert_allclose(r.score_labels([texts[5]], row.indices)[0], row.data, atol=1e-5)
+    np.testing.assert_allclose(r.differentiable_scores(texts[5], row.indices)[0].detach().numpy(), row.data, atol=1e-4)
+    with pytest.raises(InputError):
+        xtf_model.refit_ranker(bibtex.train.texts[:N_DOCS], bibtex.train.Y[:N_DOCS], epochs=3)
