@@ -208,6 +208,9 @@ def render_explanation(expl, key: str) -> None:
     for i, le in enumerate(expl.labels):
         title = f"{le.name} — score {float(le.score):.3f} {'(true)' if le.is_true else '(not true)' if le.is_true is False else ''}"
         with st.expander(title, expanded=i == 0):
+            note = (getattr(le, "extra", None) or {}).get("note")
+            if note:
+                st.warning(note)
             if le.weights:
                 st.plotly_chart(weight_bars(list(le.weights)), key=f"{key}-w-{i}", config={"displayModeBar": False})
             else:

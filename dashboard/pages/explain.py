@@ -82,7 +82,9 @@ if not is_xtf:
             f"{C.model_label(model_id)}. Train an X-Transformer on the Overview page (text datasets only).")
 else:
     am = C.call(S.attention_heatmap, dataset, model_id, index, top_k, C.version(), what="the attention heatmap")
-    if not C.failed(am):
+    if not C.failed(am) and getattr(am, "note", None):
+        st.warning(am.note)
+    elif not C.failed(am):
         st.plotly_chart(C.attention_figure(am), key="attn-heat")
         st.caption("Each row: how strongly the encoder's attention links each word to the label (row max = 1).")
     view = st.radio("BertViz view", ["head", "model"], horizontal=True, key="bv_view")
