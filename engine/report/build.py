@@ -3,9 +3,12 @@ own numbers; write a Markdown summary and one offline HTML file with plotly char
 
 Our protocol: clean metrics on the full official test split; attacked metrics on a seeded sample
 of ``n`` test documents (the paper does not say how many it attacked), goal "the top-1 label
-changes", the attack's default budget. The primary model per dataset is the X-Transformer when a
-trained one is saved (it takes tens of minutes on 2 cores, so the report never trains it) and
-XR-Linear otherwise; the table says which.
+changes", the attack's default budget. The X-Transformer is used when a trained one is saved (it
+takes tens of minutes on 2 cores, so the report never trains it).
+
+Roles: "baseline" = XR-Linear, "robust" = its adversarially trained twin, "smoothed" = XR-Linear with
+prediction smoothing, "xtransformer" = the X-Transformer when saved (its column sits beside the
+baseline rows of the paper's tables, whose baseline is an X-Transformer).
 """
 from __future__ import annotations
 
@@ -78,16 +81,19 @@ def build_report(datasets=("bibtex", "delicious", "mediamill"), out_dir: str | P
             return report(progress, (di + f) / steps, f"{name}: {msg}")
 
         ds = pipeline.load_dataset(name)
-        primary = "xtransformer" if ds.has_text and _ensure(store, name, "xtransformer", None) else "xlinear"
+        xtf = "xtransformer" if ds.has_text and _ensure(store, name, "xtransformer", None) else None
         _ensure(store, name, "xlinear", sub)
-        robust = f"{primary}-robust" if _ensure(store, name, f"{primary}-robust", sub) else None
-        smoothed = f"{primary}-smoothed" if _ensure(store, name, f"{primary}-smoothed", sub) else None
-        models = {"baseline": primary, "robust": robust, "smoothed": smoothed}
-        entry = {"display_name": ds.display_name, "primary": primary, "models": models, "clean": {}, "attacked": {},
-                 "augmentation": None, "example": None}
+        robust = "xlinear-robust" if _ensure(store, name, "xlinear-robust", sub) else None
+        smoothed = "xlinear-smoothed" if _ensure(store, name, "xlinear-smoothed", sub) else None
+        models = {"baseline": "xlinear", "robust": robust, "smoothed": smoothed, "xtransformer": xtf}
+        entry = {"display_name": ds.display_name, "primary": xtf or "xlinear", "models": models, "clean": {},
+                 "attacked": {}, "augmentation": None, "example": None}
+        entry["train_seconds"] = {}
         for role, mid in models.items():
             if mid:
-                entry["clean"][role] = store.info(name, mid).manifest.get("metrics", {})
+                man = store.info(name, mid).manifest
+                entry["clean"][role] = man.get("metrics", {})
+                entry["train_seconds"][role] = man.get("train_seconds")
         if robust:
             entry["augmentation"] = store.info(name, robust).manifest.get("augmentation")
         wanted = [a for a in DEFAULT_ATTACKS.get(name, ("hsj", "zoo")) if a in attacks_here and (a != "wordnet" or ds.has_text)]
@@ -101,7 +107,7 @@ def build_report(datasets=("bibtex", "delicious", "mediamill"), out_dir: str | P
                 entry["attacked"].setdefault(a, {})[role] = {"error": str(exc)}
         if ds.has_text:
             sub(0.92, "worked example")
-            entry["example"] = _worked_example(name, primary, store)
+            entry["example"] = _worked_example(name, xtf or "xlinear", store)
         results["datasets"][name] = entry
     results["seconds"] = round(time.perf_counter() - t0, 1)
     (out_dir / "results.json").write_text(json.dumps(results, indent=1, default=str))
@@ -149,33 +155,54 @@ def render_markdown(results: dict, paper: dict) -> str:
          "documents, goal = the top-1 label changes, each attack at its default budget.", ""]
     for name, e in results["datasets"].items():
         L += [f"## {e['display_name']}", "",
-              f"Our models: baseline = `{e['models']['baseline']}`, adversarially trained = `{e['models']['robust']}`, "
-              f"smoothed = `{e['models']['smoothed']}`." +
-              (" The paper's baseline is the X-Transformer; ours here is XR-Linear (no trained X-Transformer is saved "
-               "for this dataset)." if e["primary"] == "xlinear" and name != "mediamill" else "") +
+              f"Our models: baseline = `{e['models']['baseline']}` (PECOS XR-Linear), adversarially trained = "
+              f"`{e['models']['robust']}`, smoothed = `{e['models']['smoothed']}`, X-Transformer = "
+              f"`{e['models']['xtransformer']}`." +
+              (" No trained X-Transformer is saved for this dataset (train it with `python -m engine train --dataset "
+               f"{name} --model xtransformer`), so only XR-Linear stands beside the paper's X-Transformer."
+               if not e["models"].get("xtransformer") and name != "mediamill" else "") +
               (" **MediaMill here is the real 2,500-row sample, not the benchmark.**" if "sample" in e["display_name"] else ""),
               ""]
+        best = paper["published_bests"].get(name, {})
+        L += ["### Clean accuracy of every model (full test split)", "",
+              "| model | P@1 | P@3 | P@5 | R@1 | R@3 | R@5 | nDCG@5 | PSP@5 | train s |", "|---|---|---|---|---|---|---|---|---|---|"]
+        for role, mid in e["models"].items():
+            m = e["clean"].get(role)
+            if m:
+                L.append(f"| {role} (`{mid}`) | " + " | ".join(_fmt(m.get(k)) for k in
+                         ("P@1", "P@3", "P@5", "R@1", "R@3", "R@5", "nDCG@5", "PSP@5")) +
+                         f" | {e.get('train_seconds', {}).get(role, '–')} |")
+        if best:
+            L.append("| best published (XC repository) | " + " | ".join(
+                (f"{_fmt(best[k][0])} ({best[k][1]})" if k in best else "–") for k in ("P@1", "P@3", "P@5")) +
+                " | – | – | – | – | – | – |")
+        L.append("")
         for row in _paper_rows(paper, name):
             role = row["model"]
+            xt = {}
             if row["attack"] is None:
                 ours = e["clean"].get(role, {})
+                if role == "baseline":
+                    xt = e["clean"].get("xtransformer", {})
                 title = f"Table {row['table']}: {'adversarially trained' if role == 'robust' else 'baseline'}, clean"
             else:
                 r = e["attacked"].get(row["attack"], {}).get(role, {})
                 ours = r.get("attacked", {})
+                if role == "baseline":
+                    xt = e["attacked"].get(row["attack"], {}).get("xtransformer", {}).get("attacked", {})
                 title = (f"Table {row['table']}: {'adversarially trained' if role == 'robust' else 'baseline'} under "
                          f"{ {'hsj': 'HopSkipJump', 'zoo': 'ZOO', 'boundary': 'Boundary'}.get(row['attack'], row['attack']) }")
                 if "error" in r:
                     title += f" — not run here: {r['error']}"
                 elif not r:
                     title += " — not run here (attack not available)"
-            L += [f"### {title}", "", "| k | paper P@k | ours P@k | paper R@k | ours R@k | ours nDCG@k | ours PSP@k |",
-                  "|---|---|---|---|---|---|---|"]
+            L += [f"### {title}", "", "| k | paper P@k | ours P@k | ours X-Transformer P@k | paper R@k | ours R@k | "
+                  "ours X-Transformer R@k | ours nDCG@k | ours PSP@k |", "|---|---|---|---|---|---|---|---|---|"]
             for k in ("1", "3", "4", "5"):
                 pk = row["k"].get(k)
-                L.append(f"| {k} | {_fmt(pk[0]) if pk else '–'} | {_fmt(ours.get('P@' + k))} | "
-                         f"{_fmt(pk[1]) if pk else '–'} | {_fmt(ours.get('R@' + k))} | {_fmt(ours.get('nDCG@' + k))} | "
-                         f"{_fmt(ours.get('PSP@' + k))} |")
+                L.append(f"| {k} | {_fmt(pk[0]) if pk else '–'} | {_fmt(ours.get('P@' + k))} | {_fmt(xt.get('P@' + k))} | "
+                         f"{_fmt(pk[1]) if pk else '–'} | {_fmt(ours.get('R@' + k))} | {_fmt(xt.get('R@' + k))} | "
+                         f"{_fmt(ours.get('nDCG@' + k))} | {_fmt(ours.get('PSP@' + k))} |")
             if len({tuple(v) for v in row["k"].values()}) == 1 and len(row["k"]) > 1:
                 L += ["", CONSTANT_K_NOTE]
             L.append("")
