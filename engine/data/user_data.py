@@ -20,6 +20,7 @@ from engine.paths import cache_dir
 MAX_UPLOAD_BYTES = 50 * 1024 * 1024
 MIN_ROWS = 10
 MAX_DENSE_FEATURES = 2000
+MAX_LABELS = 100_000  # an XC header's label count builds one name per label: bound it before allocating
 TEST_FRACTION = 0.2
 SPLIT_SEED = 0
 NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
@@ -94,6 +95,11 @@ def parse_xc(data: bytes, filename: str):
         n, f, L = (int(x) for x in lines[0].split())
     except ValueError:
         raise DataError(f"{filename}: first line must be 'n_rows n_features n_labels' (XC format).") from None
+    if n < 0 or f < 1 or L < 1:
+        raise DataError(f"{filename}: header 'n_rows n_features n_labels' must have n_rows >= 0 and at least "
+                        f"1 feature and 1 label, got {n} {f} {L}.")
+    if L > MAX_LABELS:
+        raise DataError(f"{filename}: header says {L:,} labels; XTrust reads at most {MAX_LABELS:,} labels.")
     if len(lines) - 1 != n:
         raise DataError(f"{filename}: header says {n} rows but {len(lines) - 1} follow.")
     if f > MAX_DENSE_FEATURES:
@@ -116,9 +122,12 @@ def parse_xc(data: bytes, filename: str):
                 k = int(k)
                 if not 0 <= k < f:
                     raise ValueError(f"feature {k} outside 0..{f - 1}")
+                v = float(v)
+                if not np.isfinite(v):
+                    raise ValueError(f"feature {k} has the non-finite value {v}")
                 rows.append(i)
                 cols.append(k)
-                vals.append(float(v))
+                vals.append(v)
         except ValueError as exc:
             raise DataError(f"{filename}: line {i + 2}: {exc}.") from None
     X = sp.csr_matrix((vals, (rows, cols)), shape=(n, f), dtype=np.float32)
