@@ -1,0 +1,69 @@
+"""Reliability suite fixtures: a temporary store with a real XR-Linear model on BibTeX (trained once,
+~3 s), the bad-input counters (printed at the end of the run and written to
+test-artifacts/reliability_counts.json)."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.reliability import corpus
+
+ROOT = Path(__file__).resolve().parents[2]
+COUNTS_FILE = ROOT / "test-artifacts" / "reliability_counts.json"
+
+
+@pytest.fixture(scope="session")
+def rel_dirs(tmp_path_factory):
+    """XTRUST_MODEL_DIR / XTRUST_CACHE_DIR in a temp folder holding XR-Linear trained on full BibTeX."""
+    base = tmp_path_factory.mktemp("reliability")
+    models, cache = base / "models", base / "cache"
+    if (ROOT / "cache" / "datasets").is_dir():  # parsing the ARFF again costs seconds
+        shutil.copytree(ROOT / "cache" / "datasets", cache / "datasets")
+    cache.mkdir(exist_ok=True)
+    old = {k: os.environ.get(k) for k in ("XTRUST_MODEL_DIR", "XTRUST_CACHE_DIR")}
+    os.environ["XTRUST_MODEL_DIR"] = str(models)
+    os.environ["XTRUST_CACHE_DIR"] = str(cache)
+    from engine import pipeline
+
+    pipeline.train_model("bibtex", "xlinear")
+    yield {"models": models, "cache": cache, "base": base}
+    for k, v in old.items():
+        if v is None:
+            os.environ.pop(k, None)
+        else:
+            os.environ[k] = v
+
+
+@pytest.fixture()
+def fresh_cache(rel_dirs, tmp_path, monkeypatch):
+    """A result cache of its own (datasets parsed once are reused), so a test sees only its own entries."""
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    os.symlink(rel_dirs["cache"] / "datasets", cache / "datasets")
+    monkeypatch.setenv("XTRUST_CACHE_DIR", str(cache))
+    return cache
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    s = corpus.summary()
+    if not s["ran"]:
+        return
+    tr = terminalreporter
+    tr.section("reliability: bad-input corpus")
+    tr.write_line(f"cases ran: {s['ran']}, passed: {s['passed']}, failed: {s['ran'] - s['passed']}")
+    for cat, c in s["by_category"].items():
+        tr.write_line(f"  {cat:12s} {c['passed']:4d} / {c['ran']:4d}")
+    for exp, c in s["by_expectation"].items():
+        tr.write_line(f"  [{exp}] {c['passed']} / {c['ran']}")
+    for k in s["failed"][:20]:
+        tr.write_line(f"  FAILED {k}: {corpus.CASES[k]['detail']}")
+    try:
+        COUNTS_FILE.parent.mkdir(parents=True, exist_ok=True)
+        COUNTS_FILE.write_text(json.dumps(s, indent=1))
+        tr.write_line(f"written to {COUNTS_FILE.relative_to(ROOT)}")
+    except OSError as exc:
+        tr.write_line(f"could not write {COUNTS_FILE}: {exc}")
