@@ -51,9 +51,13 @@ def default_params(family: str, ds: Dataset, **overrides):
         from engine.models.xlinear import XLinearParams
 
         return XLinearParams(**{**tuned_defaults(ds.name), **overrides})
+    from engine.models.tuning import tuned_defaults
     from engine.models.xtransformer import XTransformerParams
 
-    return XTransformerParams(**overrides)
+    # the ranker is a linear XR model like XR-Linear: start from the C that XR-Linear's
+    # cross-validation on the training split chose for this dataset
+    tuned_c = tuned_defaults(ds.name).get("C")
+    return XTransformerParams(**({"ranker_C": tuned_c} if tuned_c else {}), **overrides)
 
 
 def train_model(dataset: str | Dataset, family: str = "xlinear", params=None, store: ModelStore | None = None,
