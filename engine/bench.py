@@ -83,7 +83,9 @@ def run_bench(quick: bool = False, datasets=("bibtex", "delicious", "mediamill")
         row = q.get()
         p.join()
         rows.append(row)
-    out = {"machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "processor": platform.machine()},
+    out = {"machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "processor": platform.machine(),
+                       # timings are only comparable on a quiet machine: record how busy it was
+                       "load_average_1_5_15": [round(x, 2) for x in os.getloadavg()]},
            "models": rows}
     if not quick:
         for module, fn, key in (("engine.explain.bench", "bench_explain", "explain"),
