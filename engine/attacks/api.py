@@ -26,13 +26,18 @@ DEFAULT_MAX_ITER = {"hsj": 5, "zoo": 20, "boundary": 20}
 DEFAULT_MAX_EVAL = 100
 DEFAULT_LR = 0.1
 DEFAULT_NB_PARALLEL = 64
+# upper bounds: an attack with max_iter=10**9 would run for days; refuse it with a message instead
+MAX_ITER = 10_000
+MAX_EVAL = 100_000
 
 
-def _positive_int(name: str, value, allow_none: bool = True):
+def _positive_int(name: str, value, allow_none: bool = True, upper: int | None = None):
     if value is None and allow_none:
         return None
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
         raise InputError(f"{name} must be a whole number of at least 1, got {value!r}.")
+    if upper is not None and value > upper:
+        raise InputError(f"{name} must be at most {upper:,}, got {value!r}.")
     return int(value)
 
 
@@ -46,8 +51,8 @@ def check_attack_params(attack: str, goal: str, eps, max_iter, max_eval, norm, l
     if eps is not None and (isinstance(eps, bool) or not isinstance(eps, (int, float, np.floating))
                             or not np.isfinite(eps) or eps <= 0):
         raise InputError(f"eps (the perturbation budget) must be a positive number, got {eps!r}.")
-    _positive_int("max_iter (iterations)", max_iter)
-    _positive_int("max_eval (evaluations per step)", max_eval)
+    _positive_int("max_iter (iterations)", max_iter, upper=MAX_ITER)
+    _positive_int("max_eval (evaluations per step)", max_eval, upper=MAX_EVAL)
     _positive_int("nb_parallel", nb_parallel)
     _positive_int("max_words (words the WordNet attack may change)", max_words, allow_none=False)
     if str(norm) not in NORMS:
