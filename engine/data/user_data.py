@@ -249,14 +249,17 @@ def load_user_dataset(name: str):
     folder = user_root() / name
     if not (folder / "meta.json").is_file():
         return None
-    meta = json.loads((folder / "meta.json").read_text())
-    X = {p: sp.load_npz(folder / f"{p}_X.npz").tocsr() for p in ("train", "test")}
-    Y = {p: sp.load_npz(folder / f"{p}_Y.npz").tocsr() for p in ("train", "test")}
-    csv_text = (folder / "train_texts.json").is_file()
-    ds = _build(meta["name"], meta["feature_names"], meta["label_names"], X["train"], Y["train"], X["test"], Y["test"],
-                "dense" if csv_text else meta["kind"], False, {}, meta.get("description", ""))
-    if csv_text:
-        ds.kind = "text"
-        ds.train.texts = json.loads((folder / "train_texts.json").read_text())
-        ds.test.texts = json.loads((folder / "test_texts.json").read_text())
+    try:
+        meta = json.loads((folder / "meta.json").read_text())
+        X = {p: sp.load_npz(folder / f"{p}_X.npz").tocsr() for p in ("train", "test")}
+        Y = {p: sp.load_npz(folder / f"{p}_Y.npz").tocsr() for p in ("train", "test")}
+        csv_text = (folder / "train_texts.json").is_file()
+        ds = _build(meta["name"], meta["feature_names"], meta["label_names"], X["train"], Y["train"], X["test"],
+                    Y["test"], "dense" if csv_text else meta["kind"], False, {}, meta.get("description", ""))
+        if csv_text:
+            ds.kind = "text"
+            ds.train.texts = json.loads((folder / "train_texts.json").read_text())
+            ds.test.texts = json.loads((folder / "test_texts.json").read_text())
+    except Exception as exc:  # damaged files on disk: say which dataset, never a raw traceback
+        raise DataError(f"imported dataset {name!r} is damaged ({type(exc).__name__}: {exc}); import it again.") from None
     return ds
