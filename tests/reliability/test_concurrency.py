@@ -1,0 +1,77 @@
+"""8 sessions at once through the dashboard's cached engine calls: no errors, no cross-talk (each
+result equals a single-session run), bounded caches and bounded memory."""
+from __future__ import annotations
+
+import ast
+import gc
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import psutil
+import pytest
+
+from engine import pipeline
+
+ROOT = Path(__file__).resolve().parents[2]
+N = 8
+
+
+def test_every_streamlit_cache_is_bounded():
+    tree = ast.parse((ROOT / "dashboard" / "state.py").read_text())
+    for fn in [n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef)]:
+        for d in fn.decorator_list:
+            if isinstance(d, ast.Call) and getattr(d.func, "attr", "") in ("cache_data", "cache_resource"):
+                assert any(k.arg == "max_entries" for k in d.keywords), fn.name
+    assert 1 <= pipeline._MODEL_CACHE_MAX <= 16
+
+
+@pytest.mark.slow
+def test_eight_sessions_explain_and_attack_without_cross_talk(rel_dirs, fresh_cache):
+    from dashboard import state as S
+
+    ver = S.model_version("bibtex", "xlinear")
+
+    def session(i):
+        e = S.explain_document("bibtex", "xlinear", i, "lime", 2, 20, 5, i, ver)
+        a = pipeline.attack_document("bibtex", "xlinear", i, attack="hsj", max_iter=1, max_eval=10, seed=i)
+        p = S.predict_text("bibtex", "xlinear", f"learning networks {i}", 3, ver)
+        return e.to_json()["labels"], a.to_json(), [x.label_id for x in p.labels]
+
+    with ThreadPoolExecutor(N) as ex:
+        together = list(ex.map(session, range(N)))
+    # single-session reference, computed afterwards with no caches at all
+    for i, (labels, atk, pred) in enumerate(together):
+        e = pipeline.explain_document("bibtex", "xlinear", i, method="lime", top_k=2, samples=20, n_features=5,
+                                      seed=i, use_cache=False)
+        assert labels == e.to_json()["labels"], f"session {i}: explanation differs"
+        from engine.attacks.api import run_attack
+
+        ds = pipeline.load_dataset("bibtex")
+        model = pipeline.get_model("bibtex", "xlinear")
+        ref = run_attack(model, ds.test.texts[i], attack="hsj", max_iter=1, max_eval=10, seed=i,
+                         truth=list(ds.document(i).labels))
+        import json
+
+        got = json.loads(atk)
+        assert got["after"] == json.loads(ref.to_json())["after"], f"session {i}: attack differs"
+        assert pred == [x.label_id for x in pipeline.predict_text("bibtex", "xlinear", f"learning networks {i}", 3).labels]
+
+
+@pytest.mark.slow
+def test_memory_plateaus_over_repeated_calls(rel_dirs):
+    from dashboard import state as S
+
+    ver = S.model_version("bibtex", "xlinear")
+    proc = psutil.Process()
+
+    def burst(start):
+        with ThreadPoolExecutor(N) as ex:
+            list(ex.map(lambda j: S.predict_text("bibtex", "xlinear", f"bayesian learning {j} " * 50, 5, ver),
+                        range(start, start + 200)))
+        gc.collect()
+        return proc.memory_info().rss
+
+    burst(0)  # warm: model, caches filled past max_entries (128)
+    rss = [burst(k * 200) for k in range(1, 5)]
+    growth = (rss[-1] - rss[0]) / 2**20
+    assert growth < 60, f"RSS grew {growth:.1f} MB over 600 more distinct calls: {rss}"
