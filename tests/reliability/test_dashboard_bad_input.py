@@ -66,6 +66,9 @@ def test_uploaded_script_tags_are_escaped(rel_dirs):
     rows = "".join(f"<script>alert({i})</script> learning words {i},<script>x</script>|<b>bold</b>\n" for i in range(30))
     pipeline.import_user_dataset("rel-xss", {"x.csv": ("text,labels\n" + rows).encode()}, label_separator="|")
     pipeline.train_model("rel-xss", "xlinear")
+    from dashboard import state as S
+
+    S.clear_model_caches()  # the dataset list is cached for 30 s
     at = page("predict", dataset="rel-xss")
     assert not at.exception
     raw = [m.value for m in at.markdown if getattr(m, "allow_html", False) or m.proto.allow_html]
