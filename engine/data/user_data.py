@@ -30,10 +30,23 @@ def user_root() -> Path:
     return cache_dir() / "user_datasets"
 
 
+def recover_user_datasets(root: Path) -> None:
+    """A re-import killed between its two renames leaves only ``.old-NAME``: put it back."""
+    import os
+
+    for p in root.iterdir():
+        if p.name.startswith(".old-") and not (root / p.name[len(".old-"):] / "meta.json").is_file():
+            target = root / p.name[len(".old-"):]
+            if target.exists():
+                shutil.rmtree(target, ignore_errors=True)
+            os.replace(p, target)
+
+
 def list_user_datasets() -> list[str]:
     root = user_root()
     if not root.is_dir():
         return []
+    recover_user_datasets(root)
     return sorted(p.name for p in root.iterdir() if (p / "meta.json").is_file() and not p.name.startswith("."))
 
 

@@ -68,3 +68,14 @@ def test_arff_with_xml_and_xc_format():
     xc = "12 4 3\n" + "\n".join(f"{i % 3},{(i + 1) % 3} 0:{i / 10} 3:1.5" for i in range(12))
     ds = import_user_dataset("xcdemo", {"d.txt": xc.encode()})
     assert ds.kind == "dense" and ds.n_features == 4 and ds.n_labels == 3
+
+
+def test_reimport_killed_between_renames_is_recovered():
+    import os
+
+    from engine.data.user_data import user_root
+
+    import_user_dataset("swapme", {"p.csv": _csv()})
+    os.replace(user_root() / "swapme", user_root() / ".old-swapme")  # the state a kill mid-swap leaves
+    assert "swapme" in list_user_datasets()
+    assert load_dataset("swapme").n_labels == 2
