@@ -225,6 +225,8 @@ def walk_through(pg, server):
     wait_idle(pg)
     go_to(pg, "Predict")
     pg.get_by_text("browser-demo · XR-Linear").first.wait_for()
+    # the caption renders before the prediction (the model loads first): wait for what a user reads
+    pg.locator('[data-testid="stMain"]').get_by_text("True labels:").first.wait_for(timeout=60_000)
     assert "True labels:" in visible_text(pg)
     shot(pg, "07-predict-user-data")
     pg.goto(f"{server}/overview?dataset=bibtex&model=xlinear&doc=0")  # back to BibTeX for the timings
