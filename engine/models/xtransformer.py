@@ -364,18 +364,20 @@ class XTransformerXMC(XMCModel):
         return TransformerMatcher.concat_features(X, emb, normalize_emb=True).astype(np.float32).tocsr()
 
     def score_matrix(self, texts, top_k: int):
-        """Top-k ranker scores via PECOS ``XTransformer.predict``: csr (n, L)."""
+        """Top-k ranker scores: csr (n, L).
+
+        Same computation as PECOS' ``XTransformer.predict`` (encoder -> pooled embedding ->
+        [TF-IDF ; normalised embedding] -> ranker beam search), run in-process: PECOS' own predict
+        starts a batch-generation worker process per call, ~7 s for a single document on 2 cores.
+        """
+        from engine.models.xlinear import threads_for
+
         texts = self.check_inputs(texts)
         if self.xlinear is not None:
             return self._ensemble_top_k(self.embed(texts), self.features(texts), int(top_k))
-        pp = self.xtf.get_pred_params()
-        for mp in pp.matcher_params_chain:  # honour self.max_tokens (a caller may lower it on a copy)
-            mp.truncate_length = self.max_tokens
-        with _PecosLogs(None, quiet_warnings=True):
-            return self.xtf.predict(texts, X_feat=self.features(texts), pred_params=pp, only_topk=int(top_k),
-                                    beam_size=max(BEAM, int(top_k)), batch_size=self.params.batch_size,
-                                    batch_gen_workers=1, use_gpu=_device(self.params.use_gpu),
-                                    threads=self.params.threads).tocsr()
+        X = self.rank_features(self.embed(texts), self.features(texts))
+        return self.xtf.concat_model.predict(X, only_topk=int(top_k), beam_size=max(BEAM, int(top_k)),
+                                             threads=threads_for(X.shape[0])).tocsr()
 
     def score_labels(self, texts, label_ids: Sequence[int]) -> np.ndarray:
         """Exact ranker scores of label_ids: ndarray (n, m) float32."""
