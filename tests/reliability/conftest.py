@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 from pathlib import Path
 
 import pytest
+
+from tests.helpers import isolated_store
 
 from tests.reliability import corpus
 
@@ -19,23 +20,8 @@ COUNTS_FILE = ROOT / "test-artifacts" / "reliability_counts.json"
 @pytest.fixture(scope="session")
 def rel_dirs(tmp_path_factory):
     """XTRUST_MODEL_DIR / XTRUST_CACHE_DIR in a temp folder holding XR-Linear trained on full BibTeX."""
-    base = tmp_path_factory.mktemp("reliability")
-    models, cache = base / "models", base / "cache"
-    if (ROOT / "cache" / "datasets").is_dir():  # parsing the ARFF again costs seconds
-        shutil.copytree(ROOT / "cache" / "datasets", cache / "datasets")
-    cache.mkdir(exist_ok=True)
-    old = {k: os.environ.get(k) for k in ("XTRUST_MODEL_DIR", "XTRUST_CACHE_DIR")}
-    os.environ["XTRUST_MODEL_DIR"] = str(models)
-    os.environ["XTRUST_CACHE_DIR"] = str(cache)
-    from engine import pipeline
-
-    pipeline.train_model("bibtex", "xlinear")
-    yield {"models": models, "cache": cache, "base": base}
-    for k, v in old.items():
-        if v is None:
-            os.environ.pop(k, None)
-        else:
-            os.environ[k] = v
+    with isolated_store(tmp_path_factory.mktemp("reliability")) as dirs:
+        yield dirs
 
 
 @pytest.fixture()

@@ -1,0 +1,33 @@
+"""Helpers shared by several test folders."""
+from __future__ import annotations
+
+import os
+import shutil
+from contextlib import contextmanager
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@contextmanager
+def isolated_store(base: Path):
+    """Point XTRUST_MODEL_DIR / XTRUST_CACHE_DIR into ``base`` with XR-Linear trained on full BibTeX
+    (~3 s); restore the environment afterwards. Yields {"models", "cache", "base"}."""
+    models, cache = base / "models", base / "cache"
+    if (ROOT / "cache" / "datasets").is_dir():  # parsing the ARFF files again costs seconds
+        shutil.copytree(ROOT / "cache" / "datasets", cache / "datasets")
+    cache.mkdir(parents=True, exist_ok=True)
+    old = {k: os.environ.get(k) for k in ("XTRUST_MODEL_DIR", "XTRUST_CACHE_DIR")}
+    os.environ["XTRUST_MODEL_DIR"] = str(models)
+    os.environ["XTRUST_CACHE_DIR"] = str(cache)
+    try:
+        from engine import pipeline
+
+        pipeline.train_model("bibtex", "xlinear")
+        yield {"models": models, "cache": cache, "base": base}
+    finally:
+        for k, v in old.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
