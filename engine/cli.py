@@ -90,7 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
     rp.add_argument("--datasets", default="bibtex,delicious,mediamill")
     rp.add_argument("--out", default="reports/latest")
     rp.add_argument("--n", type=int, default=40, help="test documents attacked per (model, attack)")
-    rp.add_argument("--quick", action="store_true", help="8 documents per attack: a demo in minutes")
+    rp.add_argument("--quick", action="store_true", help="5 documents per attack, no attacks on the smoothed model: a demo in minutes")
     rp.add_argument("--seed", type=int, default=0)
 
     d = sub.add_parser("data", help="show where each dataset is found, downloading what is missing")
