@@ -17,7 +17,7 @@ from engine.errors import InputError, ModelError
 from engine.metrics import ranking_metrics
 from engine.models.base import check_top_k
 from engine.models.store import ModelInfo, ModelStore
-from engine.types import Dataset, Document, Prediction, ProgressFn, report
+from engine.types import Dataset, Document, Prediction, ProgressFn, report, scaled_progress
 
 FAMILIES = ("xlinear", "xtransformer")
 _MODEL_CACHE: "OrderedDict[tuple, Any]" = OrderedDict()
@@ -72,18 +72,18 @@ def train_model(dataset: str | Dataset, family: str = "xlinear", params=None, st
         from engine.models.xlinear import XLinearXMC
 
         model = XLinearXMC.train(inputs_of(ds, "train"), ds.train.Y, ds.label_names, params,
-                                 feature_names=ds.feature_names, progress=_scaled(progress, 0.0, 0.8))
+                                 feature_names=ds.feature_names, progress=scaled_progress(progress, 0.0, 0.8))
     elif family == "xtransformer":
         if not ds.has_text:
             raise InputError(f"the X-Transformer reads text; {ds.display_name} has only numeric features. Use xlinear.")
         from engine.models.xtransformer import XTransformerXMC
 
         model = XTransformerXMC.train(ds.train.texts, ds.train.Y, ds.label_names, params,
-                                      progress=_scaled(progress, 0.0, 0.8))
+                                      progress=scaled_progress(progress, 0.0, 0.8))
     else:
         raise InputError(f"unknown model {family!r}: choose one of {', '.join(FAMILIES)}.")
     train_seconds = time.perf_counter() - t0
-    metrics = evaluate_model(model, ds, progress=_scaled(progress, 0.8, 0.99)) if evaluate else {}
+    metrics = evaluate_model(model, ds, progress=scaled_progress(progress, 0.8, 0.99)) if evaluate else {}
     manifest = {
         "variant": "baseline",
         "dataset_is_sample": ds.is_sample,
@@ -210,12 +210,6 @@ def search_documents(dataset: str, word: str | None = None, label: str | None = 
             raise InputError(f"{ds.display_name} has no text to search.")
         ids = np.array([i for i in ids if w in s.texts[i].split()], dtype=np.int64)
     return [int(i) for i in ids[:limit]]
-
-
-def _scaled(progress: ProgressFn | None, lo: float, hi: float) -> ProgressFn | None:
-    if progress is None:
-        return None
-    return lambda f, msg="": progress(lo + (hi - lo) * f, msg)
 
 
 # -- forwards to the feature packages (imported lazily: torch / ART / NLTK load only when used) --

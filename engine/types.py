@@ -20,6 +20,13 @@ def report(progress: ProgressFn | None, fraction: float, message: str = "") -> N
         raise Cancelled(f"cancelled at {fraction:.0%}: {message}".strip())
 
 
+def scaled_progress(progress: ProgressFn | None, lo: float, hi: float) -> ProgressFn | None:
+    """A ProgressFn for a sub-step that maps its [0, 1] onto [lo, hi] of ``progress`` (None stays None)."""
+    if progress is None:
+        return None
+    return lambda f, msg="": progress(lo + (hi - lo) * f, msg)
+
+
 @dataclass
 class Split:
     """One split of a dataset.

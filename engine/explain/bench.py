@@ -26,10 +26,6 @@ TOP_K = 5
 EVAL_DOCS = 200
 
 
-def _scaled(progress, lo, hi):
-    return None if progress is None else (lambda f, msg="": progress(lo + (hi - lo) * f, msg))
-
-
 def _lime_seconds(model, text: str, samples: int = SAMPLES, top_k: int = TOP_K, seed: int = 0) -> dict:
     """LIME wall time (explanation only, no faithfulness) and the same number of model forwards, batched."""
     from engine.explain.lime_explainer import lime_text

@@ -24,17 +24,11 @@ import scipy.sparse as sp
 
 from engine.errors import InputError, ModelError
 from engine.robust.augment import augment_texts, dense_noise, synonym_table, tfidf_noise
-from engine.types import ProgressFn, report
+from engine.types import ProgressFn, report, scaled_progress
 
 VAL_SHARE = 0.10
 TOLERANCE = 0.02  # allowed drop of validation P@1 below the baseline's
 STATS_SAMPLE = 500  # documents used for tag consistency and label-distribution KL
-
-
-def _scaled(progress, lo, hi):
-    if progress is None:
-        return None
-    return lambda f, msg="": progress(lo + (hi - lo) * f, msg)
 
 
 def _p_at_1(model, inputs, Y) -> float:
@@ -149,10 +143,10 @@ def train_robust(dataset, family: str = "xlinear", params=None, store=None, prog
     Y_fit, Y_val = ds.train.Y[fit_rows], ds.train.Y[val_rows]
 
     report(progress, 0.02, "training the clean reference model on 90% of train")
-    base = _fit_clean(family, fit_in, Y_fit, ds, params, _scaled(progress, 0.02, 0.15))
+    base = _fit_clean(family, fit_in, Y_fit, ds, params, scaled_progress(progress, 0.02, 0.15))
     base_p1 = _p_at_1(base, val_in, Y_val)
 
-    table = synonym_table(ds.train.texts, _scaled(progress, 0.15, 0.2)) if is_text else None
+    table = synonym_table(ds.train.texts, scaled_progress(progress, 0.15, 0.2)) if is_text else None
     if is_text and not table:
         raise InputError(f"no word of {ds.display_name} has a WordNet synonym: text augmentation is impossible.")
     scaler_stats = None
@@ -170,7 +164,7 @@ def train_robust(dataset, family: str = "xlinear", params=None, store=None, prog
         aug, changed = _augment(is_text, fit_in, table, scaler_stats, levels, rr)
         report(progress, lo + 0.1 * span, f"round {r}/{max_rounds}: training on clean + augmented data")
         model = _fit(family, fit_in, aug, Y_fit, ds.label_names, ds.feature_names, params, levels, rr,
-                     _scaled(progress, lo + 0.1 * span, lo + 0.9 * span))
+                     scaled_progress(progress, lo + 0.1 * span, lo + 0.9 * span))
         p1 = _p_at_1(model, val_in, Y_val)
         ok = p1 >= base_p1 - TOLERANCE
         rounds.append({"round": r, "max_intensity": r / max_rounds, "val_P@1": p1, "within_tolerance": ok,
@@ -208,7 +202,7 @@ def train_robust(dataset, family: str = "xlinear", params=None, store=None, prog
     train_seconds = time.perf_counter() - t0
     vocab_before = len(base.featurizer.vocabulary) if is_text and hasattr(base, "featurizer") else ds.n_features
     vocab_after = len(model.featurizer.vocabulary) if is_text and hasattr(model, "featurizer") else ds.n_features
-    metrics = pipeline.evaluate_model(model, ds, progress=_scaled(progress, 0.96, 0.99))
+    metrics = pipeline.evaluate_model(model, ds, progress=scaled_progress(progress, 0.96, 0.99))
     manifest = {
         "variant": "robust", "baseline": family, "dataset_is_sample": ds.is_sample, "data_checksums": ds.checksums,
         "params": asdict(params), "seed": seed, "train_seconds": round(train_seconds, 3), "n_train": n,
