@@ -7,12 +7,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
+from engine.atomic import write_text_atomic
 from engine.attacks.goals import GOALS, make_goal
 from engine.attacks.result import AttackResult
 from engine.errors import InputError
@@ -146,17 +145,5 @@ def attack_document(dataset: str, model_id: str, index: int, attack: str = "hsj"
                      learning_rate=learning_rate, nb_parallel=nb_parallel, max_words=max_words, seed=seed,
                      truth=list(doc.labels), progress=progress)
     res.params.update({"dataset": ds.name, "model_id": model_id, "index": int(index), "split": split})
-    write_atomic(path, res.to_json())
+    write_text_atomic(path, res.to_json())
     return res
-
-
-def write_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".json")
-    try:
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)

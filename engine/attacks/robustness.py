@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse as sp
 
+from engine.atomic import write_text_atomic
 from engine.errors import InputError
 from engine.paths import REPO_ROOT, cache_dir
 from engine.types import ProgressFn, report
@@ -79,7 +80,7 @@ def evaluate_robustness(dataset: str, model_id: str, attack: str, n: int = 50, e
     attack_params: goal, max_iter, max_eval, norm, learning_rate, nb_parallel, max_words (see attack_document).
     """
     from engine import pipeline
-    from engine.attacks.api import ATTACKS, check_attack_params, write_atomic
+    from engine.attacks.api import ATTACKS, check_attack_params
     from engine.models.store import ModelStore
 
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
@@ -134,7 +135,7 @@ def evaluate_robustness(dataset: str, model_id: str, attack: str, n: int = 50, e
            "n": len(rows), "attack": attack, "eps": eps, "seed": seed, "docs": docs,
            "not_attackable": sum(1 for r in rows if r.get("skipped")),
            "distributed": bool(address)}
-    write_atomic(path, json.dumps(out))
+    write_text_atomic(path, json.dumps(out))
     return out
 
 

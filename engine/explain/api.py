@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 import time
 from pathlib import Path
 from typing import Any, Sequence
@@ -22,17 +20,14 @@ from engine.explain.faithfulness import faithfulness, order_of, random_order
 from engine.explain.result import AttentionMap, DocumentExplanation, LabelExplanation
 from engine.explain.units import DenseUnits, TextUnits
 from engine.paths import cache_dir
-from engine.types import ProgressFn, report
+from engine.atomic import write_text_atomic
+from engine.types import ProgressFn, report, scaled_progress
 
 METHODS = ("lime", "attention")
 NO_ATTENTION_EVIDENCE = ("the label's score does not change with the encoder's attention (zero gradient): the model's "
                          "ranker gives the text embedding no weight for it, so attention cannot explain it; use LIME.")
 MAX_SAMPLES = 20000
 CACHE_VERSION = 1
-
-
-def _scaled(progress, lo, hi):
-    return None if progress is None else (lambda f, msg="": progress(lo + (hi - lo) * f, msg))
 
 
 def _whole(value, what: str) -> int:
@@ -84,12 +79,12 @@ def explain_input(model, model_input: Any, label_ids: Sequence[int], method: str
         if units.kind == "text":
             from engine.explain.lime_explainer import lime_text
 
-            W, extras = lime_text(model, units, ids, samples, seed, progress=_scaled(progress, 0.0, 0.7))
+            W, extras = lime_text(model, units, ids, samples, seed, progress=scaled_progress(progress, 0.0, 0.7))
         else:
             from engine.explain.lime_explainer import lime_dense
 
             W, extras, conditions = lime_dense(model, units, ids, train_X, samples, seed,
-                                               progress=_scaled(progress, 0.0, 0.7))
+                                               progress=scaled_progress(progress, 0.0, 0.7))
         token_w = [units.token_weights(W[j]) for j in range(k)]
     else:
         from engine.explain.attention import label_attention, unit_weights
@@ -102,7 +97,7 @@ def explain_input(model, model_input: Any, label_ids: Sequence[int], method: str
         report(progress, 0.7, "attention computed")
     orders = {method: np.stack([order_of(W[j]) for j in range(k)]),
               "random": np.stack([random_order(units.n, seed, ids[j]) for j in range(k)])}
-    F = faithfulness(model, units, ids, orders, with_curves=(method,), progress=_scaled(progress, 0.7, 1.0))
+    F = faithfulness(model, units, ids, orders, with_curves=(method,), progress=scaled_progress(progress, 0.7, 1.0))
     truth_set = None if truth is None else set(int(t) for t in truth)
     out = []
     for j, lab in enumerate(ids):
@@ -155,15 +150,7 @@ def _cache_path(key: dict) -> Path:
 
 def _write_atomic(path: Path, obj: dict) -> None:
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".json")
-        try:
-            with os.fdopen(fd, "w") as f:
-                json.dump(obj, f)
-            os.replace(tmp, path)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
+        write_text_atomic(path, json.dumps(obj))
     except OSError:
         pass  # the cache is an optimisation; a read-only disk still explains
 
@@ -226,7 +213,7 @@ def explain_document(dataset: str, model_id: str, index: int, method: str = "lim
     train_X = None if ds.has_text else np.asarray(ds.train.X.toarray(), dtype=np.float32)
     expl = explain_input(model, model_input, ids, method=method, samples=samples, n_features=n_features, seed=seed,
                          truth=doc.labels, train_X=train_X, feature_names=ds.feature_names,
-                         progress=_scaled(progress, 0.02, 0.99))
+                         progress=scaled_progress(progress, 0.02, 0.99))
     params = {"top_k": top_k, "samples": samples if method == "lime" else None, "n_features": n_features,
               "seed": seed, "labels": key["labels"], "model_created": key["created"]}
     result = DocumentExplanation(dataset, model_id, int(index), split, method, params, expl,

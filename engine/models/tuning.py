@@ -58,12 +58,8 @@ def tune_xlinear(ds: Dataset, folds: int = FOLDS, seed: int = 0, progress: Progr
 
 
 def save_tuned(dataset: str, result: dict) -> None:
-    import os
-    import tempfile
+    from engine.atomic import write_text_atomic
 
     data = json.loads(TUNED_FILE.read_text()) if TUNED_FILE.is_file() else {}
     data[dataset] = {"params": result["best"], "trials": result["trials"], "folds": result["folds"]}
-    fd, tmp = tempfile.mkstemp(dir=TUNED_FILE.parent, suffix=".json")
-    with os.fdopen(fd, "w") as f:
-        json.dump(data, f, indent=1, sort_keys=True)
-    os.replace(tmp, TUNED_FILE)
+    write_text_atomic(TUNED_FILE, json.dumps(data, indent=1, sort_keys=True))
