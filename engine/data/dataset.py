@@ -112,16 +112,21 @@ def _build(name, feature_names, label_names, Xtr, Ytr, Xte, Yte, kind, is_sample
     )
 
 
+def write_split_arrays(folder: Path, ds: Dataset) -> None:
+    """Write both splits' X / Y as .npz (never pickle) and the dataset's meta.json into ``folder``."""
+    for part, s in (("train", ds.train), ("test", ds.test)):
+        sp.save_npz(folder / f"{part}_X.npz", s.X)
+        sp.save_npz(folder / f"{part}_Y.npz", s.Y)
+    meta = {k: getattr(ds, k) for k in ("name", "feature_names", "label_names", "kind", "is_sample", "checksums",
+                                         "description")}
+    (folder / "meta.json").write_text(json.dumps(meta))
+
+
 def _write_cache(cache: Path, ds: Dataset) -> None:
     try:
         cache.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(dir=cache.parent, prefix=".tmp-"))
-        for part, s in (("train", ds.train), ("test", ds.test)):
-            sp.save_npz(tmp / f"{part}_X.npz", s.X)
-            sp.save_npz(tmp / f"{part}_Y.npz", s.Y)
-        meta = {k: getattr(ds, k) for k in ("name", "feature_names", "label_names", "kind", "is_sample", "checksums",
-                                             "description")}
-        (tmp / "meta.json").write_text(json.dumps(meta))
+        write_split_arrays(tmp, ds)
         os.replace(tmp, cache)
     except OSError:
         pass  # caching is an optimisation; a read-only disk still works

@@ -160,7 +160,7 @@ def import_user_dataset(name: str, files: dict[str, bytes], text_column: str | N
 
     files: {filename: content}. One .csv; or one .arff + its label .xml; or one XC .txt file.
     """
-    from engine.data.dataset import _build, _write_cache
+    from engine.data.dataset import _build
 
     name = check_name(name)
     if not files:
@@ -232,17 +232,15 @@ def _store(ds) -> None:
     import os
     import tempfile
 
+    from engine.data.dataset import write_split_arrays
+
     root = user_root()
     root.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=root, prefix=".tmp-"))
+    write_split_arrays(tmp, ds)
     for part, s in (("train", ds.train), ("test", ds.test)):
-        sp.save_npz(tmp / f"{part}_X.npz", s.X)
-        sp.save_npz(tmp / f"{part}_Y.npz", s.Y)
-        if s.texts is not None:
+        if s.texts is not None:  # an uploaded CSV's real text (bag-of-words texts are rebuilt on load)
             (tmp / f"{part}_texts.json").write_text(json.dumps(s.texts))
-    meta = {"name": ds.name, "feature_names": ds.feature_names, "label_names": ds.label_names, "kind": ds.kind,
-            "is_sample": False, "checksums": {}, "description": ds.description}
-    (tmp / "meta.json").write_text(json.dumps(meta))
     final = root / ds.name
     old = None
     if final.exists():
