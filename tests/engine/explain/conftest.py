@@ -16,7 +16,20 @@ def _topk_csr(S: np.ndarray, k: int) -> sp.csr_matrix:
     return sp.csr_matrix((S[rows, idx.ravel()], (rows, idx.ravel())), shape=S.shape)
 
 
-class LinearWordXMC(XMCModel):
+class _FakeXMC(XMCModel):
+    """What the explanation tests' fake models share: a flat label tree, no attack view, no saving."""
+
+    def label_path(self, label_id):
+        return [0]
+
+    def feature_view(self, one_input):
+        raise NotImplementedError("not needed by explanation tests")
+
+    def save(self, path):
+        raise NotImplementedError("not needed by explanation tests")
+
+
+class LinearWordXMC(_FakeXMC):
     """score(label l | text) = sum of weight[l][w] over the distinct words w in the text.
 
     The exact contribution of every word is known, so faithfulness metrics have a known best order.
@@ -43,17 +56,8 @@ class LinearWordXMC(XMCModel):
     def score_labels(self, inputs, label_ids):
         return self._scores(self.check_inputs(inputs))[:, self.check_label_ids(label_ids)]
 
-    def label_path(self, label_id):
-        return [0]
 
-    def feature_view(self, one_input):
-        raise NotImplementedError("not needed by explanation tests")
-
-    def save(self, path):
-        raise NotImplementedError("not needed by explanation tests")
-
-
-class TinyBertXMC(XMCModel):
+class TinyBertXMC(_FakeXMC):
     """A randomly initialised 2-layer BERT (MiniLM's vocabulary) + a linear head over the pooled
     [CLS] output, with the attributes and ``differentiable_scores`` of XTransformerXMC.
 
@@ -113,15 +117,6 @@ class TinyBertXMC(XMCModel):
         out = self.encoder(**enc, output_attentions=True)
         s = torch.sigmoid(self.head(out.pooler_output[0]))[torch.as_tensor(list(label_ids))]
         return s, out.attentions, self.tokenizer.convert_ids_to_tokens(enc["input_ids"][0].tolist())
-
-    def label_path(self, label_id):
-        return [0]
-
-    def feature_view(self, one_input):
-        raise NotImplementedError("not needed by explanation tests")
-
-    def save(self, path):
-        raise NotImplementedError("not needed by explanation tests")
 
 
 @pytest.fixture(scope="session")
