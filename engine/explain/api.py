@@ -162,6 +162,26 @@ def _read_cache(path: Path) -> DocumentExplanation | None:
         return None  # missing or damaged: recompute
 
 
+def _document_key(dataset, model_id, index, method, top_k, samples, n_features, seed, split, labels, store):
+    """Everything an explanation depends on, including the model's creation time: the cache key."""
+    check_params(method, samples, n_features, seed)
+    store, info = _model_info(dataset, model_id, store)
+    _check_method_for(method, info, dataset)
+    key = {"v": CACHE_VERSION, "dataset": dataset, "model_id": model_id, "index": index, "method": method,
+           "top_k": top_k, "samples": samples if method == "lime" else None, "n_features": n_features,
+           "seed": seed, "split": split, "labels": None if labels is None else [str(x) for x in labels],
+           "created": info.manifest.get("created"), "store": str(Path(store.root).resolve())}
+    return key, store, info
+
+
+def cache_has(dataset: str, model_id: str, index: int, method: str = "lime", top_k: int = 5, samples: int = 500,
+              n_features: int = 10, seed: int = 0, split: str = "test", store=None,
+              labels: Sequence[int | str] | None = None) -> bool:
+    """Whether explain_document with these arguments would be answered from the cache."""
+    key, _, _ = _document_key(dataset, model_id, index, method, top_k, samples, n_features, seed, split, labels, store)
+    return _read_cache(_cache_path(key)) is not None
+
+
 def explain_document(dataset: str, model_id: str, index: int, method: str = "lime", top_k: int = 5,
                      samples: int = 500, n_features: int = 10, seed: int = 0, split: str = "test", store=None,
                      progress: ProgressFn | None = None, labels: Sequence[int | str] | None = None,
@@ -175,16 +195,11 @@ def explain_document(dataset: str, model_id: str, index: int, method: str = "lim
     """
     from engine.models.base import check_top_k
 
-    check_params(method, samples, n_features, seed)
-    store, info = _model_info(dataset, model_id, store)
-    _check_method_for(method, info, dataset)
+    key, store, info = _document_key(dataset, model_id, index, method, top_k, samples, n_features, seed, split,
+                                     labels, store)
     n_labels = int(info.manifest.get("n_labels", 0)) or None
     if labels is None and n_labels:
         check_top_k(top_k, n_labels)
-    key = {"v": CACHE_VERSION, "dataset": dataset, "model_id": model_id, "index": index, "method": method,
-           "top_k": top_k, "samples": samples if method == "lime" else None, "n_features": n_features,
-           "seed": seed, "split": split, "labels": None if labels is None else [str(x) for x in labels],
-           "created": info.manifest.get("created"), "store": str(Path(store.root).resolve())}
     path = _cache_path(key)
     if use_cache:
         hit = _read_cache(path)

@@ -18,7 +18,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from engine.errors import ModelError
-from engine.types import ProgressFn, report
+from engine.types import ProgressFn, report, scaled_progress
 
 DOC = 0  # BibTeX test document used for timing
 SAMPLES = 500
@@ -130,38 +130,46 @@ def faithfulness_table(dataset: str, model_id: str, n_docs: int = 100, seed: int
                        top_k: int = TOP_K, store=None, progress: ProgressFn | None = None) -> dict:
     """Mean comprehensiveness (higher better), sufficiency and deletion AUC (lower better) of LIME,
     attention (models that have it) and a random order, over the top-k labels of n test documents
-    drawn with ``seed``. Documents with no words are skipped (counted)."""
-    from engine import pipeline
-    from engine.explain.api import explain_input
-    from engine.explain.attention import supports_attention
+    drawn with ``seed``. Documents with no words are skipped (counted).
 
+    Each document goes through ``explain_document``, whose results are cached on disk: an
+    interrupted run resumes where it stopped and a repeated one is instant (``seconds`` then
+    counts only what was computed in this call; ``cached_docs`` says how many came from the cache).
+    """
+    from engine import pipeline
+    from engine.explain.api import cache_has, explain_document
+    from engine.explain.attention import supports_attention
+    from engine.explain.faithfulness import reusing_encodings
+    from engine.models.store import ModelStore
+
+    store = store or ModelStore()
     ds = pipeline.load_dataset(dataset)
     model = pipeline.ensure_model(dataset, model_id, store)
     rng = np.random.default_rng(seed)
     docs = np.sort(rng.choice(ds.test.n, size=min(n_docs, ds.test.n), replace=False))
     methods = ["lime"] + (["attention"] if supports_attention(model) else [])
     acc = {m: {"comprehensiveness": [], "sufficiency": [], "deletion_auc": []} for m in methods + ["random"]}
-    train_X = None if ds.has_text else np.asarray(ds.train.X.toarray(), dtype=np.float32)
-    skipped = 0
+    skipped = cached = 0
     t0 = time.perf_counter()
     for i, d in enumerate(docs):
         report(progress, i / len(docs), f"{dataset}/{model_id}: document {i + 1}/{len(docs)}")
-        doc = ds.document(int(d), "test")
-        x = pipeline.document_input(ds, doc)
-        if ds.has_text and not x.split():
+        if ds.has_text and not pipeline.document_input(ds, ds.document(int(d), "test")).split():
             skipped += 1
             continue
-        ids = model.predict([x] if ds.has_text else doc.features[None, :], top_k)[0].label_ids
-        for m in methods:
-            for lab in explain_input(model, x, ids, method=m, samples=samples, seed=seed, train_X=train_X,
-                                     feature_names=ds.feature_names):
-                for key in acc[m]:
-                    acc[m][key].append(getattr(lab, key))
-                if m == "lime":  # the random order is the same in every method's run (seeded per label)
-                    for key in acc["random"]:
-                        acc["random"][key].append(lab.random_baseline[key])
+        kw = dict(top_k=top_k, samples=samples, seed=seed, split="test", store=store)
+        cached += all(cache_has(dataset, model_id, int(d), method=m, **kw) for m in methods)
+        with reusing_encodings(model):  # the methods' random baselines score the same texts
+            for j, m in enumerate(methods):
+                part = scaled_progress(progress, (i + j / len(methods)) / len(docs),
+                                       (i + (j + 1) / len(methods)) / len(docs))
+                for lab in explain_document(dataset, model_id, int(d), method=m, progress=part, **kw).labels:
+                    for key in acc[m]:
+                        acc[m][key].append(getattr(lab, key))
+                    if m == "lime":  # the random order is the same in every method's run (seeded per label)
+                        for key in acc["random"]:
+                            acc["random"][key].append(lab.random_baseline[key])
     table = {m: {k: round(float(np.nanmean(v)), 4) if v else None for k, v in vals.items()} for m, vals in acc.items()}
     report(progress, 1.0, "done")
     return {"dataset": dataset, "model_id": model_id, "n_docs": int(len(docs) - skipped), "skipped": skipped,
             "labels_per_doc": top_k, "samples": samples, "seed": seed, "seconds": round(time.perf_counter() - t0, 1),
-            "table": table}
+            "cached_docs": cached, "table": table}

@@ -17,6 +17,7 @@ over the whole label set (plus one batched ``score_matrix`` pass for the deletio
 """
 from __future__ import annotations
 
+import contextlib
 import math
 from typing import Sequence
 
@@ -98,6 +99,16 @@ def faithfulness(model, units, label_ids: Sequence[int], orders: dict[str, np.nd
     Returns method -> per label {"clean", "comprehensiveness", "sufficiency", "deletion_auc"
     [, "deletion_curve": [(removed, score, rank), ...]]}.
     """
+    with reusing_encodings(model):  # the deletion rows are scored twice: label scores, then ranks
+        return _faithfulness(model, units, label_ids, orders, batch, with_curves, progress)
+
+
+def reusing_encodings(model):
+    """The model's scoped encoding cache (X-Transformer) or a no-op context (models without one)."""
+    return model.reusing_embeddings() if hasattr(model, "reusing_embeddings") else contextlib.nullcontext()
+
+
+def _faithfulness(model, units, label_ids, orders, batch, with_curves, progress) -> dict[str, list[dict]]:
     label_ids = [int(i) for i in label_ids]
     k, n = len(label_ids), units.n
     masks: list[np.ndarray] = [np.ones(n, dtype=bool)]

@@ -10,12 +10,14 @@ down the label's path (l3-hinge: ``exp(-max(1 - v, 0) ** 3)``).
 """
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 import logging
 import os
 import random
 import re
+import threading
 import warnings
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
@@ -216,6 +218,9 @@ class XTransformerXMC(XMCModel):
         if self.encoder is not None:
             _make_eager(self.encoder)
         matcher.text_encoder.eval()
+        self._emb_cache: dict[bytes, np.ndarray] | None = None  # token ids -> pooled output, see reusing_embeddings
+        self._emb_users = 0
+        self._emb_lock = threading.Lock()
 
     # -- training --------------------------------------------------------------------------
     @classmethod
@@ -340,19 +345,60 @@ class XTransformerXMC(XMCModel):
                               return_attention_mask=True)
 
     def embed(self, texts: list[str]) -> np.ndarray:
-        """Pooled encoder output PECOS feeds the ranker (before normalisation): ndarray (n, h) float32."""
+        """Pooled encoder output PECOS feeds the ranker (before normalisation): ndarray (n, h) float32.
+
+        Texts whose truncated token ids coincide are encoded once: perturbations that only touch
+        words past the ``max_tokens`` window (deletion curves, LIME samples of long texts) leave the
+        encoder input unchanged, and only their TF-IDF half differs. Inside ``reusing_embeddings()``
+        the encodings are also kept across calls.
+        """
         import torch
 
         texts = self.check_inputs(texts)
         enc = self.xtf.text_encoder.text_encoder
         enc.eval()
-        out = []
-        with torch.no_grad():
-            for i in range(0, len(texts), self.params.batch_size):
-                t = self._tokenize(texts[i:i + self.params.batch_size]).to(_module_device(enc))
-                o = enc(input_ids=t["input_ids"], attention_mask=t["attention_mask"], token_type_ids=t["token_type_ids"])
-                out.append(o["pooled_output"].float().cpu().numpy())
-        return np.ascontiguousarray(np.vstack(out), dtype=np.float32)
+        t = self._tokenize(texts)
+        ids = t["input_ids"].numpy()
+        keys = [row.tobytes() for row in ids]
+        cache = self._emb_cache
+        known = {} if cache is None else cache
+        todo = list(dict.fromkeys(k for k in keys if k not in known))  # unique, first-seen order
+        if todo:
+            first = {k: i for i, k in reversed(list(enumerate(keys)))}  # key -> first row holding it
+            rows = np.asarray([first[k] for k in todo])
+            dev = _module_device(enc)
+            out = []
+            with torch.no_grad():
+                for i in range(0, len(rows), self.params.batch_size):
+                    r = torch.from_numpy(rows[i:i + self.params.batch_size])
+                    o = enc(input_ids=t["input_ids"][r].to(dev), attention_mask=t["attention_mask"][r].to(dev),
+                            token_type_ids=t["token_type_ids"][r].to(dev))
+                    out.append(o["pooled_output"].float().cpu().numpy())
+            fresh = dict(zip(todo, np.vstack(out)))
+            if cache is None:
+                known = fresh
+            else:
+                with self._emb_lock:
+                    cache.update(fresh)
+        return np.ascontiguousarray(np.vstack([known[k] for k in keys]), dtype=np.float32)
+
+    @contextlib.contextmanager
+    def reusing_embeddings(self):
+        """Within this block, a text's encoding is computed once and reused by every scoring call
+        (score_labels, score_matrix, embed): for work that scores the same perturbed texts several
+        times, e.g. faithfulness (scores, then ranks). Nested / concurrent blocks share one cache,
+        dropped when the last block exits."""
+        with self._emb_lock:
+            self._emb_users += 1
+            if self._emb_cache is None:
+                self._emb_cache = {}
+        try:
+            yield self
+        finally:
+            with self._emb_lock:
+                self._emb_users -= 1
+                if self._emb_users == 0:
+                    self._emb_cache = None
 
     @staticmethod
     def rank_features(emb: np.ndarray, X_tfidf) -> sp.csr_matrix:

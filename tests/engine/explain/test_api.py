@@ -128,3 +128,7 @@ def test_cli_faithfulness_table(bibtex_store, tmp_path):
     res = json.loads(out.stdout)
     assert res["n_docs"] == 2 and set(res["table"]) == {"lime", "random"}
     assert res["table"]["lime"]["deletion_auc"] < res["table"]["random"]["deletion_auc"]
+    assert res["cached_docs"] == 0
+    # each document's explanation is cached: asking again (or resuming a cut-off run) recomputes nothing
+    again = json.loads(subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=120).stdout)
+    assert again["cached_docs"] == 2 and again["table"] == res["table"]

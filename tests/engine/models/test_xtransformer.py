@@ -245,3 +245,47 @@ def test_refit_ranker_keeps_encoder_and_stays_consistent(xtf_model, bibtex, text
     np.testing.assert_allclose(r.differentiable_scores(texts[5], row.indices)[0].detach().numpy(), row.data, atol=1e-4)
     with pytest.raises(InputError):
         xtf_model.refit_ranker(bibtex.train.texts[:N_DOCS], bibtex.train.Y[:N_DOCS], epochs=3)
+
+
+def _count_encoder_rows(model):
+    """Attach a hook counting the rows the encoder sees; returns (list of batch sizes, hook handle)."""
+    seen = []
+    handle = model.xtf.text_encoder.text_encoder.register_forward_hook(
+        lambda mod, args, kwargs, out: seen.append(int(kwargs["input_ids"].shape[0])), with_kwargs=True)
+    return seen, handle
+
+
+def test_embed_encodes_each_distinct_token_window_once(xtf_model, texts):
+    long_text = " ".join(texts[0].split() * 20)  # far past the 32-token window
+    tail_changed = long_text + " zebra"  # differs only past the window: same encoder input
+    seen, handle = _count_encoder_rows(xtf_model)
+    try:
+        emb = xtf_model.embed([texts[1], long_text, texts[1], tail_changed, texts[2]])
+    finally:
+        handle.remove()
+    assert sum(seen) == 3  # texts[1], long_text (== tail_changed), texts[2]
+    alone = np.vstack([xtf_model.embed([t]) for t in (texts[1], long_text, texts[2])])
+    np.testing.assert_allclose(emb[[0, 1, 4]], alone, atol=1e-5)
+    np.testing.assert_array_equal(emb[0], emb[2])
+    np.testing.assert_array_equal(emb[1], emb[3])
+    # the TF-IDF half still sees the extra word, so the scores may differ; they stay exact
+    ids = list(range(5))
+    np.testing.assert_allclose(xtf_model.score_labels([tail_changed], ids),
+                               xtf_model.score_labels([long_text + " zebra", texts[2]], ids)[:1], atol=1e-6)
+
+
+def test_reusing_embeddings_skips_the_encoder_inside_the_block_only(xtf_model, texts):
+    seen, handle = _count_encoder_rows(xtf_model)
+    try:
+        with xtf_model.reusing_embeddings():
+            first = xtf_model.score_labels(texts[:4], [0, 1, 2])
+            with xtf_model.reusing_embeddings():  # nested blocks share the cache
+                again = xtf_model.score_labels(texts[:4], [0, 1, 2])
+            xtf_model.score_matrix(texts[:4], TOP_K)
+            assert sum(seen) == 4
+        assert xtf_model._emb_cache is None  # dropped with the last block
+        xtf_model.embed(texts[:2])
+        assert sum(seen) == 6  # outside a block nothing is kept
+    finally:
+        handle.remove()
+    np.testing.assert_array_equal(first, again)
