@@ -37,6 +37,7 @@ PAGES = [
     st.Page(PAGES_DIR / "your_data.py", title="Your data", icon=":material/upload_file:", url_path="your-data"),
 ]
 ss = st.session_state
+K_URL_ASKED, K_URL_NOTES = "_url_asked", "_url_notes"  # the link's raw values / messages about them
 
 
 @st.cache_resource(max_entries=1)
@@ -50,6 +51,8 @@ def _load_query_params() -> None:
         return
     ss[S.K_QP_LOADED] = True
     qp = st.query_params
+    ss[K_URL_ASKED] = {k: qp[k] for k in ("dataset", "model", "doc") if qp.get(k)}
+    notes = ss.setdefault(K_URL_NOTES, [])
     if qp.get("dataset"):
         ss[S.K_DATASET] = qp["dataset"]
     if qp.get("model"):
@@ -58,8 +61,43 @@ def _load_query_params() -> None:
         ss[S.K_DOC] = max(0, int(qp.get("doc", 0)))
     except ValueError:
         ss[S.K_DOC] = 0
+        notes.append(f"The link's document id {qp['doc']!r} is not a whole number; showing document 0.")
     page = qp.get("page")
-    ss["_wanted_page"] = page if page in {p.url_path for p in PAGES} else None
+    pages = {p.url_path for p in PAGES}
+    ss["_wanted_page"] = page if page in pages else None
+    if page and page not in pages:
+        notes.append(f"The link's page {page!r} does not exist (pages: {', '.join(sorted(pages))}); "
+                     "showing the overview.")
+
+
+def _check_url_selection(datasets: list[str], model_ids: list[str] | None, n_docs: int | None) -> None:
+    """After the sidebar validated the selection: say which of the link's values were replaced.
+    Called first with the datasets only, then (once the dataset loaded) with its models and size."""
+    asked = ss.get(K_URL_ASKED)
+    if not asked:
+        return
+    notes = ss.setdefault(K_URL_NOTES, [])
+    wanted_dataset = asked.pop("dataset", None)
+    if wanted_dataset is not None and wanted_dataset not in datasets:
+        notes.append(f"The link's dataset {wanted_dataset!r} is not available here "
+                     f"(available: {', '.join(datasets)}); showing {ss[S.K_DATASET]}.")
+        asked.pop("model", None)  # a model id means nothing for another dataset
+    if model_ids is None:
+        return
+    wanted_model = asked.pop("model", None)
+    if wanted_model is not None and wanted_model not in model_ids:
+        notes.append(f"The link's model {wanted_model!r} is not trained for {ss[S.K_DATASET]} "
+                     f"(trained: {', '.join(model_ids)}); showing {ss[S.K_MODEL]}.")
+    doc = asked.pop("doc", "")
+    if n_docs is not None and doc.lstrip("-").isdigit() and not 0 <= int(doc) < n_docs:
+        notes.append(f"The link's document {doc} is outside the test split (ids 0–{n_docs - 1}); "
+                     f"showing document {ss[S.K_DOC]}.")
+
+
+def show_url_notes() -> None:
+    """The link's replaced values, shown once on the page the user lands on."""
+    for msg in ss.pop(K_URL_NOTES, []):
+        st.warning(msg, icon=":material/link_off:")
 
 
 def bound(widget, label: str, canon: str, *args, on_change=None, **kwargs):
@@ -115,6 +153,7 @@ def sidebar() -> None:
     datasets = list(S.BUILTIN_DATASETS) + [d for d in S.user_datasets() if d not in S.BUILTIN_DATASETS]
     if ss.get(S.K_DATASET) not in datasets:
         ss[S.K_DATASET] = "bibtex"
+    _check_url_selection(datasets, None, None)
     dataset = bound(sb.selectbox, "Dataset", S.K_DATASET, datasets, on_change=_on_dataset_change)
     ss[S.K_READY] = (False, "")
     try:
@@ -147,6 +186,7 @@ def sidebar() -> None:
     n = int(stats["n_test"])
     sb.markdown(f"**Document** (test split, ids 0–{n - 1})")
     ss[S.K_DOC] = min(max(int(ss.get(S.K_DOC, 0)), 0), n - 1)
+    _check_url_selection(datasets, ids, n)
     bound(sb.number_input, "Document id", S.K_DOC, min_value=0, max_value=n - 1, step=1)
     ss.setdefault(S.K_SEED, 0)
     c1, c2 = sb.columns([1, 1], vertical_alignment="bottom")
@@ -191,4 +231,5 @@ wanted = ss.pop("_wanted_page", None)
 if wanted and wanted != (nav.url_path or "overview"):
     st.switch_page(next(p for p in PAGES if p.url_path == wanted))
 sync_query_params(nav)
+show_url_notes()
 nav.run()

@@ -90,11 +90,26 @@ def test_bad_query_params_fall_back(xtrust_dirs):
     assert at.selectbox(key="w_sel_dataset").value == "bibtex"
     assert at.selectbox(key="w_sel_model").value == "xlinear"
     assert at.number_input(key="w_sel_doc").value == 0
+    shown = " ".join(str(w.value) for w in at.warning)
+    assert "dataset 'nope' is not available" in shown and "'abc' is not a whole number" in shown
+
+
+def test_unknown_model_and_page_in_the_link_are_named(xtrust_dirs):
+    at = open_page("nowhere", model="ghost")
+    assert at.title[0].value == "Overview"
+    shown = " ".join(str(w.value) for w in at.warning)
+    assert "model 'ghost' is not trained for bibtex" in shown and "page 'nowhere' does not exist" in shown
 
 
 def test_out_of_range_document_is_clamped(xtrust_dirs):
     at = open_page("predict", doc="999999")
     assert at.number_input(key="w_sel_doc").value == 2514
+    assert any("document 999999 is outside the test split (ids 0–2514)" in str(w.value) for w in at.warning)
+
+
+def test_a_valid_link_shows_no_warning(xtrust_dirs):
+    at = open_page("predict", doc="3")
+    assert not [w for w in at.warning if "link" in str(w.value)]
 
 
 def test_random_button_picks_a_document_from_the_seed(xtrust_dirs):
