@@ -1,6 +1,8 @@
 """Where XTrust keeps data, models and caches (all overridable by environment variables)."""
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 from pathlib import Path
 
@@ -28,6 +30,14 @@ def model_dir() -> Path:
 def cache_dir() -> Path:
     """Parsed-dataset and result caches: XTRUST_CACHE_DIR, else ``cache/`` in the repo."""
     return Path(os.environ.get("XTRUST_CACHE_DIR") or REPO_ROOT / "cache")
+
+
+def result_cache_file(kind: str, *folders: str, key: dict) -> Path:
+    """A cached result's file: ``cache_dir()/kind/folders.../<sha256 of key>.json``. ``key`` holds
+    every argument the result depends on (including the model's creation time), so a changed
+    argument or a retrained model never reads an old result."""
+    digest = hashlib.sha256(json.dumps(key, sort_keys=True, default=str).encode()).hexdigest()[:32]
+    return cache_dir().joinpath(kind, *folders, f"{digest}.json")
 
 
 def nltk_data_dir() -> Path:

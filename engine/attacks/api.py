@@ -5,8 +5,6 @@ written atomically; a cancelled attack writes nothing.
 """
 from __future__ import annotations
 
-import hashlib
-import json
 from pathlib import Path
 
 import numpy as np
@@ -15,7 +13,7 @@ from engine.atomic import write_text_atomic
 from engine.attacks.goals import GOALS, make_goal
 from engine.attacks.result import AttackResult
 from engine.errors import InputError
-from engine.paths import cache_dir
+from engine.paths import result_cache_file
 from engine.types import ProgressFn
 
 ATTACKS = ("hsj", "zoo", "boundary", "wordnet")
@@ -133,7 +131,7 @@ def attack_document(dataset: str, model_id: str, index: int, attack: str = "hsj"
             "max_iter": max_iter, "max_eval": max_eval, "norm": str(norm), "learning_rate": learning_rate,
             "nb_parallel": nb_parallel, "max_words": max_words, "seed": seed, "split": split,
             "store": str(Path(store.root).resolve()), "model_created": info.manifest.get("created")}
-    path = cache_dir() / "attacks" / ds.name / (hashlib.sha256(json.dumps(args, sort_keys=True).encode()).hexdigest()[:32] + ".json")
+    path = result_cache_file("attacks", ds.name, key=args)
     if path.is_file():
         try:
             return AttackResult.from_json(path.read_text())

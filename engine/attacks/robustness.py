@@ -7,7 +7,6 @@ Optionally distributed with Ray (``ray_address`` or RAY_ADDRESS): one remote tas
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from pathlib import Path
@@ -17,7 +16,7 @@ import scipy.sparse as sp
 
 from engine.atomic import write_text_atomic
 from engine.errors import InputError
-from engine.paths import REPO_ROOT, cache_dir
+from engine.paths import REPO_ROOT, result_cache_file
 from engine.types import ProgressFn, report
 
 KS = (1, 2, 3, 4, 5)
@@ -105,8 +104,7 @@ def evaluate_robustness(dataset: str, model_id: str, attack: str, n: int = 50, e
     key = {"dataset": ds.name, "model_id": model_id, "attack": attack, "n": int(n), "eps": eps, "seed": seed,
            "split": split, "params": attack_params, "store": str(Path(store.root).resolve()),
            "model_created": info.manifest.get("created")}
-    path = cache_dir() / "robustness" / ds.name / (hashlib.sha256(json.dumps(key, sort_keys=True, default=str)
-                                                                  .encode()).hexdigest()[:32] + ".json")
+    path = result_cache_file("robustness", ds.name, key=key)
     if path.is_file():
         try:
             return json.loads(path.read_text())

@@ -7,7 +7,6 @@ so asking again is instant and retraining a model invalidates its explanations.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import time
 from pathlib import Path
@@ -19,7 +18,7 @@ from engine.errors import InputError
 from engine.explain.faithfulness import faithfulness, order_of, random_order
 from engine.explain.result import AttentionMap, DocumentExplanation, LabelExplanation
 from engine.explain.units import DenseUnits, TextUnits
-from engine.paths import cache_dir
+from engine.paths import result_cache_file
 from engine.atomic import write_text_atomic
 from engine.types import ProgressFn, report, scaled_progress
 
@@ -144,8 +143,7 @@ def _check_method_for(method: str, info, dataset: str) -> None:
 
 
 def _cache_path(key: dict) -> Path:
-    digest = hashlib.sha256(json.dumps(key, sort_keys=True, default=str).encode()).hexdigest()[:32]
-    return cache_dir() / "explanations" / key["dataset"] / key["model_id"] / f"{digest}.json"
+    return result_cache_file("explanations", key["dataset"], key["model_id"], key=key)
 
 
 def _write_atomic(path: Path, obj: dict) -> None:

@@ -25,10 +25,8 @@ def wordnet_reader():
 
 @pytest.fixture()
 def attack_cache(tmp_path, monkeypatch):
-    """A fresh result cache per test (the attack and robustness caches only)."""
-    import engine.attacks.api as api
-    import engine.attacks.robustness as rob
+    """A fresh result cache per test (result caches only: the parsed-dataset cache stays shared)."""
+    import engine.paths
 
-    monkeypatch.setattr(api, "cache_dir", lambda: tmp_path)
-    monkeypatch.setattr(rob, "cache_dir", lambda: tmp_path)
+    monkeypatch.setattr(engine.paths, "cache_dir", lambda: tmp_path)
     return tmp_path
