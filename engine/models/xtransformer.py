@@ -365,14 +365,19 @@ class XTransformerXMC(XMCModel):
         todo = list(dict.fromkeys(k for k in keys if k not in known))  # unique, first-seen order
         if todo:
             first = {k: i for i, k in reversed(list(enumerate(keys)))}  # key -> first row holding it
+            lengths = t["attention_mask"].sum(dim=1).numpy()
+            # shortest first, each batch cut to its longest text: padding is masked out (the scores
+            # do not change), so short texts (deletion curves, user input) skip the padded positions
+            todo.sort(key=lambda k: lengths[first[k]])
             rows = np.asarray([first[k] for k in todo])
             dev = _module_device(enc)
             out = []
             with torch.no_grad():
                 for i in range(0, len(rows), self.params.batch_size):
                     r = torch.from_numpy(rows[i:i + self.params.batch_size])
-                    o = enc(input_ids=t["input_ids"][r].to(dev), attention_mask=t["attention_mask"][r].to(dev),
-                            token_type_ids=t["token_type_ids"][r].to(dev))
+                    width = int(lengths[r.numpy()].max())
+                    o = enc(**{name: t[name][r, :width].to(dev)
+                               for name in ("input_ids", "attention_mask", "token_type_ids")})
                     out.append(o["pooled_output"].float().cpu().numpy())
             fresh = dict(zip(todo, np.vstack(out)))
             if cache is None:

@@ -289,3 +289,19 @@ def test_reusing_embeddings_skips_the_encoder_inside_the_block_only(xtf_model, t
     finally:
         handle.remove()
     np.testing.assert_array_equal(first, again)
+
+
+def test_short_texts_batched_with_long_ones_score_as_alone(xtf_model, texts):
+    # batches are cut to their longest text; padding is masked, so the result must not depend on it
+    batch = ["graph", texts[0], "neural networks learning", texts[3]]
+    together = xtf_model.embed(batch)
+    alone = np.vstack([xtf_model.embed([t]) for t in batch])
+    np.testing.assert_allclose(together, alone, atol=1e-5)
+    # and equals PECOS' own forward, which pads every text to max_tokens
+    import torch
+
+    t = xtf_model._tokenize(["graph"])
+    assert t["input_ids"].shape[1] == xtf_model.max_tokens
+    with torch.no_grad():
+        full = xtf_model.xtf.text_encoder.text_encoder(**dict(t))["pooled_output"].numpy()
+    np.testing.assert_allclose(together[0], full[0], atol=1e-5)
