@@ -47,10 +47,14 @@ def format_explanation(expl) -> str:
 
 def format_table(res: dict) -> str:
     lines = [f"{res['dataset']}/{res['model_id']}: {res['n_docs']} test docs x top-{res['labels_per_doc']} labels, "
-             f"LIME {res['samples']} samples, seed {res['seed']} ({res['seconds']} s)",
+             f"LIME {res['samples']} samples, seed {res['seed']} ({res['seconds']} s; "
+             f"{res.get('cached_docs', 0)} documents from the cache)",
              f"{'method':10}{'comprehensiveness ^':>21}{'sufficiency v':>16}{'deletion AUC v':>17}"]
     for m, row in res["table"].items():
         lines.append(f"{m:10}{row['comprehensiveness']:>21.4f}{row['sufficiency']:>16.4f}{row['deletion_auc']:>17.4f}")
+    lines.append("share of labels where the method beats random on the same label:")
+    for m, row in res.get("beats_random", {}).items():
+        lines.append(f"{m:10}{row['comprehensiveness']:>21.0%}{row['sufficiency']:>16.0%}{row['deletion_auc']:>17.0%}")
     return "\n".join(lines)
 
 
