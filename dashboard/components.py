@@ -194,6 +194,20 @@ def faithfulness_frame(expl) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def faithfulness_table_frame(res: dict) -> pd.DataFrame:
+    """engine faithfulness_table result -> one row per method: mean scores and paired wins over random."""
+    names = {"lime": "LIME", "attention": "Attention", "random": "random order"}
+    rows = []
+    for m, row in res["table"].items():
+        out = {"method": names.get(m, m), "comprehensiveness ↑": row["comprehensiveness"],
+               "sufficiency ↓": row["sufficiency"], "deletion AUC ↓": row["deletion_auc"]}
+        for k, label in (("comprehensiveness", "comp."), ("sufficiency", "suff."), ("deletion_auc", "AUC")):
+            share = res.get("beats_random", {}).get(m, {}).get(k)
+            out[f"beats random ({label})"] = None if share is None else f"{share:.0%}"
+        rows.append(out)
+    return pd.DataFrame(rows)
+
+
 def deletion_curve(le) -> go.Figure:
     xs = [float(r[0]) for r in le.deletion_curve]
     ys = [float(r[1]) for r in le.deletion_curve]

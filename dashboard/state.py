@@ -38,6 +38,7 @@ K_ATTACK_JOB = "attack_job"    # key of the attack job shown on the Attack page
 K_COMPARE_JOB = "compare_job"
 K_ROBUST_JOB = "robust_job"
 K_CURVE_JOB = "curve_job"
+K_FAITH_JOB = "faith_job"      # key of the dataset-level faithfulness job on the Explain page
 K_USER_IMPORT = "user_import"  # last imported user dataset name
 QP = {"dataset": K_DATASET, "model": K_MODEL, "doc": K_DOC}
 

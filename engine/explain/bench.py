@@ -4,8 +4,7 @@ bench_explain: LIME wall time on one BibTeX test document (top-5 labels, 500 sam
 XR-Linear and the X-Transformer, LIME's overhead over the model's own batched forward time, and
 for the X-Transformer the effect of int8 quantization, a smaller token budget and the torch
 thread count on LIME time and on P@1/3/5 over 200 test documents.
-faithfulness_table: comprehensiveness / sufficiency / deletion AUC of LIME vs attention (when
-the model has it) vs a random order, averaged over n test documents' top-5 labels.
+(The dataset-level faithfulness table is engine.explain.faithfulness_table.)
 """
 from __future__ import annotations
 
@@ -18,7 +17,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from engine.errors import ModelError
-from engine.types import ProgressFn, report, scaled_progress
+from engine.types import ProgressFn, report
 
 DOC = 0  # BibTeX test document used for timing
 SAMPLES = 500
@@ -124,57 +123,3 @@ def bench_explain(progress: ProgressFn | None = None, samples: int = SAMPLES, st
                            "p_at_k_docs": EVAL_DOCS}
     report(progress, 1.0, "done")
     return out
-
-
-def faithfulness_table(dataset: str, model_id: str, n_docs: int = 100, seed: int = 0, samples: int = SAMPLES,
-                       top_k: int = TOP_K, store=None, progress: ProgressFn | None = None) -> dict:
-    """Mean comprehensiveness (higher better), sufficiency and deletion AUC (lower better) of LIME,
-    attention (models that have it) and a random order, over the top-k labels of n test documents
-    drawn with ``seed``. Documents with no words are skipped (counted). ``beats_random``: per method and
-    score, the share of (document, label) pairs where the method's word order beats the random order.
-
-    Each document goes through ``explain_document``, whose results are cached on disk: an
-    interrupted run resumes where it stopped and a repeated one is instant (``seconds`` then
-    counts only what was computed in this call; ``cached_docs`` says how many came from the cache).
-    """
-    from engine import pipeline
-    from engine.explain.api import cache_has, explain_document
-    from engine.explain.attention import supports_attention
-    from engine.explain.faithfulness import reusing_encodings
-    from engine.models.store import ModelStore
-
-    store = store or ModelStore()
-    ds = pipeline.load_dataset(dataset)
-    model = pipeline.ensure_model(dataset, model_id, store)
-    rng = np.random.default_rng(seed)
-    docs = np.sort(rng.choice(ds.test.n, size=min(n_docs, ds.test.n), replace=False))
-    methods = ["lime"] + (["attention"] if supports_attention(model) else [])
-    acc = {m: {"comprehensiveness": [], "sufficiency": [], "deletion_auc": []} for m in methods + ["random"]}
-    skipped = cached = 0
-    t0 = time.perf_counter()
-    for i, d in enumerate(docs):
-        report(progress, i / len(docs), f"{dataset}/{model_id}: document {i + 1}/{len(docs)}")
-        if ds.has_text and not pipeline.document_input(ds, ds.document(int(d), "test")).split():
-            skipped += 1
-            continue
-        kw = dict(top_k=top_k, samples=samples, seed=seed, split="test", store=store)
-        cached += all(cache_has(dataset, model_id, int(d), method=m, **kw) for m in methods)
-        with reusing_encodings(model):  # the methods' random baselines score the same texts
-            for j, m in enumerate(methods):
-                part = scaled_progress(progress, (i + j / len(methods)) / len(docs),
-                                       (i + (j + 1) / len(methods)) / len(docs))
-                for lab in explain_document(dataset, model_id, int(d), method=m, progress=part, **kw).labels:
-                    for key in acc[m]:
-                        acc[m][key].append(getattr(lab, key))
-                    if m == "lime":  # the random order is the same in every method's run (seeded per label)
-                        for key in acc["random"]:
-                            acc["random"][key].append(lab.random_baseline[key])
-    table = {m: {k: round(float(np.nanmean(v)), 4) if v else None for k, v in vals.items()} for m, vals in acc.items()}
-    report(progress, 1.0, "done")
-    # Paired per label (same label, same text): how often the method's order beats the random one.
-    better = {"comprehensiveness": np.greater, "sufficiency": np.less, "deletion_auc": np.less}
-    beats = {m: {k: round(float(np.mean(better[k](np.asarray(acc[m][k]), np.asarray(acc["random"][k])))), 4)
-                 if acc[m][k] else None for k in better} for m in methods}
-    return {"dataset": dataset, "model_id": model_id, "n_docs": int(len(docs) - skipped), "skipped": skipped,
-            "labels_per_doc": top_k, "samples": samples, "seed": seed, "seconds": round(time.perf_counter() - t0, 1),
-            "cached_docs": cached, "table": table, "beats_random": beats}

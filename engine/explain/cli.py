@@ -62,14 +62,8 @@ def run(args) -> int:
     from engine.cli import tqdm_progress
 
     if args.command == "faithfulness":
-        from engine.explain.api import check_params
-        from engine.explain.bench import faithfulness_table
+        from engine.explain.faithfulness_table import faithfulness_table
 
-        check_params("lime", args.samples, 10, args.seed)
-        if args.docs < 1:
-            from engine.errors import InputError
-
-            raise InputError(f"--docs must be at least 1, got {args.docs}.")
         res = faithfulness_table(args.dataset, args.model, n_docs=args.docs, seed=args.seed, samples=args.samples,
                                  top_k=args.top_k, progress=None if args.json else tqdm_progress("faithfulness"))
         print(json.dumps(res, indent=1) if args.json else format_table(res))

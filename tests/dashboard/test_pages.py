@@ -177,6 +177,26 @@ def test_explain_page(xtrust_dirs):
 
 
 @pytest.mark.slow
+def test_explain_page_measures_faithfulness_across_documents(xtrust_dirs):
+    from dashboard import state
+
+    at = open_page("explain")
+    at.number_input(key="faith_docs").set_value(2)
+    at.number_input(key="faith_samples").set_value(50)
+    next(b for b in at.button if b.label == "Measure faithfulness").click().run()
+    job = state.get_job(at.session_state[state.K_FAITH_JOB])
+    deadline = time.time() + 120
+    while not job.done and time.time() < deadline:
+        time.sleep(0.2)
+    at.run()
+    assert not at.exception and job.ok, job.error
+    table = next(d.value for d in at.dataframe if "beats random (comp.)" in d.value.columns)
+    assert list(table["method"]) == ["LIME", "random order"]  # XR-Linear: no attention
+    assert table["comprehensiveness ↑"].iloc[0] > table["comprehensiveness ↑"].iloc[1]
+    assert "2 documents × top-5 labels" in texts(at)
+
+
+@pytest.mark.slow
 def test_attack_page_runs_an_attack(xtrust_dirs):
     from dashboard import state
 

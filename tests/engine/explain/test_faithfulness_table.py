@@ -1,0 +1,56 @@
+"""Dataset-level faithfulness table (engine/explain/faithfulness_table.py) on real models."""
+from __future__ import annotations
+
+import pytest
+
+from engine.errors import Cancelled, InputError, XTrustError
+from engine.explain.faithfulness_table import faithfulness_table
+
+
+@pytest.fixture()
+def result_cache(tmp_path, monkeypatch):
+    import engine.paths
+
+    monkeypatch.setattr(engine.paths, "cache_dir", lambda: tmp_path)
+    return tmp_path
+
+
+@pytest.mark.parametrize("n_docs", [0, -3, 1.5, True, "5", 10**6])
+def test_bad_document_counts_are_refused(bibtex_store, n_docs):
+    with pytest.raises(InputError, match="docs"):
+        faithfulness_table("bibtex", "xlinear", n_docs=n_docs, samples=20, store=bibtex_store)
+
+
+def test_bad_samples_and_unknown_model_are_refused(bibtex_store):
+    with pytest.raises(InputError, match="samples"):
+        faithfulness_table("bibtex", "xlinear", n_docs=2, samples=0, store=bibtex_store)
+    with pytest.raises(XTrustError, match="xlinear-nope"):
+        faithfulness_table("bibtex", "xlinear-nope", n_docs=2, samples=20, store=bibtex_store)
+
+
+def test_mediamill_table_uses_lime_tabular(bibtex_store, result_cache):
+    res = faithfulness_table("mediamill", "xlinear", n_docs=2, samples=40, top_k=2, store=bibtex_store)
+    assert set(res["table"]) == {"lime", "random"} and res["n_docs"] == 2
+    assert all(v is not None for v in res["table"]["lime"].values())
+
+
+@pytest.mark.slow
+def test_xtransformer_table_has_attention_resumes_and_cancels(xtf_store, result_cache):
+    seen = []
+
+    def stop_after_first_doc(f, msg=""):
+        seen.append(f)
+        return "document 2/" not in msg
+
+    with pytest.raises(Cancelled):
+        faithfulness_table("bibtex", "xtransformer", n_docs=3, samples=30, top_k=2, store=xtf_store,
+                           progress=stop_after_first_doc)
+    assert seen == sorted(seen)  # progress only moves forward
+    res = faithfulness_table("bibtex", "xtransformer", n_docs=3, samples=30, top_k=2, store=xtf_store)
+    assert res["cached_docs"] == 1  # the document finished before the cancel was kept
+    assert set(res["table"]) == {"lime", "attention", "random"}
+    assert set(res["beats_random"]) == {"lime", "attention"}
+    for row in res["beats_random"].values():
+        assert all(0.0 <= v <= 1.0 for v in row.values())
+    again = faithfulness_table("bibtex", "xtransformer", n_docs=3, samples=30, top_k=2, store=xtf_store)
+    assert again["cached_docs"] == 3 and again["table"] == res["table"]
