@@ -7,7 +7,7 @@ import json
 import os
 import sys
 
-from engine.errors import Cancelled, XTrustError
+from engine.errors import Cancelled, InputError, XTrustError
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -50,6 +50,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--dataset", required=True, help=f"{', '.join(DATASETS)} or an imported dataset")
     t.add_argument("--model", choices=("xlinear", "xtransformer"), default="xlinear")
     t.add_argument("--robust", action="store_true", help="adversarially trained variant (saved as MODEL-robust)")
+    t.add_argument("--fine-tune-encoder", action="store_true",
+                   help="with --robust --model xtransformer: fine-tune a new encoder on clean + augmented text "
+                        "(hours on a CPU) instead of keeping the saved X-Transformer's encoder")
     t.add_argument("--smoothed", action="store_true",
                    help="wrap the saved MODEL (or MODEL-robust) with prediction smoothing, saved as ...-smoothed")
     t.add_argument("--smooth-samples", type=int, default=8, help="perturbations averaged per input")
@@ -136,10 +139,17 @@ def _train(args) -> dict:
                 overrides[k] = getattr(args, a)
         if args.flat:
             overrides["fine_tune_flat"] = True
+    if args.fine_tune_encoder and not (args.robust and args.model == "xtransformer"):
+        raise InputError("--fine-tune-encoder applies only to --robust --model xtransformer.")
+    keeps_encoder = args.robust and args.model == "xtransformer" and not args.fine_tune_encoder
+    if keeps_encoder and overrides:
+        raise InputError(f"--robust keeps the saved X-Transformer's encoder and ranker settings; "
+                         f"{', '.join(sorted(overrides))} cannot change (add --fine-tune-encoder to train anew).")
     params = pipeline.default_params(args.model, ds, seed=args.seed, **overrides)
     progress = tqdm_progress(f"train {args.dataset}/{args.model}{'-robust' if args.robust else ''}")
     if args.robust:
-        info = pipeline.train_robust(ds.name, args.model, params=params, progress=progress, seed=args.seed)
+        info = pipeline.train_robust(ds.name, args.model, params=None if keeps_encoder else params, progress=progress,
+                                     seed=args.seed, fine_tune_encoder=args.fine_tune_encoder)
     else:
         info = pipeline.train_model(ds, args.model, params=params, progress=progress)
     return {"model": f"{info.dataset}/{info.model_id}", "path": str(info.path),

@@ -72,10 +72,12 @@ if missing:
     st.markdown("**Train a missing model**")
     c1, c2 = st.columns([2, 1], vertical_alignment="bottom")
     choice = c1.selectbox("Model to train", missing, format_func=C.model_label, key="train_choice")
-    if choice.startswith("xtransformer"):
+    if choice == "xtransformer":
         c1.caption("The X-Transformer fine-tunes a MiniLM encoder: on a CPU this takes tens of minutes.")
     if choice.endswith("-robust"):
-        c1.caption("Adversarial training: the baseline's training set augmented with attacked copies.")
+        c1.caption("Adversarial training: the baseline's training set augmented with attacked copies."
+                   + (" It keeps the trained X-Transformer's encoder and retrains its TF-IDF and ranker (minutes)."
+                      if choice.startswith("xtransformer") else ""))
     if c2.button("Train", type="primary", key="train_go"):
         key = f"train:{dataset}:{choice}"
         family, robust = choice.split("-")[0], choice.endswith("-robust")

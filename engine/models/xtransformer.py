@@ -289,9 +289,13 @@ class XTransformerXMC(XMCModel):
         return cls(xtf, feat, label_names, params, xlinear=xlinear)
 
     def refit_ranker(self, texts: list[str], Y: sp.csr_matrix, progress: ProgressFn | None = None,
+                     featurizer: TfidfText | None = None, X_tfidf: sp.csr_matrix | None = None,
                      **ranker_overrides) -> "XTransformerXMC":
         """A copy with the ranker retrained on (texts, Y) as PECOS' last training stage does (refined tree
-        over PIFA of [TF-IDF ; emb], then XR-Linear), keeping the fine-tuned encoder and TF-IDF.
+        over PIFA of [TF-IDF ; emb], then XR-Linear), keeping the fine-tuned encoder (and, unless
+        ``featurizer`` is given, the TF-IDF). featurizer: a TfidfText for the copy (e.g. refit on
+        augmented text). X_tfidf: csr (n, V) TF-IDF rows to train on instead of featurizer(texts)
+        (e.g. with noise added); the encoder still reads ``texts``.
         ranker_overrides: ranker_C / ranker_loss / ranker_threshold / nr_splits / max_leaf_size. Cheap
         (one embedding pass + seconds): the way to tune the ranker without fine-tuning again."""
         from dataclasses import replace
@@ -309,8 +313,14 @@ class XTransformerXMC(XMCModel):
         Y = sp.csr_matrix(Y, dtype=np.float32)
         if Y.shape != (len(texts), self.n_labels):
             raise InputError(f"Y must have shape ({len(texts)}, {self.n_labels}), got {Y.shape}.")
+        feat = featurizer or self.featurizer
+        if X_tfidf is None:
+            X_tfidf = feat.transform(texts)
+        X_tfidf = sp.csr_matrix(X_tfidf, dtype=np.float32)
+        if X_tfidf.shape != (len(texts), feat.dim):
+            raise InputError(f"X_tfidf must have shape ({len(texts)}, {feat.dim}), got {X_tfidf.shape}.")
         report(progress, 0.0, "embedding the training texts")
-        X = self.rank_features(self.embed(texts), self.features(texts))
+        X = self.rank_features(self.embed(texts), X_tfidf)
         report(progress, 0.7, "training the ranker on [TF-IDF ; embedding]")
         tp, pp = _ranker_params(params)
         cl = Indexer.gen(LabelEmbeddingFactory.pifa(Y, X), train_params=tp.refined_indexer_params)
@@ -321,8 +331,8 @@ class XTransformerXMC(XMCModel):
         ranker = XLinearModel.train(X, Y, C=cl, train_params=tp.ranker_params, pred_params=pp.ranker_params)
         xtf = type(self.xtf)(self.xtf.text_encoder, ranker)
         report(progress, 1.0, "done")
-        xl = _train_xlinear(self.features(texts), Y, params) if params.ensemble_xlinear_weight > 0 else None
-        return type(self)(xtf, self.featurizer, self.label_names, params, self.is_quantized, xl)
+        xl = _train_xlinear(X_tfidf, Y, params) if params.ensemble_xlinear_weight > 0 else None
+        return type(self)(xtf, feat, self.label_names, params, self.is_quantized, xl)
 
     def with_xlinear_ensemble(self, texts: list[str], Y: sp.csr_matrix, weight: float) -> "XTransformerXMC":
         """A copy scoring (1 - weight) * this model + weight * XR-Linear trained on (texts, Y) with this

@@ -16,6 +16,7 @@ Saved as "<family>-robust" with augmentation statistics and test metrics in the 
 """
 from __future__ import annotations
 
+import contextlib
 import time
 from dataclasses import asdict
 
@@ -38,10 +39,11 @@ def _p_at_1(model, inputs, Y) -> float:
 
 
 def _fit(family: str, clean, aug, Y: sp.csr_matrix, label_names, feature_names, params, intensities, rng,
-         progress=None):
-    """Train on clean (n) + augmented (n) inputs with labels [Y; Y]. aug: texts or dense rows."""
+         progress=None, encoder_from=None):
+    """Train on clean (n) + augmented (n) inputs with labels [Y; Y]. aug: texts or dense rows.
+    encoder_from: a trained X-Transformer whose encoder is kept (only TF-IDF and ranker are retrained)."""
     Y2 = sp.vstack([Y, Y]).tocsr()
-    if family == "xtransformer":
+    if family == "xtransformer" and encoder_from is None:
         from engine.models.xtransformer import XTransformerXMC
 
         return XTransformerXMC.train(list(clean) + list(aug), Y2, label_names, params, progress=progress)
@@ -55,6 +57,8 @@ def _fit(family: str, clean, aug, Y: sp.csr_matrix, label_names, feature_names, 
         # noise strength follows each copy's own curriculum intensity
         Xa = _rowwise_noise(Xa, intensities, rng)
         X = sp.vstack([feat.transform(list(clean)), Xa]).tocsr()
+        if encoder_from is not None:  # X-Transformer, encoder kept: its ranker reads [this TF-IDF ; embedding]
+            return encoder_from.refit_ranker(list(clean) + list(aug), Y2, progress=progress, featurizer=feat, X_tfidf=X)
     else:
         feat = DenseScaler().fit(np.asarray(clean), feature_names)
         X = feat.transform(np.vstack([clean, aug]))
@@ -110,8 +114,14 @@ def _consistency_and_kl(model, clean, aug, n_labels: int) -> tuple[float, float,
 
 
 def train_robust(dataset, family: str = "xlinear", params=None, store=None, progress: ProgressFn | None = None,
-                 seed: int = 0, max_rounds: int = 3):
-    """Adversarially train ``family`` on ``dataset``; save as "<family>-robust"; return its ModelInfo."""
+                 seed: int = 0, max_rounds: int = 3, fine_tune_encoder: bool = False):
+    """Adversarially train ``family`` on ``dataset``; save as "<family>-robust"; return its ModelInfo.
+
+    X-Transformer: by default the saved baseline X-Transformer's fine-tuned encoder is kept and its
+    TF-IDF and ranker are adversarially retrained (the ranker is what HopSkipJump / ZOO perturb, through
+    the TF-IDF half of its input; WordNet substitutions reach it through both halves). Minutes on a CPU.
+    fine_tune_encoder=True fine-tunes a new encoder on clean + augmented text in every round (hours on
+    a CPU: for a GPU)."""
     from engine import pipeline
     from engine.models.store import ModelStore
     from engine.types import Dataset
@@ -129,8 +139,26 @@ def train_robust(dataset, family: str = "xlinear", params=None, store=None, prog
         except ImportError as exc:
             raise ModelError(f"the X-Transformer model family is not available ({exc}); use xlinear.") from None
     store = store or ModelStore()
+    encoder_from = None
+    if family == "xtransformer" and not fine_tune_encoder:
+        try:
+            encoder_from = pipeline.get_model(ds.name, "xtransformer", store)
+        except ModelError:
+            raise ModelError(f"the robust X-Transformer keeps the fine-tuned encoder of {ds.name}'s X-Transformer, and "
+                             "none is saved: train the X-Transformer first (or fine-tune a new encoder on clean + "
+                             "augmented text with fine_tune_encoder / --fine-tune-encoder: hours on a CPU).") from None
+        params = encoder_from.params  # the baseline's ranker settings: only the training data differ
     params = params or pipeline.default_params(family, ds)
     t0 = time.perf_counter()
+    with contextlib.ExitStack() as stack:
+        if encoder_from is not None:  # every round re-reads the clean texts: encode them once
+            stack.enter_context(encoder_from.reusing_embeddings())
+        return _train_robust(ds, family, params, store, progress, seed, max_rounds, encoder_from, t0)
+
+
+def _train_robust(ds, family, params, store, progress, seed, max_rounds, encoder_from, t0):
+    from engine import pipeline
+
     is_text = ds.has_text
     n = ds.train.n
     rng = np.random.default_rng(seed)
@@ -143,7 +171,7 @@ def train_robust(dataset, family: str = "xlinear", params=None, store=None, prog
     Y_fit, Y_val = ds.train.Y[fit_rows], ds.train.Y[val_rows]
 
     report(progress, 0.02, "training the clean reference model on 90% of train")
-    base = _fit_clean(family, fit_in, Y_fit, ds, params, scaled_progress(progress, 0.02, 0.15))
+    base = _fit_clean(family, fit_in, Y_fit, ds, params, scaled_progress(progress, 0.02, 0.15), encoder_from)
     base_p1 = _p_at_1(base, val_in, Y_val)
 
     table = synonym_table(ds.train.texts, scaled_progress(progress, 0.15, 0.2)) if is_text else None
@@ -164,7 +192,7 @@ def train_robust(dataset, family: str = "xlinear", params=None, store=None, prog
         aug, changed = _augment(is_text, fit_in, table, scaler_stats, levels, rr)
         report(progress, lo + 0.1 * span, f"round {r}/{max_rounds}: training on clean + augmented data")
         model = _fit(family, fit_in, aug, Y_fit, ds.label_names, ds.feature_names, params, levels, rr,
-                     scaled_progress(progress, lo + 0.1 * span, lo + 0.9 * span))
+                     scaled_progress(progress, lo + 0.1 * span, lo + 0.9 * span), encoder_from)
         p1 = _p_at_1(model, val_in, Y_val)
         ok = p1 >= base_p1 - TOLERANCE
         rounds.append({"round": r, "max_intensity": r / max_rounds, "val_P@1": p1, "within_tolerance": ok,
@@ -190,12 +218,14 @@ def train_robust(dataset, family: str = "xlinear", params=None, store=None, prog
     aug_s = [aug[i] for i in sample] if is_text else aug[sample]
     same5, same1, kl = _consistency_and_kl(base, clean_s, aug_s, ds.n_labels)
 
-    if family == "xlinear":
+    cheap = family == "xlinear" or encoder_from is not None
+    if cheap:
         report(progress, 0.92, "retraining on the full training split with the kept augmentation")
         rr = np.random.default_rng([seed, r_kept, 7])
         full_levels = rr.integers(1, r_kept + 1, size=n) / max_rounds
         full_aug, _ = _augment(is_text, inputs_all, table, scaler_stats, full_levels, rr)
-        model = _fit(family, inputs_all, full_aug, ds.train.Y, ds.label_names, ds.feature_names, params, full_levels, rr)
+        model = _fit(family, inputs_all, full_aug, ds.train.Y, ds.label_names, ds.feature_names, params, full_levels,
+                     rr, encoder_from=encoder_from)
     elif model is None:
         rr = np.random.default_rng([seed, 1])
         model = _fit(family, fit_in, aug, Y_fit, ds.label_names, ds.feature_names, params, levels, rr)
@@ -216,16 +246,26 @@ def train_robust(dataset, family: str = "xlinear", params=None, store=None, prog
             "avg_words_changed": None if changed is None else float(np.mean(changed)),
             "label_distribution_kl": kl, "tag_consistency": same5, "top1_consistency": same1,
             "stats_sample": m, "training_seconds": round(train_seconds, 3),
-            "final_model_trained_on": "full train split" if family == "xlinear" else "90% of train",
+            "final_model_trained_on": "full train split" if cheap else "90% of train",
         },
     }
+    if family == "xtransformer":
+        manifest["encoder"] = ("kept from the saved X-Transformer (fine-tuned on clean train); TF-IDF and ranker "
+                               "adversarially retrained" if encoder_from is not None
+                               else "fine-tuned on clean + augmented text in every round")
+        if encoder_from is not None:
+            manifest["encoder_from_created"] = store.info(ds.name, "xtransformer").manifest.get("created")
     info = store.save(model, ds.name, f"{family}-robust", manifest)
     pipeline.forget_model(ds.name, f"{family}-robust", store)  # never serve the older one after this save
     report(progress, 1.0, "saved")
     return info
 
 
-def _fit_clean(family, inputs, Y, ds, params, progress):
+def _fit_clean(family, inputs, Y, ds, params, progress, encoder_from=None):
+    if encoder_from is not None:
+        from engine.models.featurize import TfidfText
+
+        return encoder_from.refit_ranker(list(inputs), Y, progress=progress, featurizer=TfidfText().fit(list(inputs)))
     if family == "xtransformer":
         from engine.models.xtransformer import XTransformerXMC
 

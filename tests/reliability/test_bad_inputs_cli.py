@@ -64,6 +64,10 @@ CASES = [
     *[(f"cli/train-param/{k}={v}", ["train", "--dataset", "bibtex", k, v], [k.lstrip("-").replace("-", "_")])
       for k, v in (("--C", "-1"), ("--C", "0"), ("--nr-splits", "1"), ("--max-leaf-size", "0"), ("--loss", "mse"),
                    ("--C", "abc"))],
+    ("cli/train-fine-tune-encoder/xlinear", ["train", "--dataset", "bibtex", "--fine-tune-encoder"],
+     ["fine-tune-encoder"]),
+    ("cli/train-robust-xtransformer/epochs", ["train", "--dataset", "bibtex", "--model", "xtransformer", "--robust",
+                                              "--epochs", "2"], ["epochs", "encoder"]),
     ("cli/tune-dataset/nope", ["tune", "--dataset", "nope"], ["nope"]),
     ("cli/faithfulness-docs/0", ["faithfulness", "--dataset", "bibtex", "--docs", "0", "--samples", "20"], ["docs"]),
     ("cli/faithfulness-samples/0", ["faithfulness", "--dataset", "bibtex", "--samples", "0"], ["samples"]),

@@ -58,3 +58,39 @@ def test_text_robust_vocabulary_grows(small_bibtex, tmp_path):
     assert aug["vocabulary_after"] > aug["vocabulary_before"]
     assert aug["avg_words_changed"] > 0
     assert aug["rounds"][1]["avg_words_changed"] > aug["rounds"][0]["avg_words_changed"]  # curriculum
+
+
+def test_robust_xtransformer_needs_a_saved_baseline(small_bibtex, tmp_path):
+    from engine.errors import ModelError
+
+    with pytest.raises(ModelError, match="train the X-Transformer first"):
+        at.train_robust(small_bibtex, family="xtransformer", store=ModelStore(tmp_path))
+
+
+@pytest.mark.slow
+def test_robust_xtransformer_keeps_the_encoder_and_retrains_tfidf_and_ranker(small_bibtex, tmp_path):
+    import numpy as np
+
+    from engine.explain.bench import tiny_xtransformer
+
+    store = ModelStore(tmp_path)
+    base = tiny_xtransformer(small_bibtex, n_docs=300)
+    store.save(base, "bibtex", "xtransformer", {"note": "tiny test baseline"})
+    info = at.train_robust(small_bibtex, family="xtransformer", store=store, max_rounds=2)
+    m = info.manifest
+    assert info.model_id == "xtransformer-robust" and m["baseline"] == "xtransformer"
+    assert m["encoder"].startswith("kept from the saved X-Transformer")
+    assert m["encoder_from_created"] == store.info("bibtex", "xtransformer").manifest["created"]
+    aug = m["augmentation"]
+    assert aug["vocabulary_after"] > aug["vocabulary_before"] and aug["final_model_trained_on"] == "full train split"
+    assert 0.0 < m["metrics"]["P@1"] <= 1.0
+    robust = store.load("bibtex", "xtransformer-robust")
+    texts = small_bibtex.test.texts[:5]
+    np.testing.assert_allclose(robust.embed(texts), base.embed(texts), atol=1e-6)  # same encoder
+    assert robust.featurizer.dim == aug["vocabulary_after"] > base.featurizer.dim  # new TF-IDF
+    ids = list(range(10))
+    assert not np.allclose(robust.score_labels(texts, ids), base.score_labels(texts, ids))  # new ranker
+    # the exact differentiable forward (attention x gradient) still matches the new ranker
+    S = robust.score_labels(texts[:1], ids)[0]
+    scores, _, _ = robust.differentiable_scores(texts[0], ids)
+    np.testing.assert_allclose(scores.detach().numpy(), S, atol=1e-4)
