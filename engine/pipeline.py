@@ -225,6 +225,7 @@ def _forward(module: str, name: str):
 
 
 explain_document = _forward("engine.explain.api", "explain_document")
+explanation_is_cached = _forward("engine.explain.api", "cache_has")
 bertviz_html = _forward("engine.explain.api", "bertviz_html")
 attention_heatmap = _forward("engine.explain.api", "attention_heatmap")
 faithfulness_table = _forward("engine.explain.faithfulness_table", "faithfulness_table")
@@ -238,6 +239,7 @@ list_user_datasets = _forward("engine.data.user_data", "list_user_datasets")
 
 __all__ = ["DATASETS", "FAMILIES", "load_dataset", "train_model", "evaluate_model", "get_model", "ensure_model",
            "list_models", "predict_document", "predict_text", "dataset_stats", "search_documents", "inputs_of",
-           "document_input", "model_id_for", "explain_document", "bertviz_html", "faithfulness_table",
+           "document_input", "model_id_for", "explain_document", "explanation_is_cached", "bertviz_html",
+           "faithfulness_table",
            "attention_heatmap", "attack_document", "evaluate_robustness", "robustness_curve", "train_robust",
            "import_user_dataset", "list_user_datasets"]

@@ -37,6 +37,35 @@ with st.form("explain-params"):
 
 methods = [m for m in (ss["ex_left"], ss["ex_right"]) if m]
 methods = list(dict.fromkeys(methods))  # the same method twice is shown once
+runnable = [m for m in methods if m != "attention" or is_xtf]
+eparams = dict(top_k=top_k, samples=int(ss["ex_samples"]), n_features=int(ss["ex_nfeat"]), seed=int(ss["ex_seed"]))
+
+
+def explain_all(progress=None) -> dict:
+    """Every chosen method, one after the other, progress split evenly (the X-Transformer background job)."""
+    out = {}
+    for i, m in enumerate(runnable):
+        part = None if progress is None else (lambda f, msg="", i=i: progress((i + f) / len(runnable), msg))
+        out[m] = pipeline.explain_document(dataset, model_id, index, method=m, progress=part, **eparams)
+    return out
+
+
+# XR-Linear explains in well under a second: inline. The X-Transformer takes seconds to a minute per
+# method: a background job with progress and Cancel, unless every result is already cached.
+background = is_xtf and not all(C.call(pipeline.explanation_is_cached, dataset, model_id, index, method=m,
+                                       what="the explanation cache", **eparams) is True for m in runnable)
+done: dict = {}
+if background:
+    ekey = S.job_key("explain", dataset=dataset, model=model_id, version=C.version(), doc=index, methods=runnable,
+                     **eparams)
+    # started once per parameter set: a cancelled or failed job stays so until "Try again"
+    ejob = S.get_job(ekey) or S.start_job(ekey, f"explaining document {index}", explain_all)
+    C.job_panel(ejob, "explain")
+    if ejob.ok:
+        done = ejob.result
+    elif ejob.done:
+        st.button("Try again", key="ex_retry", on_click=S.start_job, args=(ekey, f"explaining document {index}",
+                                                                          explain_all), kwargs={"restart": True})
 cols = st.columns(len(methods))
 results = {}
 for col, method in zip(cols, methods):
@@ -46,9 +75,15 @@ for col, method in zip(cols, methods):
             st.info("Attention explanations need an X-Transformer model (XR-Linear has no attention). "
                     "Train one on the Overview page, then choose it in the sidebar.")
             continue
-        with st.spinner(f"explaining with {NAMES[method]}…"):
-            expl = C.call(S.explain_document, dataset, model_id, index, method, top_k, int(ss["ex_samples"]),
-                          int(ss["ex_nfeat"]), int(ss["ex_seed"]), C.version(), what=f"the {NAMES[method]} explanation")
+        if background:
+            if method not in done:
+                continue
+            expl = done[method]
+        else:
+            with st.spinner(f"explaining with {NAMES[method]}…"):
+                expl = C.call(S.explain_document, dataset, model_id, index, method, top_k, int(ss["ex_samples"]),
+                              int(ss["ex_nfeat"]), int(ss["ex_seed"]), C.version(),
+                              what=f"the {NAMES[method]} explanation")
         if C.failed(expl):
             continue
         results[method] = expl

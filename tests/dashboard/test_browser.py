@@ -176,6 +176,8 @@ def walk_through(pg, server):
     frame = pg.frame_locator('iframe[title="st.iframe"], [data-testid="stIFrame"], iframe').last
     frame.locator("svg").first.wait_for(timeout=60_000)  # BertViz drew its attention graph
     assert frame.locator("svg *").count() > 20
+    # the explanations ran as a background job (progress bar, Cancel) and rendered when it finished
+    pg.get_by_text("labels explained in").first.wait_for(timeout=120_000)
     wait_idle(pg)
     pg.get_by_text("BertViz view").first.scroll_into_view_if_needed()
     shot(pg, "03b-explain-xtransformer")
