@@ -273,8 +273,9 @@ def attack_form(prefix: str, pred, kind: str, top_k: int) -> dict:
         ss[f"{prefix}_attack"] = next(iter(attacks))
     c = st.columns(3)
     attack = c[0].radio("Attack", list(attacks), format_func=attacks.get, key=f"{prefix}_attack")
-    goal = c[1].radio("Goal", ["top1", "drop"], key=f"{prefix}_goal",
-                      format_func={"drop": "push a label out of the top-k", "top1": "dethrone the top-1 label"}.get)
+    goal = c[1].radio("Goal", ["top1", "drop", "topk"], key=f"{prefix}_goal",
+                      format_func={"drop": "push a label out of the top-k", "top1": "dethrone the top-1 label",
+                                   "topk": "replace the whole top-k"}.get)
     target = None
     if goal == "drop":
         ids = [x.label_id for x in pred.labels]
@@ -282,6 +283,8 @@ def attack_form(prefix: str, pred, kind: str, top_k: int) -> dict:
         if ss.get(f"{prefix}_target") not in ids:
             ss[f"{prefix}_target"] = ids[0]
         target = c[2].selectbox("Label to drop", ids, format_func=names.get, key=f"{prefix}_target")
+    elif goal == "topk":
+        c[2].caption(f"target: all {len(pred.labels)} current top-k labels leave the top-k")
     else:
         c[2].caption(f"target: the current top-1 label, **{pred.labels[0].name}**")
     p = dict(attack=attack, goal=goal, target_label=target, top_k=top_k)

@@ -111,7 +111,8 @@ def attack_document(dataset: str, model_id: str, index: int, attack: str = "hsj"
     """Attack one document of a dataset with a saved model; cached on disk.
 
     attack: "hsj" | "zoo" | "boundary" (feature view: TF-IDF for text, raw features for dense) | "wordnet" (text).
-    goal: "top1" (the top-1 label changes) | "drop" (target_label leaves the top-k).
+    goal: "top1" (the top-1 label changes) | "drop" (target_label leaves the top-k) | "topk" (every
+    original top-k label leaves the top-k).
     eps: perturbation budget in the feature view (L2 or Linf per ``norm``); an over-budget result is
     projected onto the eps-ball and counts only if the projection still meets the goal.
     """

@@ -9,6 +9,7 @@ import argparse
 import sys
 
 from engine.attacks.api import ATTACKS
+from engine.attacks.goals import GOALS
 
 
 def _progress_printer(quiet: bool):
@@ -35,6 +36,8 @@ def add_attack_args(parser: argparse.ArgumentParser) -> None:
                    help="distribute documents over Ray ('local' or a cluster address; RAY_ADDRESS works too)")
     g.add_argument("--seed", type=int, default=0)
     g.add_argument("--max-iter", type=int, default=None, dest="max_iter")
+    g.add_argument("--goal", choices=("top1", "topk"), default="top1",
+                   help="top1: the top-1 label changes (default); topk: every top-5 label leaves the top-5")
     if not any(a.dest == "json" for a in parser._actions):
         parser.add_argument("--json", action="store_true", help="print one JSON object")
 
@@ -52,6 +55,8 @@ def run_attack_eval(args, model_id: str | None = None) -> dict:
     params = {}
     if getattr(args, "max_iter", None) is not None:
         params["max_iter"] = args.max_iter
+    if getattr(args, "goal", "top1") != "top1":
+        params["goal"] = args.goal  # top1 stays implicit: cached results keep their key
     split = getattr(args, "split", "test") or "test"
     res = evaluate_robustness(args.dataset, model, args.attack, n=args.n, eps=args.eps, seed=args.seed,
                               split=split, ray_address=getattr(args, "ray", None),
@@ -59,7 +64,8 @@ def run_attack_eval(args, model_id: str | None = None) -> dict:
     out = {k: res[k] for k in ("clean", "attacked", "success_rate", "queries_mean", "perturbation_median", "n",
                                "attack", "eps", "seconds_per_doc")}
     if not getattr(args, "json", False):
-        print(f"{args.dataset} / {model} under {args.attack} (n={res['n']}, eps={res['eps']}, seed={args.seed})")
+        print(f"{args.dataset} / {model} under {args.attack}, goal {params.get('goal', 'top1')} "
+              f"(n={res['n']}, eps={res['eps']}, seed={args.seed})")
         print(f"{'metric':8s} {'clean':>8s} {'attacked':>9s}")
         for k in res["clean"]:
             print(f"{k:8s} {100 * res['clean'][k]:8.2f} {100 * res['attacked'][k]:9.2f}")
@@ -77,7 +83,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--model", default="xlinear")
     p.add_argument("--doc", type=int, required=True, help="document id in the split")
     p.add_argument("--attack", choices=ATTACKS, default="hsj")
-    p.add_argument("--goal", choices=("top1", "drop"), default="top1")
+    p.add_argument("--goal", choices=GOALS, default="top1",
+                   help="top1: the top-1 label changes; drop: --label leaves the top-k; topk: every top-k label leaves it")
     p.add_argument("--label", default=None, help="label (id or name) to push out of the top-k, with --goal drop")
     p.add_argument("--top-k", type=int, default=5, dest="top_k")
     p.add_argument("--eps", type=float, default=None)

@@ -4,6 +4,8 @@ ART attacks assume one argmax label. A goal turns the model into two classes:
 
 - ``top1``: class 0 = the original top-1 label is still top-1; class 1 = another label is top-1.
 - ``drop``: class 0 = the chosen label is still in the top-k; class 1 = it left the top-k.
+- ``topk``: class 0 = some label of the original top-k is still in the top-k; class 1 = all of them
+  left it (the whole top-k is replaced, so P@k falls unless the new labels happen to be true too).
 
 The decision (class) always comes from the model's own top-k ranking; the scores handed to ART
 are ``[margin, 0]`` where ``margin`` > 0 means "goal not met yet" (ZOO's loss needs a continuous
@@ -19,22 +21,26 @@ import numpy as np
 
 from engine.errors import InputError
 
-GOALS = ("top1", "drop")
+GOALS = ("top1", "drop", "topk")
 _TIE = 1e-6  # smallest margin magnitude, so argmax is never a tie
 
 
 @dataclass
 class Goal:
-    """kind: "top1" | "drop"; label: the original top-1 (top1) or the label to drop (drop); k: top-k size."""
+    """kind: "top1" | "drop" | "topk"; label: the original top-1 (top1, topk) or the label to drop (drop);
+    k: top-k size; labels: the original top-k ids (topk)."""
 
     kind: str
     label: int
     k: int
+    labels: tuple[int, ...] = ()
 
     def describe(self, label_names: Sequence[str]) -> str:
         name = label_names[self.label] if 0 <= self.label < len(label_names) else str(self.label)
         if self.kind == "top1":
             return f"make the top-1 label ({name}) lose first place"
+        if self.kind == "topk":
+            return f"push every one of the current top-{self.k} labels out of the top-{self.k}"
         return f"push label {name} out of the top-{self.k}"
 
 
@@ -50,6 +56,8 @@ def make_goal(goal: str, original_top: Sequence[int], target_label: int | None, 
         raise InputError("the model predicts no labels for this input, so there is nothing to attack.")
     if goal == "top1":
         return Goal("top1", top[0], k)
+    if goal == "topk":
+        return Goal("topk", top[0], k, tuple(top[:k]))
     if target_label is None:
         raise InputError("the 'drop' goal needs a target label: one of the current top-k labels.")
     if int(target_label) not in top[:k]:
@@ -62,6 +70,8 @@ def goal_met(goal: Goal, top_k: Callable, X) -> np.ndarray:
     """(n,) bool: the goal holds for each input (rows of X (n, d), or a list of texts). One ranking call."""
     if goal.kind == "top1":
         return top_k(X, 1)[:, 0] != goal.label
+    if goal.kind == "topk":
+        return ~np.isin(top_k(X, goal.k), goal.labels).any(axis=1)
     return ~np.any(top_k(X, goal.k) == goal.label, axis=1)
 
 
@@ -74,6 +84,8 @@ def decision_and_margin(goal: Goal, score: Callable, top_k: Callable, X) -> tupl
     if not isinstance(X, list):
         X = np.atleast_2d(np.asarray(X, dtype=np.float32))
     n = len(X) if isinstance(X, list) else X.shape[0]
+    if goal.kind == "topk":
+        return _topk_decision_and_margin(goal, score, top_k, X, n)
     if goal.kind == "top1":
         ids = top_k(X, 2)
         met = ids[:, 0] != goal.label
@@ -94,6 +106,27 @@ def decision_and_margin(goal: Goal, score: Callable, top_k: Callable, X) -> tupl
     riv = np.array([S[i, col[int(r)]] if r >= 0 else 0.0 for i, r in enumerate(rival)])
     margin = own - riv
     # agree with the ranking: beam search may rank differently from exact scores near ties
+    margin = np.where(met, np.minimum(margin, -_TIE), np.maximum(margin, _TIE))
+    return met, margin
+
+
+def _topk_decision_and_margin(goal: Goal, score: Callable, top_k: Callable, X, n: int):
+    """topk: met when no original top-k label is in the top-k. margin = best original label's score minus
+    the k-th best other label's score: every original label is out exactly when the k-th best newcomer
+    beats all of them."""
+    ids = top_k(X, 2 * goal.k)
+    met = ~np.isin(ids[:, :goal.k], goal.labels).any(axis=1)
+    rival = np.empty(n, dtype=np.int64)
+    for i in range(n):
+        others = [j for j in ids[i] if j >= 0 and j not in goal.labels]
+        rival[i] = others[goal.k - 1] if len(others) >= goal.k else (others[-1] if others else -1)
+    own_ids = np.asarray(goal.labels, dtype=np.int64)
+    cand = np.unique(np.concatenate([own_ids, rival[rival >= 0]]))
+    S = np.asarray(score(X, cand), dtype=np.float64)
+    col = {int(j): c for c, j in enumerate(cand)}
+    best_own = S[:, [col[int(j)] for j in own_ids]].max(axis=1)
+    riv = np.array([S[i, col[int(r)]] if r >= 0 else 0.0 for i, r in enumerate(rival)])
+    margin = best_own - riv
     margin = np.where(met, np.minimum(margin, -_TIE), np.maximum(margin, _TIE))
     return met, margin
 

@@ -90,9 +90,11 @@ def evaluate_robustness(dataset: str, model_id: str, attack: str, n: int = 50, e
     bad = set(attack_params) - known
     if bad:
         raise InputError(f"unknown attack parameter(s) {', '.join(sorted(bad))}: use {', '.join(sorted(known))}.")
-    if attack_params.get("goal", "top1") != "top1":
-        raise InputError("robustness is measured with the 'top1' goal (a 'drop' goal needs a label per document).")
-    check_attack_params(attack, "top1", eps, attack_params.get("max_iter"), attack_params.get("max_eval"),
+    goal = attack_params.get("goal", "top1")
+    if goal not in ("top1", "topk"):
+        raise InputError(f"robustness is measured with the 'top1' or 'topk' goal, not {goal!r} (a 'drop' goal needs "
+                         "a label per document).")
+    check_attack_params(attack, goal, eps, attack_params.get("max_iter"), attack_params.get("max_eval"),
                         attack_params.get("norm", "2"), attack_params.get("learning_rate"),
                         attack_params.get("nb_parallel"), attack_params.get("max_words", 5))
     store = store or ModelStore()

@@ -25,6 +25,17 @@ def test_hsj_robustness_numbers(attack_store, attack_cache):
     assert len(list((attack_cache / "robustness").rglob("*.json"))) == 1
 
 
+def test_topk_goal_replaces_the_whole_top5(attack_store, attack_cache):
+    top1 = evaluate_robustness("bibtex", "xlinear", "hsj", n=3, store=attack_store)
+    r = evaluate_robustness("bibtex", "xlinear", "hsj", n=3, store=attack_store, goal="topk")
+    assert r["success_rate"] == 1.0  # unbounded HSJ reaches it here too
+    # every original top-5 label left the top-5, so attacked P@5 falls at least as far as under top1
+    assert r["attacked"]["P@5"] <= top1["attacked"]["P@5"] and r["attacked"]["P@5"] < r["clean"]["P@5"]
+    assert r["perturbation_median"] > top1["perturbation_median"]  # a harder goal needs a larger change
+    with pytest.raises(InputError, match="'top1' or 'topk'"):
+        evaluate_robustness("bibtex", "xlinear", "hsj", n=2, store=attack_store, goal="drop")
+
+
 def test_bad_robustness_inputs(attack_store, attack_cache):
     with pytest.raises(InputError, match="n \\(documents"):
         evaluate_robustness("bibtex", "xlinear", "hsj", n=0, store=attack_store)
