@@ -28,12 +28,13 @@ _TIE = 1e-6  # smallest margin magnitude, so argmax is never a tie
 @dataclass
 class Goal:
     """kind: "top1" | "drop" | "topk"; label: the original top-1 (top1, topk) or the label to drop (drop);
-    k: top-k size; labels: the original top-k ids (topk)."""
+    k: top-k size; labels: the labels the goal pushes out -- (label,) for top1 / drop, the original
+    top-k ids for topk."""
 
     kind: str
     label: int
     k: int
-    labels: tuple[int, ...] = ()
+    labels: tuple[int, ...]
 
     def describe(self, label_names: Sequence[str]) -> str:
         name = label_names[self.label] if 0 <= self.label < len(label_names) else str(self.label)
@@ -55,7 +56,7 @@ def make_goal(goal: str, original_top: Sequence[int], target_label: int | None, 
     if not top:
         raise InputError("the model predicts no labels for this input, so there is nothing to attack.")
     if goal == "top1":
-        return Goal("top1", top[0], k)
+        return Goal("top1", top[0], k, (top[0],))
     if goal == "topk":
         return Goal("topk", top[0], k, tuple(top[:k]))
     if target_label is None:
@@ -63,16 +64,14 @@ def make_goal(goal: str, original_top: Sequence[int], target_label: int | None, 
     if int(target_label) not in top[:k]:
         raise InputError(f"label {target_label} is not in the current top-{k} ({', '.join(map(str, top[:k]))}); "
                          "choose a label the model predicts now.")
-    return Goal("drop", int(target_label), k)
+    return Goal("drop", int(target_label), k, (int(target_label),))
 
 
 def goal_met(goal: Goal, top_k: Callable, X) -> np.ndarray:
     """(n,) bool: the goal holds for each input (rows of X (n, d), or a list of texts). One ranking call."""
     if goal.kind == "top1":
         return top_k(X, 1)[:, 0] != goal.label
-    if goal.kind == "topk":
-        return ~np.isin(top_k(X, goal.k), goal.labels).any(axis=1)
-    return ~np.any(top_k(X, goal.k) == goal.label, axis=1)
+    return ~np.isin(top_k(X, goal.k), goal.labels).any(axis=1)
 
 
 def decision_and_margin(goal: Goal, score: Callable, top_k: Callable, X) -> tuple[np.ndarray, np.ndarray]:
@@ -84,49 +83,28 @@ def decision_and_margin(goal: Goal, score: Callable, top_k: Callable, X) -> tupl
     if not isinstance(X, list):
         X = np.atleast_2d(np.asarray(X, dtype=np.float32))
     n = len(X) if isinstance(X, list) else X.shape[0]
-    if goal.kind == "topk":
-        return _topk_decision_and_margin(goal, score, top_k, X, n)
+    held = np.asarray(goal.labels, dtype=np.int64)
     if goal.kind == "top1":
         ids = top_k(X, 2)
         met = ids[:, 0] != goal.label
         # the strongest rival: the current top-1, or the runner-up while the label still leads
         rival = np.where(ids[:, 0] == goal.label, ids[:, 1], ids[:, 0])
     else:
-        ids = top_k(X, goal.k + 1)
-        met = ~np.any(ids[:, :goal.k] == goal.label, axis=1)
-        # the k-th best label other than the target: the target stays in while it beats that one
+        # drop / topk: the held labels are all out of the top-k exactly when the k-th best other
+        # label beats every one of them
+        ids = top_k(X, goal.k + held.size)
+        met = ~np.isin(ids[:, :goal.k], held).any(axis=1)
         rival = np.empty(n, dtype=np.int64)
         for i in range(n):
-            others = [j for j in ids[i] if j != goal.label and j >= 0]
+            others = [j for j in ids[i] if j >= 0 and j not in goal.labels]
             rival[i] = others[goal.k - 1] if len(others) >= goal.k else (others[-1] if others else -1)
-    cand = np.unique(np.concatenate([[goal.label], rival[rival >= 0]]))
+    cand = np.unique(np.concatenate([held, rival[rival >= 0]]))
     S = np.asarray(score(X, cand), dtype=np.float64)
     col = {int(j): c for c, j in enumerate(cand)}
-    own = S[:, col[goal.label]]
+    own = S[:, [col[int(j)] for j in held]].max(axis=1)  # the strongest held label
     riv = np.array([S[i, col[int(r)]] if r >= 0 else 0.0 for i, r in enumerate(rival)])
     margin = own - riv
     # agree with the ranking: beam search may rank differently from exact scores near ties
-    margin = np.where(met, np.minimum(margin, -_TIE), np.maximum(margin, _TIE))
-    return met, margin
-
-
-def _topk_decision_and_margin(goal: Goal, score: Callable, top_k: Callable, X, n: int):
-    """topk: met when no original top-k label is in the top-k. margin = best original label's score minus
-    the k-th best other label's score: every original label is out exactly when the k-th best newcomer
-    beats all of them."""
-    ids = top_k(X, 2 * goal.k)
-    met = ~np.isin(ids[:, :goal.k], goal.labels).any(axis=1)
-    rival = np.empty(n, dtype=np.int64)
-    for i in range(n):
-        others = [j for j in ids[i] if j >= 0 and j not in goal.labels]
-        rival[i] = others[goal.k - 1] if len(others) >= goal.k else (others[-1] if others else -1)
-    own_ids = np.asarray(goal.labels, dtype=np.int64)
-    cand = np.unique(np.concatenate([own_ids, rival[rival >= 0]]))
-    S = np.asarray(score(X, cand), dtype=np.float64)
-    col = {int(j): c for c, j in enumerate(cand)}
-    best_own = S[:, [col[int(j)] for j in own_ids]].max(axis=1)
-    riv = np.array([S[i, col[int(r)]] if r >= 0 else 0.0 for i, r in enumerate(rival)])
-    margin = best_own - riv
     margin = np.where(met, np.minimum(margin, -_TIE), np.maximum(margin, _TIE))
     return met, margin
 
