@@ -372,9 +372,11 @@ class XTransformerXMC(XMCModel):
         keys = [row.tobytes() for row in ids]
         cache = self._emb_cache
         known = {} if cache is None else cache
-        todo = list(dict.fromkeys(k for k in keys if k not in known))  # unique, first-seen order
+        first: dict[bytes, int] = {}  # token window -> first row holding it
+        for i, k in enumerate(keys):
+            first.setdefault(k, i)
+        todo = [k for k in first if k not in known]
         if todo:
-            first = {k: i for i, k in reversed(list(enumerate(keys)))}  # key -> first row holding it
             lengths = t["attention_mask"].sum(dim=1).numpy()
             # shortest first, each batch cut to its longest text: padding is masked out (the scores
             # do not change), so short texts (deletion curves, user input) skip the padded positions
