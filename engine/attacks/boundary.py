@@ -49,7 +49,7 @@ def boundary(view: FeatureView, goal: Goal, before: Prediction, label_names: Seq
             x_adv = start
     params = {"max_iter": int(max_iter), "max_eval": int(max_eval), "num_trial": NUM_TRIAL, "norm": str(norm),
               "eps": eps, "seed": int(seed), "found_start": start is not None}
-    res = feature_result("boundary", goal, goal.label if goal.kind == "drop" else None, clf, view, x_adv, eps, nv,
+    res = feature_result("boundary", goal, goal.target_label, clf, view, x_adv, eps, nv,
                          before, top_k, label_names, truth, is_text, original_text, t0, params)
     report(progress, 1.0, "Boundary: done")
     return res

@@ -53,7 +53,7 @@ def hopskipjump(view: FeatureView, goal: Goal, before: Prediction, label_names: 
             x_adv = start  # ART gave back a non-adversarial point: keep the seeded start
     params = {"max_iter": int(max_iter), "max_eval": int(max_eval), "init_eval": int(init_eval), "norm": str(norm),
               "eps": eps, "seed": int(seed), "found_start": start is not None}
-    res = feature_result("hsj", goal, goal.label if goal.kind == "drop" else None, clf, view, x_adv, eps, nv, before,
+    res = feature_result("hsj", goal, goal.target_label, clf, view, x_adv, eps, nv, before,
                          top_k, label_names, truth, is_text, original_text, t0, params)
     report(progress, 1.0, "HopSkipJump: done")
     return res

@@ -15,6 +15,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from engine.atomic import write_text_atomic
+from engine.attacks.goals import GOAL_CLASSES
 from engine.errors import InputError
 from engine.paths import REPO_ROOT, result_cache_file
 from engine.types import ProgressFn, report
@@ -91,9 +92,10 @@ def evaluate_robustness(dataset: str, model_id: str, attack: str, n: int = 50, e
     if bad:
         raise InputError(f"unknown attack parameter(s) {', '.join(sorted(bad))}: use {', '.join(sorted(known))}.")
     goal = attack_params.get("goal", "top1")
-    if goal not in ("top1", "topk"):
-        raise InputError(f"robustness is measured with the 'top1' or 'topk' goal, not {goal!r} (a 'drop' goal needs "
-                         "a label per document).")
+    batch_goals = [name for name, g in GOAL_CLASSES.items() if not g.needs_target]
+    if goal not in batch_goals:
+        raise InputError(f"robustness is measured with the {' or '.join(map(repr, batch_goals))} goal, not {goal!r} "
+                         "(a goal with a target label needs a label per document).")
     check_attack_params(attack, goal, eps, attack_params.get("max_iter"), attack_params.get("max_eval"),
                         attack_params.get("norm", "2"), attack_params.get("learning_rate"),
                         attack_params.get("nb_parallel"), attack_params.get("max_words", 5))

@@ -95,7 +95,7 @@ def wordnet_attack(model, text: str, goal: Goal, before: Prediction, *, max_word
     # the feature views of two texts share one space (same vocabulary), so the change is comparable
     l2, linf = perturbation_norms(view0.x0, view1.x0)
     res = AttackResult(
-        attack="wordnet", space="text", goal=goal.kind, target_label=goal.label if goal.kind == "drop" else None,
+        attack="wordnet", space="text", goal=goal.kind, target_label=goal.target_label,
         success=met, queries=int(clf.queries), seconds=round(time.perf_counter() - t0, 4), before=before, after=after,
         l2=l2, linf=linf, words_changed=len(swaps), changed=changed_features(view0.feature_names, view0.x0, view1.x0),
         original_text=text, adversarial_text=adv_text, adversarial_vector=None,

@@ -49,7 +49,7 @@ def zoo(view: FeatureView, goal: Goal, before: Prediction, label_names: Sequence
         x_adv = art.generate(x0[None, :])[0]
     params = {"max_iter": int(max_iter), "learning_rate": float(learning_rate), "nb_parallel": nb_parallel,
               "norm": str(norm), "eps": eps, "seed": int(seed), "initial_const": INITIAL_CONST}
-    res = feature_result("zoo", goal, goal.label if goal.kind == "drop" else None, clf, view, x_adv, eps, nv, before,
+    res = feature_result("zoo", goal, goal.target_label, clf, view, x_adv, eps, nv, before,
                          top_k, label_names, truth, is_text, original_text, t0, params)
     report(progress, 1.0, "ZOO: done")
     return res
