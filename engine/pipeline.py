@@ -3,153 +3,38 @@ module (and the result types it returns); the CLI uses it too.
 """
 from __future__ import annotations
 
-import threading
-import time
-from collections import OrderedDict
-from dataclasses import asdict
 from typing import Any
 
 import numpy as np
 
 from engine.data import load_dataset
 from engine.data.dataset import DATASETS
-from engine.errors import InputError, ModelError
-from engine.metrics import ranking_metrics
+from engine.errors import InputError
 from engine.models.base import check_top_k
+from engine.models import families
+from engine.models.families import format_model_id
+from engine.models.runtime import ensure_model, evaluate_model, forget_model, get_model, train_model  # noqa: F401
 from engine.models.store import ModelInfo, ModelStore
-from engine.types import Dataset, Document, Prediction, ProgressFn, report, scaled_progress
+from engine.types import Dataset, Document, Prediction
 
-FAMILIES = ("xlinear", "xtransformer")
-_MODEL_CACHE: "OrderedDict[tuple, Any]" = OrderedDict()
-_MODEL_CACHE_MAX = 6
-_LOCK = threading.Lock()
+FAMILIES = families.TRAINABLE
 
 
 def model_id_for(family: str, robust: bool = False) -> str:
-    if family not in FAMILIES:
-        raise InputError(f"unknown model {family!r}: choose one of {', '.join(FAMILIES)}.")
-    return f"{family}-robust" if robust else family
+    return format_model_id(family, "robust" if robust else "baseline")
 
 
 def inputs_of(ds: Dataset, split: str = "test", rows=None) -> Any:
-    """What a model reads for a split: list[str] (text datasets) or ndarray (n, d) (dense)."""
-    s = ds.split(split)
-    idx = range(s.n) if rows is None else rows
-    if ds.has_text:
-        return [s.texts[i] for i in idx]
-    X = s.X if rows is None else s.X[list(rows)]
-    return np.asarray(X.toarray(), dtype=np.float32)
+    """What a model reads for a split. See Dataset.inputs."""
+    return ds.inputs(split, rows)
 
 
 def document_input(ds: Dataset, doc: Document) -> Any:
-    return doc.text if ds.has_text else doc.features
+    return ds.input_of(doc)
 
 
 def default_params(family: str, ds: Dataset, **overrides):
-    if family == "xlinear":
-        from engine.models.tuning import tuned_defaults
-        from engine.models.xlinear import XLinearParams
-
-        return XLinearParams(**{**tuned_defaults(ds.name), **overrides})
-    from engine.models.tuning import tuned_defaults
-    from engine.models.xtransformer import XTransformerParams
-
-    # the ranker is a linear XR model like XR-Linear: start from the C that XR-Linear's
-    # cross-validation on the training split chose for this dataset
-    tuned_c = tuned_defaults(ds.name).get("C")
-    return XTransformerParams(**({"ranker_C": tuned_c} if tuned_c else {}), **overrides)
-
-
-def train_model(dataset: str | Dataset, family: str = "xlinear", params=None, store: ModelStore | None = None,
-                progress: ProgressFn | None = None, model_id: str | None = None, evaluate: bool = True) -> ModelInfo:
-    """Train a baseline model on the training split, evaluate on test, save it with its manifest."""
-    ds = dataset if isinstance(dataset, Dataset) else load_dataset(dataset)
-    store = store or ModelStore()
-    model_id = model_id or model_id_for(family)
-    params = params or default_params(family, ds)
-    t0 = time.perf_counter()
-    if family == "xlinear":
-        from engine.models.xlinear import XLinearXMC
-
-        model = XLinearXMC.train(inputs_of(ds, "train"), ds.train.Y, ds.label_names, params,
-                                 feature_names=ds.feature_names, progress=scaled_progress(progress, 0.0, 0.8))
-    elif family == "xtransformer":
-        if not ds.has_text:
-            raise InputError(f"the X-Transformer reads text; {ds.display_name} has only numeric features. Use xlinear.")
-        from engine.models.xtransformer import XTransformerXMC
-
-        model = XTransformerXMC.train(ds.train.texts, ds.train.Y, ds.label_names, params,
-                                      progress=scaled_progress(progress, 0.0, 0.8))
-    else:
-        raise InputError(f"unknown model {family!r}: choose one of {', '.join(FAMILIES)}.")
-    train_seconds = time.perf_counter() - t0
-    metrics = evaluate_model(model, ds, progress=scaled_progress(progress, 0.8, 0.99)) if evaluate else {}
-    manifest = {
-        "variant": "baseline",
-        "dataset_is_sample": ds.is_sample,
-        "data_checksums": ds.checksums,
-        "params": asdict(params),
-        "seed": getattr(params, "seed", None),
-        "train_seconds": round(train_seconds, 3),
-        "n_train": ds.train.n,
-        "metrics": metrics,
-    }
-    info = store.save(model, ds.name, model_id, manifest)
-    forget_model(ds.name, model_id, store)
-    report(progress, 1.0, "saved")
-    return info
-
-
-def evaluate_model(model, ds: Dataset, split: str = "test", rows=None, progress: ProgressFn | None = None,
-                   batch: int = 512) -> dict[str, float]:
-    """P@1..5, R@1..5, nDCG@1..5, PSP@1..5 on a split (all rows, or the given rows)."""
-    import scipy.sparse as sp
-
-    inputs = inputs_of(ds, split, rows)
-    n = len(inputs)
-    parts = []
-    for i in range(0, n, batch):
-        parts.append(model.score_matrix(model.check_inputs(inputs[i:i + batch]), 5).tocsr())
-        report(progress, min(1.0, (i + batch) / n), f"evaluating {min(n, i + batch)}/{n}")
-    S = sp.vstack(parts).tocsr()
-    Y = ds.split(split).Y if rows is None else ds.split(split).Y[list(rows)]
-    return ranking_metrics(Y, S, Y_train=ds.train.Y)
-
-
-def get_model(dataset: str, model_id: str, store: ModelStore | None = None):
-    """Load a saved model, cached in process (bounded LRU). Treat the result as read-only."""
-    store = store or ModelStore()
-    key = (str(store.root), dataset, model_id)
-    with _LOCK:
-        if key in _MODEL_CACHE:
-            _MODEL_CACHE.move_to_end(key)
-            return _MODEL_CACHE[key]
-    model = store.load(dataset, model_id)
-    with _LOCK:
-        _MODEL_CACHE[key] = model
-        while len(_MODEL_CACHE) > _MODEL_CACHE_MAX:
-            _MODEL_CACHE.popitem(last=False)
-    return model
-
-
-def forget_model(dataset: str, model_id: str, store: ModelStore | None = None) -> None:
-    """Drop a model from the in-process cache (after it was retrained or replaced)."""
-    store = store or ModelStore()
-    with _LOCK:
-        _MODEL_CACHE.pop((str(store.root), dataset, model_id), None)
-
-
-def ensure_model(dataset: str, model_id: str = "xlinear", store: ModelStore | None = None,
-                 progress: ProgressFn | None = None):
-    """Return a saved model, training XR-Linear first if it is missing (it takes seconds)."""
-    store = store or ModelStore()
-    try:
-        store.info(dataset, model_id)
-    except ModelError:
-        if model_id != "xlinear":
-            raise
-        train_model(dataset, "xlinear", store=store, progress=progress)
-    return get_model(dataset, model_id, store)
+    return families.family(family).default_params(ds, **overrides)
 
 
 def list_models(dataset: str | None = None, store: ModelStore | None = None) -> list[ModelInfo]:

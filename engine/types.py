@@ -82,6 +82,19 @@ class Dataset:
             raise InputError(f"unknown split {name!r}: use 'train' or 'test'.")
         return self.train if name == "train" else self.test
 
+    def inputs(self, split: str = "test", rows=None):
+        """What a model reads for a split (all rows, or the given row ids): list[str] for text
+        datasets, ndarray (n, n_features) float32 for dense ones."""
+        s = self.split(split)
+        if self.has_text:
+            return list(s.texts) if rows is None else [s.texts[i] for i in rows]
+        X = s.X if rows is None else s.X[list(rows)]
+        return np.asarray(X.toarray(), dtype=np.float32)
+
+    def input_of(self, doc: "Document"):
+        """The model input of one document: its text, or its feature row (n_features,)."""
+        return doc.text if self.has_text else doc.features
+
     def document(self, index: int, split: str = "test") -> "Document":
         """Return one document; raises InputError for an index out of range."""
         from engine.errors import InputError

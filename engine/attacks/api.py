@@ -116,12 +116,13 @@ def attack_document(dataset: str, model_id: str, index: int, attack: str = "hsj"
     eps: perturbation budget in the feature view (L2 or Linf per ``norm``); an over-budget result is
     projected onto the eps-ball and counts only if the projection still meets the goal.
     """
-    from engine import pipeline
+    from engine.data import load_dataset
+    from engine.models.runtime import get_model
     from engine.models.store import ModelStore
 
     check_attack_params(attack, goal, eps, max_iter, max_eval, norm, learning_rate, nb_parallel, max_words)
     store = store or ModelStore()
-    ds = pipeline.load_dataset(dataset)
+    ds = load_dataset(dataset)
     if attack == "wordnet" and not ds.has_text:
         raise InputError(f"the WordNet attack replaces words; {ds.display_name} has only numeric features. "
                          "Use hsj or zoo.")
@@ -138,8 +139,8 @@ def attack_document(dataset: str, model_id: str, index: int, attack: str = "hsj"
             return AttackResult.from_json(path.read_text())
         except (OSError, ValueError, KeyError, TypeError):
             pass  # unreadable cache entry: recompute
-    model = pipeline.get_model(ds.name, model_id, store)
-    res = run_attack(model, pipeline.document_input(ds, doc), attack=attack, goal=goal, target_label=target_label,
+    model = get_model(ds.name, model_id, store)
+    res = run_attack(model, ds.input_of(doc), attack=attack, goal=goal, target_label=target_label,
                      top_k=top_k, eps=eps, max_iter=max_iter, max_eval=max_eval, norm=norm,
                      learning_rate=learning_rate, nb_parallel=nb_parallel, max_words=max_words, seed=seed,
                      truth=list(doc.labels), progress=progress)

@@ -26,15 +26,16 @@ KS = (1, 2, 3, 4, 5)
 def _attack_one(dataset: str, model_id: str, index: int, attack: str, eps, seed: int, split: str, store_root: str,
                 params: dict) -> dict:
     """Attack one document (top-5 kept) and return the compact numbers the evaluation needs."""
-    from engine import pipeline
+    from engine.data import load_dataset
+    from engine.models.runtime import get_model
     from engine.attacks.api import run_attack
     from engine.models.store import ModelStore
 
     store = ModelStore(store_root)
-    ds = pipeline.load_dataset(dataset)
-    model = pipeline.get_model(dataset, model_id, store)
+    ds = load_dataset(dataset)
+    model = get_model(dataset, model_id, store)
     doc = ds.document(int(index), split)
-    inp = pipeline.document_input(ds, doc)
+    inp = ds.input_of(doc)
     try:
         res = run_attack(model, inp, attack=attack, eps=eps, seed=seed, top_k=5, truth=list(doc.labels), **params)
     except InputError as exc:
@@ -79,7 +80,7 @@ def evaluate_robustness(dataset: str, model_id: str, attack: str, n: int = 50, e
     "perturbation_median", "seconds_per_doc", "n", "attack", "eps", "docs"}.
     attack_params: goal, max_iter, max_eval, norm, learning_rate, nb_parallel, max_words (see attack_document).
     """
-    from engine import pipeline
+    from engine.data import load_dataset
     from engine.attacks.api import ATTACKS, check_attack_params
     from engine.models.store import ModelStore
 
@@ -100,7 +101,7 @@ def evaluate_robustness(dataset: str, model_id: str, attack: str, n: int = 50, e
                         attack_params.get("norm", "2"), attack_params.get("learning_rate"),
                         attack_params.get("nb_parallel"), attack_params.get("max_words", 5))
     store = store or ModelStore()
-    ds = pipeline.load_dataset(dataset)
+    ds = load_dataset(dataset)
     if attack == "wordnet" and not ds.has_text:
         raise InputError(f"the WordNet attack replaces words; {ds.display_name} has only numeric features.")
     info = store.info(ds.name, model_id)

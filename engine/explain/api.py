@@ -205,14 +205,15 @@ def explain_document(dataset: str, model_id: str, index: int, method: str = "lim
             report(progress, 1.0, "loaded from cache")
             return hit
 
-    from engine.pipeline import document_input, get_model, load_dataset
+    from engine.data import load_dataset
+    from engine.models.runtime import get_model
 
     t0 = time.perf_counter()
     report(progress, 0.0, "loading")
     ds = load_dataset(dataset)
     model = get_model(dataset, model_id, store)
     doc = ds.document(index, split)
-    model_input = document_input(ds, doc)
+    model_input = ds.input_of(doc)
     if ds.has_text and not TextUnits.of_or_none(model_input):
         raise InputError(f"document {index} of {dataset} {split} has no words left to explain (its text is empty).")
     if labels is None:
@@ -260,7 +261,8 @@ def attention_map(model, text: str, label_ids: Sequence[int]) -> AttentionMap:
 
 def _text_model_and_doc(dataset: str, model_id: str, index: int, split: str, store, what: str):
     from engine.explain.attention import check_attention_model
-    from engine.pipeline import get_model, load_dataset
+    from engine.data import load_dataset
+    from engine.models.runtime import get_model
 
     store, info = _model_info(dataset, model_id, store)
     _check_method_for("attention", info, dataset)

@@ -26,7 +26,8 @@ def faithfulness_table(dataset: str, model_id: str, n_docs: int = 100, seed: int
     interrupted run resumes where it stopped and a repeated one is instant (``seconds`` then
     counts only what was computed in this call; ``cached_docs`` says how many came from the cache).
     """
-    from engine import pipeline
+    from engine.data import load_dataset
+    from engine.models.runtime import ensure_model
     from engine.explain.api import cache_has, check_params, explain_document
     from engine.explain.attention import supports_attention
     from engine.explain.faithfulness import reusing_encodings
@@ -37,8 +38,8 @@ def faithfulness_table(dataset: str, model_id: str, n_docs: int = 100, seed: int
                          f"{MAX_DOCS}, got {n_docs!r}.")
     check_params("lime", samples, 10, seed)
     store = store or ModelStore()
-    ds = pipeline.load_dataset(dataset)
-    model = pipeline.ensure_model(dataset, model_id, store)
+    ds = load_dataset(dataset)
+    model = ensure_model(dataset, model_id, store)
     rng = np.random.default_rng(seed)
     docs = np.sort(rng.choice(ds.test.n, size=min(n_docs, ds.test.n), replace=False))
     methods = ["lime"] + (["attention"] if supports_attention(model) else [])
@@ -47,7 +48,7 @@ def faithfulness_table(dataset: str, model_id: str, n_docs: int = 100, seed: int
     t0 = time.perf_counter()
     for i, d in enumerate(docs):
         report(progress, i / len(docs), f"{dataset}/{model_id}: document {i + 1}/{len(docs)}")
-        if ds.has_text and not pipeline.document_input(ds, ds.document(int(d), "test")).split():
+        if ds.has_text and not ds.input_of(ds.document(int(d), "test")).split():
             skipped += 1
             continue
         kw = dict(top_k=top_k, samples=samples, seed=seed, split="test", store=store)

@@ -32,8 +32,6 @@ def tuned_defaults(dataset: str) -> dict:
 def tune_xlinear(ds: Dataset, folds: int = FOLDS, seed: int = 0, progress: ProgressFn | None = None,
                  grid_C=GRID_C, grid_leaf=GRID_LEAF) -> dict:
     """Grid over ranker C and leaf size, k-fold CV on train; returns {"best": params, "trials": [...]}."""
-    from engine.pipeline import inputs_of
-
     n = ds.train.n
     parts = np.array_split(np.random.default_rng(seed).permutation(n), folds)
     trials = []
@@ -45,9 +43,9 @@ def tune_xlinear(ds: Dataset, folds: int = FOLDS, seed: int = 0, progress: Progr
             report(progress, (i * folds + f) / (len(combos) * folds), f"C={c} leaf={leaf} fold {f + 1}/{folds}")
             val = np.sort(parts[f])
             fit = np.sort(np.concatenate([parts[g] for g in range(folds) if g != f]))
-            m = XLinearXMC.train(inputs_of(ds, "train", fit), ds.train.Y[fit], ds.label_names, params,
+            m = XLinearXMC.train(ds.inputs("train", fit), ds.train.Y[fit], ds.label_names, params,
                                  feature_names=ds.feature_names)
-            r = ranking_metrics(ds.train.Y[val], m.score_matrix(m.check_inputs(inputs_of(ds, "train", val)), 5))
+            r = ranking_metrics(ds.train.Y[val], m.score_matrix(m.check_inputs(ds.inputs("train", val)), 5))
             p1.append(r["P@1"])
             p5.append(r["P@5"])
         trials.append({"C": c, "max_leaf_size": leaf, "val_P@1": float(np.mean(p1)), "val_P@5": float(np.mean(p5))})

@@ -122,7 +122,8 @@ def train_robust(dataset, family: str = "xlinear", params=None, store=None, prog
     the TF-IDF half of its input; WordNet substitutions reach it through both halves). Minutes on a CPU.
     fine_tune_encoder=True fine-tunes a new encoder on clean + augmented text in every round (hours on
     a CPU: for a GPU)."""
-    from engine import pipeline
+    from engine.data import load_dataset
+    from engine.models import families, runtime
     from engine.models.store import ModelStore
     from engine.types import Dataset
 
@@ -130,7 +131,7 @@ def train_robust(dataset, family: str = "xlinear", params=None, store=None, prog
         raise InputError(f"unknown model {family!r}: choose xlinear or xtransformer.")
     if isinstance(max_rounds, bool) or not isinstance(max_rounds, (int, np.integer)) or not 1 <= max_rounds <= 10:
         raise InputError(f"max_rounds must be a whole number from 1 to 10, got {max_rounds!r}.")
-    ds = dataset if isinstance(dataset, Dataset) else pipeline.load_dataset(dataset)
+    ds = dataset if isinstance(dataset, Dataset) else load_dataset(dataset)
     if family == "xtransformer":
         if not ds.has_text:
             raise InputError(f"the X-Transformer reads text; {ds.display_name} has only numeric features.")
@@ -142,13 +143,13 @@ def train_robust(dataset, family: str = "xlinear", params=None, store=None, prog
     encoder_from = None
     if family == "xtransformer" and not fine_tune_encoder:
         try:
-            encoder_from = pipeline.get_model(ds.name, "xtransformer", store)
+            encoder_from = runtime.get_model(ds.name, "xtransformer", store)
         except ModelError:
             raise ModelError(f"the robust X-Transformer keeps the fine-tuned encoder of {ds.name}'s X-Transformer, and "
                              "none is saved: train the X-Transformer first (or fine-tune a new encoder on clean + "
                              "augmented text with fine_tune_encoder / --fine-tune-encoder: hours on a CPU).") from None
         params = encoder_from.params  # the baseline's ranker settings: only the training data differ
-    params = params or pipeline.default_params(family, ds)
+    params = params or families.family(family).default_params(ds)
     t0 = time.perf_counter()
     with contextlib.ExitStack() as stack:
         if encoder_from is not None:  # every round re-reads the clean texts: encode them once
@@ -157,7 +158,7 @@ def train_robust(dataset, family: str = "xlinear", params=None, store=None, prog
 
 
 def _train_robust(ds, family, params, store, progress, seed, max_rounds, encoder_from, t0):
-    from engine import pipeline
+    from engine.models import runtime
 
     is_text = ds.has_text
     n = ds.train.n
@@ -165,7 +166,7 @@ def _train_robust(ds, family, params, store, progress, seed, max_rounds, encoder
     perm = rng.permutation(n)
     n_val = max(1, int(round(VAL_SHARE * n)))
     val_rows, fit_rows = np.sort(perm[:n_val]), np.sort(perm[n_val:])
-    inputs_all = pipeline.inputs_of(ds, "train")
+    inputs_all = ds.inputs("train")
     take = (lambda rows: [inputs_all[i] for i in rows]) if is_text else (lambda rows: inputs_all[rows])
     fit_in, val_in = take(fit_rows), take(val_rows)
     Y_fit, Y_val = ds.train.Y[fit_rows], ds.train.Y[val_rows]
@@ -232,7 +233,7 @@ def _train_robust(ds, family, params, store, progress, seed, max_rounds, encoder
     train_seconds = time.perf_counter() - t0
     vocab_before = len(base.featurizer.vocabulary) if is_text and hasattr(base, "featurizer") else ds.n_features
     vocab_after = len(model.featurizer.vocabulary) if is_text and hasattr(model, "featurizer") else ds.n_features
-    metrics = pipeline.evaluate_model(model, ds, progress=scaled_progress(progress, 0.96, 0.99))
+    metrics = runtime.evaluate_model(model, ds, progress=scaled_progress(progress, 0.96, 0.99))
     manifest = {
         "variant": "robust", "baseline": family, "dataset_is_sample": ds.is_sample, "data_checksums": ds.checksums,
         "params": asdict(params), "seed": seed, "train_seconds": round(train_seconds, 3), "n_train": n,
@@ -256,7 +257,7 @@ def _train_robust(ds, family, params, store, progress, seed, max_rounds, encoder
         if encoder_from is not None:
             manifest["encoder_from_created"] = store.info(ds.name, "xtransformer").manifest.get("created")
     info = store.save(model, ds.name, f"{family}-robust", manifest)
-    pipeline.forget_model(ds.name, f"{family}-robust", store)  # never serve the older one after this save
+    runtime.forget_model(ds.name, f"{family}-robust", store)  # never serve the older one after this save
     report(progress, 1.0, "saved")
     return info
 

@@ -147,15 +147,13 @@ def train_smoothed(dataset: str, base_model_id: str = "xlinear", params: Smoothi
     """Wrap a saved model with prediction smoothing, evaluate it on test, save as '<base>-smoothed'."""
     from engine.data import load_dataset
     from engine.models.store import ModelStore
-    from engine.pipeline import evaluate_model
+    from engine.models.runtime import evaluate_model, forget_model
 
     store = store or ModelStore()
     ds = load_dataset(dataset)
     base_info = store.info(ds.name, base_model_id)
     model = SmoothedXMC(store.load(ds.name, base_model_id), params, (ds.name, base_model_id))
     metrics = evaluate_model(model, ds, progress=progress, batch=64)
-    from engine.pipeline import forget_model
-
     info = store.save(model, ds.name, f"{base_model_id}-smoothed", {
         "variant": "smoothed", "baseline": base_model_id, "params": asdict(params), "seed": params.seed,
         "data_checksums": ds.checksums, "dataset_is_sample": ds.is_sample, "metrics": metrics,

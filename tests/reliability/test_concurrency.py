@@ -11,6 +11,7 @@ import psutil
 import pytest
 
 from engine import pipeline
+from engine.models import runtime
 
 ROOT = Path(__file__).resolve().parents[2]
 N = 8
@@ -22,7 +23,7 @@ def test_every_streamlit_cache_is_bounded():
         for d in fn.decorator_list:
             if isinstance(d, ast.Call) and getattr(d.func, "attr", "") in ("cache_data", "cache_resource"):
                 assert any(k.arg == "max_entries" for k in d.keywords), fn.name
-    assert 1 <= pipeline._MODEL_CACHE_MAX <= 16
+    assert 1 <= runtime._MODEL_CACHE_MAX <= 16
 
 
 @pytest.mark.slow
