@@ -3,7 +3,7 @@
 Each (dataset, model) is measured in a fresh child process so its peak RSS is its own. The
 X-Transformer is not retrained here (tens of minutes on 2 cores): its training time comes from
 the saved model's manifest, and latency is measured on the saved model when one exists.
-Explanation and attack speed come from engine.explain.bench / engine.attacks.bench when present.
+Explanation and attack speed come from engine.explain.bench / engine.attacks.bench.
 """
 from __future__ import annotations
 
@@ -35,8 +35,8 @@ def _timeit(fn, repeat: int = 5) -> float:
 
 def _measure(dataset: str, family: str, queue) -> None:
     try:
-        from engine import pipeline
         from engine.data import load_dataset
+        from engine.models.runtime import train_model
         from engine.models.store import ModelStore
 
         ds = load_dataset(dataset)
@@ -44,7 +44,7 @@ def _measure(dataset: str, family: str, queue) -> None:
         if family == "xlinear":
             store = ModelStore(tempfile.mkdtemp(prefix="xtrust-bench-"))
             t = time.perf_counter()
-            info = pipeline.train_model(ds, "xlinear", store=store, evaluate=False)
+            info = train_model(ds, "xlinear", store=store, evaluate=False)
             row["train_s"] = round(time.perf_counter() - t, 3)
             model = store.load(ds.name, info.model_id)
         else:
@@ -58,7 +58,7 @@ def _measure(dataset: str, family: str, queue) -> None:
             row["train_s"] = info.manifest.get("train_seconds")
             row["train_s_source"] = "manifest"
             model = store.load(ds.name, family)
-        inputs = pipeline.inputs_of(ds, "test", range(min(BATCH, ds.test.n)))
+        inputs = ds.inputs("test", range(min(BATCH, ds.test.n)))
         one = inputs[:1]
         repeat = 5 if family == "xlinear" else 2
         row["predict_1_ms"] = round(1000 * _timeit(lambda: model.score_matrix(one, 5), repeat), 2)
@@ -68,6 +68,42 @@ def _measure(dataset: str, family: str, queue) -> None:
         queue.put(row)
     except Exception as exc:  # report, never crash the whole bench
         queue.put({"dataset": dataset, "model": family, "error": f"{type(exc).__name__}: {exc}"})
+
+
+_IMPORT_PROBE = ("import time; t = time.perf_counter(); import engine.pipeline; "
+                 "print(time.perf_counter() - t)")
+_FIRST_PAGE_PROBE = ("import time; from streamlit.testing.v1 import AppTest; t = time.perf_counter(); "
+                     "at = AppTest.from_file('dashboard/app.py', default_timeout=300).run(); "
+                     "assert not at.exception, at.exception; print(time.perf_counter() - t)")
+
+
+def startup_seconds(repo_root: str | os.PathLike | None = None, repeat: int = 3) -> dict:
+    """Median seconds, each in a fresh process run in ``repo_root`` (default: this checkout; another
+    checkout measures an older version the same way): ``import engine.pipeline``, and the dashboard's
+    first page (the Overview, rendered by Streamlit's AppTest, with the models already saved)."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from engine.paths import REPO_ROOT
+
+    root = Path(repo_root or REPO_ROOT)
+    env = {**os.environ, "PYTHONPATH": str(root)}
+
+    def median_of(code: str) -> float:
+        runs = []
+        for _ in range(repeat):
+            out = subprocess.run([sys.executable, "-c", code], cwd=root, env=env, capture_output=True, text=True,
+                                 timeout=600)
+            if out.returncode != 0:
+                raise RuntimeError(out.stderr.strip().splitlines()[-1] if out.stderr.strip() else "failed")
+            runs.append(float(out.stdout.strip().splitlines()[-1]))
+        return round(float(np.median(runs)), 3)
+
+    median_of(_FIRST_PAGE_PROBE.replace("t = time.perf_counter(); ", "t = time.perf_counter(); "))  # warm caches
+    return {"repo": str(root), "import_pipeline_s": median_of(_IMPORT_PROBE),
+            "dashboard_first_page_s": median_of(_FIRST_PAGE_PROBE), "repeat": repeat,
+            "load_average_1_5_15": [round(x, 2) for x in os.getloadavg()]}
 
 
 def run_bench(quick: bool = False, datasets=("bibtex", "delicious", "mediamill"), progress: ProgressFn | None = None) -> dict:
@@ -93,9 +129,12 @@ def run_bench(quick: bool = False, datasets=("bibtex", "delicious", "mediamill")
             report(progress, (len(jobs) + (key == "attacks")) / (len(jobs) + 2), key)
             try:
                 out[key] = getattr(importlib.import_module(module), fn)()
-            except ImportError:
-                out[key] = {"skipped": f"{module} not available"}
-            except Exception as exc:
+            except Exception as exc:  # one failed measurement is reported, the others still run
                 out[key] = {"error": f"{type(exc).__name__}: {exc}"}
+    report(progress, 0.99, "start-up times")
+    try:
+        out["startup"] = startup_seconds()
+    except Exception as exc:  # reported, never fatal to the other numbers
+        out["startup"] = {"error": f"{type(exc).__name__}: {exc}"}
     report(progress, 1.0, "done")
     return out

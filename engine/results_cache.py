@@ -9,6 +9,7 @@ nothing, so a cancelled run leaves no partial entry.
 """
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any, Callable, Sequence, TypeVar
 
@@ -44,7 +45,12 @@ def lookup(kind: str, folders: Sequence[str], key: dict, load: Callable[[str], T
 
 
 def store(kind: str, folders: Sequence[str], key: dict, value: T, dump: Callable[[T], str]) -> T:
-    write_text_atomic(cache_path(kind, folders, key), dump(value))
+    """Save ``value``; a cache that cannot be written (read-only or full disk) costs only the reuse:
+    the finished result is still returned, never lost."""
+    try:
+        write_text_atomic(cache_path(kind, folders, key), dump(value))
+    except OSError as exc:
+        logging.getLogger("xtrust.cache").warning("could not cache a %s result (%s)", kind, exc)
     return value
 
 

@@ -1,112 +1,79 @@
 """attack_document: validate, run one attack on one document, cache the finished result on disk.
 
-Cache: <cache_dir>/attacks/<dataset>/<sha256 of every argument + the model's creation time>.json,
-written atomically; a cancelled attack writes nothing.
+Cache (engine/results_cache.py): <cache_dir>/attacks/<dataset>/<sha256 of every argument, the
+parameters as run and the model's store + creation time>.json; a cancelled attack writes nothing.
 """
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 
-from engine.atomic import write_text_atomic
 from engine.attacks.goals import GOALS, make_goal
+from engine.attacks.registry import ATTACKS as REGISTRY, attack_spec, check_compatible
+from engine.attacks.spec import NORMS, AttackContext
 from engine.attacks.result import AttackResult
 from engine.errors import InputError
-from engine.paths import result_cache_file
+from engine.results_cache import cached, model_key
 from engine.types import ProgressFn
 
-ATTACKS = ("hsj", "zoo", "boundary", "wordnet")
-NORMS = ("2", "inf")
-# defaults per attack: small enough for ~1-2 s on one BibTeX document with XR-Linear
-DEFAULT_MAX_ITER = {"hsj": 5, "zoo": 20, "boundary": 20}
-DEFAULT_MAX_EVAL = 100
-DEFAULT_LR = 0.1
-DEFAULT_NB_PARALLEL = 64
-# upper bounds: an attack with max_iter=10**9 would run for days; refuse it with a message instead
-MAX_ITER = 10_000
-MAX_EVAL = 100_000
+ATTACKS = tuple(REGISTRY)  # menu order; specs (parameters, defaults, bounds) in engine/attacks/registry.py
 
 
-def _positive_int(name: str, value, allow_none: bool = True, upper: int | None = None):
-    if value is None and allow_none:
-        return None
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise InputError(f"{name} must be a whole number of at least 1, got {value!r}.")
-    if upper is not None and value > upper:
-        raise InputError(f"{name} must be at most {upper:,}, got {value!r}.")
-    return int(value)
+def _attack_params(attack: str, **given) -> tuple[dict, frozenset]:
+    """The attack's own parameters, checked, defaults filled in; values meant for other attacks are
+    checked too (a bad value is refused whichever attack it belongs to) and then dropped."""
+    spec = attack_spec(attack)
+    own = {p.name for p in spec.params}
+    for other in REGISTRY.values():
+        for p in other.params:
+            if p.name not in own and given.get(p.name) is not None:
+                p.check(given[p.name])
+    return spec.check_params({k: v for k, v in given.items() if k in own}), frozenset(
+        k for k in own if given.get(k) is not None)
 
 
 def check_attack_params(attack: str, goal: str, eps, max_iter, max_eval, norm, learning_rate, nb_parallel,
                         max_words) -> None:
     """Raise InputError naming the first bad parameter."""
-    if attack not in ATTACKS:
-        raise InputError(f"unknown attack {attack!r}: choose one of {', '.join(ATTACKS)}.")
+    attack_spec(attack)
     if goal not in GOALS:
         raise InputError(f"unknown attack goal {goal!r}: choose one of {', '.join(GOALS)}.")
     if eps is not None and (isinstance(eps, bool) or not isinstance(eps, (int, float, np.floating))
                             or not np.isfinite(eps) or eps <= 0):
         raise InputError(f"eps (the perturbation budget) must be a positive number, got {eps!r}.")
-    _positive_int("max_iter (iterations)", max_iter, upper=MAX_ITER)
-    _positive_int("max_eval (evaluations per step)", max_eval, upper=MAX_EVAL)
-    _positive_int("nb_parallel", nb_parallel)
-    _positive_int("max_words (words the WordNet attack may change)", max_words, allow_none=False)
+    _attack_params(attack, max_iter=max_iter, max_eval=max_eval, learning_rate=learning_rate,
+                   nb_parallel=nb_parallel, max_words=max_words)
     if str(norm) not in NORMS:
         raise InputError(f"norm must be '2' or 'inf', got {norm!r}.")
-    if learning_rate is not None and (isinstance(learning_rate, bool) or not isinstance(learning_rate, (int, float))
-                                      or not np.isfinite(learning_rate) or learning_rate <= 0):
-        raise InputError(f"learning_rate must be a positive number, got {learning_rate!r}.")
 
 
 def run_attack(model, inp, *, attack: str, goal: str = "top1", target_label=None, top_k: int = 5,
                eps: float | None = None, max_iter: int | None = None, max_eval: int | None = None, norm: str = "2",
-               learning_rate: float | None = None, nb_parallel: int | None = None, max_words: int = 5,
+               learning_rate: float | None = None, nb_parallel: int | None = None, max_words: int | None = None,
                seed: int = 0, truth=None, progress: ProgressFn | None = None) -> AttackResult:
-    """Attack one model input (a text, or a feature row (d,)) with no dataset and no cache. Any XMCModel."""
+    """Attack one model input (a text, or a feature row (d,)) with no dataset and no cache. Any XMCModel.
+    Parameters left None take the attack's defaults (engine/attacks/registry.py)."""
     from engine.models.base import check_top_k
 
     check_attack_params(attack, goal, eps, max_iter, max_eval, norm, learning_rate, nb_parallel, max_words)
+    spec = attack_spec(attack)
     top_k = check_top_k(top_k, model.n_labels)
     is_text = model.input_kind == "text"
-    if attack == "wordnet" and not is_text:
-        raise InputError("the WordNet attack replaces words; this model reads numeric features with no text "
-                         "(e.g. MediaMill). Use hsj or zoo.")
+    check_compatible(spec, is_text)
+    params, given = _attack_params(attack, max_iter=max_iter, max_eval=max_eval, learning_rate=learning_rate,
+                                   nb_parallel=nb_parallel, max_words=max_words)
     inputs = model.check_inputs([inp] if is_text else np.asarray(inp, dtype=np.float32)[None, :])
     before = model.predict(inputs, top_k, truth=None if truth is None else [truth])[0]
     tl = None if target_label is None else model.label_id(target_label)
     g = make_goal(goal, before.label_ids, tl, top_k)
-    if attack == "wordnet":
-        from engine.attacks.wordnet_synonyms import wordnet_attack
-
-        return wordnet_attack(model, inputs[0], g, before, max_words=max_words, seed=seed, top_k=top_k,
-                              truth=truth, progress=progress)
-    view = model.feature_view(inputs[0] if is_text else inputs[0])
-    common = dict(norm=str(norm), eps=None if eps is None else float(eps), seed=seed, top_k=top_k, truth=truth,
-                  is_text=is_text, original_text=inputs[0] if is_text else None, progress=progress)
-    if attack == "hsj":
-        from engine.attacks.hopskipjump import hopskipjump
-
-        return hopskipjump(view, g, before, model.label_names, max_iter=max_iter or DEFAULT_MAX_ITER["hsj"],
-                           max_eval=max_eval or DEFAULT_MAX_EVAL, init_eval=min(10, max_eval or 10), **common)
-    if attack == "boundary":
-        from engine.attacks.boundary import DEFAULTS as BOUNDARY_DEFAULTS, boundary
-
-        return boundary(view, g, before, model.label_names, max_iter=max_iter or DEFAULT_MAX_ITER["boundary"],
-                        max_eval=max_eval or BOUNDARY_DEFAULTS["max_eval"], **common)
-    from engine.attacks.zoo import zoo
-
-    nbp = nb_parallel or DEFAULT_NB_PARALLEL
-    if nb_parallel is not None and nb_parallel > view.x0.size:
-        raise InputError(f"nb_parallel ({nb_parallel}) must not exceed the number of features ({view.x0.size}).")
-    return zoo(view, g, before, model.label_names, max_iter=max_iter or DEFAULT_MAX_ITER["zoo"],
-               learning_rate=learning_rate or DEFAULT_LR, nb_parallel=min(nbp, view.x0.size), **common)
+    ctx = AttackContext(top_k=top_k, eps=None if eps is None else float(eps), norm=str(norm), seed=seed,
+                        truth=truth, progress=progress, given=given)
+    return spec.run(model, inputs[0], g, before, params, ctx)
 
 
 def attack_document(dataset: str, model_id: str, index: int, attack: str = "hsj", goal: str = "top1",
                     target_label: int | str | None = None, top_k: int = 5, eps: float | None = None,
                     max_iter: int | None = None, max_eval: int | None = None, norm: str = "2",
-                    learning_rate: float | None = None, nb_parallel: int | None = None, max_words: int = 5,
+                    learning_rate: float | None = None, nb_parallel: int | None = None, max_words: int | None = None,
                     seed: int = 0, split: str = "test", store=None, progress: ProgressFn | None = None) -> AttackResult:
     """Attack one document of a dataset with a saved model; cached on disk.
 
@@ -123,27 +90,24 @@ def attack_document(dataset: str, model_id: str, index: int, attack: str = "hsj"
     check_attack_params(attack, goal, eps, max_iter, max_eval, norm, learning_rate, nb_parallel, max_words)
     store = store or ModelStore()
     ds = load_dataset(dataset)
-    if attack == "wordnet" and not ds.has_text:
-        raise InputError(f"the WordNet attack replaces words; {ds.display_name} has only numeric features. "
-                         "Use hsj or zoo.")
+    check_compatible(attack_spec(attack), ds.has_text)
     info = store.info(ds.name, model_id)
     doc = ds.document(index, split)
-    args = {"dataset": ds.name, "model_id": model_id, "index": int(index), "attack": attack, "goal": goal,
-            "target_label": None if target_label is None else str(target_label), "top_k": top_k, "eps": eps,
-            "max_iter": max_iter, "max_eval": max_eval, "norm": str(norm), "learning_rate": learning_rate,
-            "nb_parallel": nb_parallel, "max_words": max_words, "seed": seed, "split": split,
-            "store": str(Path(store.root).resolve()), "model_created": info.manifest.get("created")}
-    path = result_cache_file("attacks", ds.name, key=args)
-    if path.is_file():
-        try:
-            return AttackResult.from_json(path.read_text())
-        except (OSError, ValueError, KeyError, TypeError):
-            pass  # unreadable cache entry: recompute
-    model = get_model(ds.name, model_id, store)
-    res = run_attack(model, ds.input_of(doc), attack=attack, goal=goal, target_label=target_label,
-                     top_k=top_k, eps=eps, max_iter=max_iter, max_eval=max_eval, norm=norm,
-                     learning_rate=learning_rate, nb_parallel=nb_parallel, max_words=max_words, seed=seed,
-                     truth=list(doc.labels), progress=progress)
-    res.params.update({"dataset": ds.name, "model_id": model_id, "index": int(index), "split": split})
-    write_text_atomic(path, res.to_json())
-    return res
+    resolved, given = _attack_params(attack, max_iter=max_iter, max_eval=max_eval, learning_rate=learning_rate,
+                                     nb_parallel=nb_parallel, max_words=max_words)
+    # the key holds the parameters as run (defaults filled in), so a changed default is never served stale
+    key = {"dataset": ds.name, "model_id": model_id, "index": int(index), "attack": attack, "goal": goal,
+           "target_label": None if target_label is None else str(target_label), "top_k": top_k, "eps": eps,
+           "norm": str(norm), "params": resolved, "given": sorted(given), "seed": seed, "split": split,
+           **model_key(store.root, info.manifest)}
+
+    def compute() -> AttackResult:
+        model = get_model(ds.name, model_id, store)
+        res = run_attack(model, ds.input_of(doc), attack=attack, goal=goal, target_label=target_label,
+                         top_k=top_k, eps=eps, max_iter=max_iter, max_eval=max_eval, norm=norm,
+                         learning_rate=learning_rate, nb_parallel=nb_parallel, max_words=max_words, seed=seed,
+                         truth=list(doc.labels), progress=progress)
+        res.params.update({"dataset": ds.name, "model_id": model_id, "index": int(index), "split": split})
+        return res
+
+    return cached("attacks", (ds.name,), key, compute, dump=AttackResult.to_json, load=AttackResult.from_json)

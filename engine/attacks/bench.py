@@ -16,16 +16,17 @@ from engine.types import ProgressFn, report
 def bench_attacks(dataset: str = "bibtex", model_id: str = "xlinear", attacks=("hsj", "zoo", "wordnet"), n: int = 5,
                   seed: int = 0, store=None, progress: ProgressFn | None = None) -> dict:
     """Time each attack on n seeded test documents and the model's one-row / 64-row scoring rate."""
-    from engine import pipeline
+    from engine.data import load_dataset
+    from engine.models.runtime import get_model
     from engine.attacks.api import run_attack
     from engine.attacks.robustness import sample_documents
     from engine.models.store import ModelStore
 
     store = store or ModelStore()
-    ds = pipeline.load_dataset(dataset)
-    model = pipeline.get_model(ds.name, model_id, store)
+    ds = load_dataset(dataset)
+    model = get_model(ds.name, model_id, store)
     docs = sample_documents(ds.test.n, n, seed)
-    inp = pipeline.document_input(ds, ds.document(docs[0]))
+    inp = ds.input_of(ds.document(docs[0]))
     view = model.feature_view(inp)
     rng = np.random.default_rng(seed)
     pts = np.clip(view.x0[None, :] + 0.01 * rng.standard_normal((64, view.x0.size)), *view.clip).astype(np.float32)
@@ -53,7 +54,7 @@ def bench_attacks(dataset: str = "bibtex", model_id: str = "xlinear", attacks=("
         for j, d in enumerate(docs):
             doc = ds.document(d)
             t = time.perf_counter()
-            r = run_attack(model, pipeline.document_input(ds, doc), attack=attack, seed=seed, truth=list(doc.labels))
+            r = run_attack(model, ds.input_of(doc), attack=attack, seed=seed, truth=list(doc.labels))
             secs.append(time.perf_counter() - t)
             qs.append(r.queries)
             succ.append(r.success)

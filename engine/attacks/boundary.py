@@ -13,13 +13,13 @@ from typing import Sequence
 
 import numpy as np
 
-from engine.attacks.common import feature_result, initial_adversarial, norm_value, query_progress, seeded_numpy
+from engine.attacks.common import feature_result, initial_adversarial, norm_value, query_progress, seeded_numpy, run_in_feature_view
 from engine.attacks.goals import Goal, GoalClassifier
 from engine.attacks.result import AttackResult
+from engine.attacks.spec import AttackParam, AttackSpec
 from engine.models.base import FeatureView
 from engine.types import Prediction, ProgressFn, report
 
-DEFAULTS = {"max_iter": 20, "max_eval": 10}
 NUM_TRIAL = 5
 
 
@@ -53,3 +53,17 @@ def boundary(view: FeatureView, goal: Goal, before: Prediction, label_names: Seq
                          before, top_k, label_names, truth, is_text, original_text, t0, params)
     report(progress, 1.0, "Boundary: done")
     return res
+
+
+def _run(model, inp, goal, before, params, ctx) -> AttackResult:
+    return run_in_feature_view(boundary, model, inp, goal, before, params, ctx)
+
+
+SPEC = AttackSpec(
+    name="boundary", title="Boundary", space="features", needs="decisions",
+    help="decision-based (Brendel et al. 2018): walks along the decision boundary toward the input",
+    run=_run, params=(
+        AttackParam("max_iter", "Max iterations", "int", 20, 1, 10_000, "boundary walk steps (ART's max_iter)"),
+        AttackParam("max_eval", "Proposals per step", "int", 10, 1, 100_000,
+                    "random proposals per step (ART's sample_size)"),
+    ))

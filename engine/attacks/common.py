@@ -119,3 +119,13 @@ def feature_result(attack: str, goal: Goal, target_label: int | None, clf: GoalC
         l2=l2, linf=linf, words_changed=None, changed=changed_features(view.feature_names, x0, x_adv),
         original_text=original_text if is_text else None, adversarial_text=None,
         adversarial_vector=x_adv, params={**params, "projected": projected, "view": view.description})
+
+
+def run_in_feature_view(attack_fn, model, inp, goal: Goal, before: Prediction, params: dict, ctx) -> AttackResult:
+    """Run a feature-space attack ``attack_fn(view, goal, before, label_names, **params, ...)`` on one
+    model input (a text, or a feature row (d,)): the model's continuous view of that input."""
+    is_text = model.input_kind == "text"
+    view = model.feature_view(inp)
+    return attack_fn(view, goal, before, model.label_names, **params, norm=ctx.norm, eps=ctx.eps, seed=ctx.seed,
+                     top_k=ctx.top_k, truth=ctx.truth, is_text=is_text, original_text=inp if is_text else None,
+                     progress=ctx.progress)

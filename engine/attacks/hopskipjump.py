@@ -11,13 +11,13 @@ from typing import Sequence
 
 import numpy as np
 
-from engine.attacks.common import feature_result, initial_adversarial, norm_value, query_progress, seeded_numpy
+from engine.attacks.common import feature_result, initial_adversarial, norm_value, query_progress, seeded_numpy, run_in_feature_view
 from engine.attacks.goals import Goal, GoalClassifier
 from engine.attacks.result import AttackResult
+from engine.attacks.spec import AttackParam, AttackSpec
 from engine.models.base import FeatureView
 from engine.types import Prediction, ProgressFn, report
 
-DEFAULTS = {"max_iter": 5, "max_eval": 100, "init_eval": 10}
 THETA = 2.0 ** -8
 
 
@@ -57,3 +57,18 @@ def hopskipjump(view: FeatureView, goal: Goal, before: Prediction, label_names: 
                          top_k, label_names, truth, is_text, original_text, t0, params)
     report(progress, 1.0, "HopSkipJump: done")
     return res
+
+
+def _run(model, inp, goal, before, params, ctx) -> AttackResult:
+    return run_in_feature_view(hopskipjump, model, inp, goal, before,
+                               {**params, "init_eval": min(10, params["max_eval"])}, ctx)
+
+
+SPEC = AttackSpec(
+    name="hsj", title="HopSkipJump", space="features", needs="decisions",
+    help="decision-based (Chen et al. 2020): estimates the boundary's gradient from top-k decisions only",
+    run=_run, params=(
+        AttackParam("max_iter", "Max iterations", "int", 5, 1, 10_000, "boundary steps (ART's max_iter)"),
+        AttackParam("max_eval", "Max evaluations / step", "int", 100, 1, 100_000,
+                    "queries to estimate each step's gradient (ART's max_eval)"),
+    ))

@@ -18,6 +18,7 @@ import numpy as np
 from engine.attacks.common import changed_features, perturbation_norms
 from engine.attacks.goals import Goal, GoalClassifier
 from engine.attacks.result import AttackResult
+from engine.attacks.spec import AttackParam, AttackSpec
 from engine.errors import InputError
 from engine.types import Prediction, ProgressFn, report
 
@@ -103,3 +104,16 @@ def wordnet_attack(model, text: str, goal: Goal, before: Prediction, *, max_word
                 "swaps": [list(s) for s in swaps], "words_with_synonyms": len(cands)})
     report(progress, 1.0, "WordNet: done")
     return res
+
+
+def _run(model, inp, goal, before, params, ctx) -> AttackResult:
+    return wordnet_attack(model, inp, goal, before, max_words=params["max_words"], seed=ctx.seed, top_k=ctx.top_k,
+                          truth=ctx.truth, progress=ctx.progress)
+
+
+SPEC = AttackSpec(
+    name="wordnet", title="WordNet synonyms", space="text", needs="text",
+    help="PWWS-style: replaces the most important words by same-part-of-speech WordNet synonyms; readable text",
+    run=_run, params=(
+        AttackParam("max_words", "Words to change", "int", 5, 1, 1_000, "the most words the attack may replace"),
+    ))

@@ -15,13 +15,14 @@ from typing import Sequence
 
 import numpy as np
 
-from engine.attacks.common import feature_result, norm_value, query_progress, seeded_numpy
+from engine.attacks.common import feature_result, norm_value, query_progress, seeded_numpy, run_in_feature_view
 from engine.attacks.goals import Goal, GoalClassifier
 from engine.attacks.result import AttackResult
+from engine.attacks.spec import AttackParam, AttackSpec
+from engine.errors import InputError
 from engine.models.base import FeatureView
 from engine.types import Prediction, ProgressFn, report
 
-DEFAULTS = {"max_iter": 20, "learning_rate": 0.1, "nb_parallel": 64}
 # Margins of XMC scores are small (scores lie in [0, 1]); ART's default c = 1e-3 would make the
 # distance term dominate and ZOO would never move. c = 10 lets the margin term lead.
 INITIAL_CONST = 10.0
@@ -53,3 +54,24 @@ def zoo(view: FeatureView, goal: Goal, before: Prediction, label_names: Sequence
                          top_k, label_names, truth, is_text, original_text, t0, params)
     report(progress, 1.0, "ZOO: done")
     return res
+
+
+def _run(model, inp, goal, before, params, ctx) -> AttackResult:
+    n_features = model.feature_view(inp).x0.size
+    if "nb_parallel" in ctx.given and params["nb_parallel"] > n_features:
+        raise InputError(f"nb_parallel ({params['nb_parallel']}) must not exceed the number of features "
+                         f"({n_features}).")
+    # ART's ZooAttack raises when nb_parallel exceeds the feature count: the default is capped
+    return run_in_feature_view(zoo, model, inp, goal, before,
+                               {**params, "nb_parallel": min(params["nb_parallel"], n_features)}, ctx)
+
+
+SPEC = AttackSpec(
+    name="zoo", title="ZOO", space="features", needs="scores",
+    help="score-based (Chen et al. 2017): coordinate-wise gradient estimates of the goal's margin",
+    run=_run, params=(
+        AttackParam("max_iter", "Max iterations", "int", 20, 1, 10_000, "optimisation steps (ART's max_iter)"),
+        AttackParam("learning_rate", "Learning rate", "float", 0.1, 1e-6, 100.0, "step size (ART's learning_rate)"),
+        AttackParam("nb_parallel", "Coordinates per step", "int", 64, 1, 100_000,
+                    "coordinates estimated per step (ART's nb_parallel; at most the feature count)"),
+    ))

@@ -82,19 +82,20 @@ def bench_explain(progress: ProgressFn | None = None, samples: int = SAMPLES, st
     """Measure LIME speed for XR-Linear and X-Transformer on BibTeX test doc 0 (top-5, 500 samples)."""
     import torch
 
-    from engine import pipeline
+    from engine.data import load_dataset
+    from engine.models.runtime import ensure_model, get_model
     from engine.models.store import ModelStore
 
     store = store or ModelStore()
-    ds = pipeline.load_dataset("bibtex")
+    ds = load_dataset("bibtex")
     text = ds.test.texts[DOC]
     out = {"document": f"bibtex test {DOC} ({len(text.split())} words)", "samples": samples, "top_k": TOP_K,
            "load_average_1min": round(os.getloadavg()[0], 2), "cpus": os.cpu_count()}
     report(progress, 0.02, "XR-Linear")
-    out["xlinear"] = _lime_seconds(pipeline.ensure_model("bibtex", "xlinear", store), text, samples)
+    out["xlinear"] = _lime_seconds(ensure_model("bibtex", "xlinear", store), text, samples)
     report(progress, 0.15, "X-Transformer")
     try:
-        xtf = pipeline.get_model("bibtex", "xtransformer", store)
+        xtf = get_model("bibtex", "xtransformer", store)
         source = "saved model bibtex/xtransformer from the store"
     except ModelError:
         t0 = time.perf_counter()
