@@ -6,6 +6,8 @@ import unicodedata
 from engine.errors import InputError
 
 MAX_TEXT_CHARS = 100_000
+# What counts as a word everywhere (TF-IDF vocabulary, LIME units, import checks): lower-cased \w+ runs.
+TOKEN_PATTERN = r"(?u)\b\w+\b"
 
 
 def check_text(text) -> str:

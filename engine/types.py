@@ -57,7 +57,8 @@ class Dataset:
     kind: str  # "text" (bag of words / text) or "dense" (numeric features, no text)
     is_sample: bool = False  # True for the 2,500-row MediaMill sample
     checksums: dict[str, str] = field(default_factory=dict)  # file name -> sha256
-    description: str = ""
+    description: str = ""  # where the data came from and how it was split
+    warnings: list[str] = field(default_factory=list)  # import caveats shown with the dataset (e.g. labels by position)
 
     @property
     def n_labels(self) -> int:

@@ -11,16 +11,25 @@ import streamlit as st
 from dashboard import components as C
 from dashboard import state as S
 from engine import pipeline
+from engine.data.user_data import DEFAULT_LABEL_SEPARATOR
 
 MAX_UPLOAD_MB = 50  # also .streamlit/config.toml server.maxUploadSize; the engine checks again
+
+
+def _precision(metrics: dict) -> str:
+    """'P@1 / P@3 / P@5 = 61.0 / 40.2 / 30.1 %' from a model manifest's test metrics (fractions)."""
+    ks = [k for k in ("P@1", "P@3", "P@5") if k in metrics]
+    return f"test {' / '.join(ks)} = {' / '.join(f'{100 * metrics[k]:.1f}' for k in ks)} %" if ks else "no test metrics"
+
 
 st.title("Your data")
 st.markdown(
     "Upload **one** of:\n"
     "- a **CSV** with a text column and a label column (several labels in one cell, split by a separator);\n"
-    "- a Mulan **ARFF** file together with its label **XML** file;\n"
+    "- a Mulan **ARFF** file together with its label **XML** file (labels matched to attributes by name);\n"
     "- an Extreme Classification Repository **text file** (`.txt`: a header line, then `labels feature:value …`).\n\n"
-    "The rows are split 80 / 20 into train / test with a fixed seed.")
+    "A single file is split 80 / 20 into train / test with a fixed seed. To keep an official split, upload a "
+    "train file and a test file of the same kind (names containing `train` and `test`): they are kept as given.")
 files = st.file_uploader("Files", type=["csv", "arff", "xml", "txt"], accept_multiple_files=True, key="ud_files")
 ss = st.session_state
 if files:
@@ -46,7 +55,7 @@ if files:
                 c = st.columns(3)
                 text_col = c[0].selectbox("Text column", cols, index=0, key="ud_text")
                 label_col = c[1].selectbox("Label column", cols, index=min(1, len(cols) - 1), key="ud_label")
-                sep = c[2].text_input("Label separator", "|", max_chars=5, key="ud_sep")
+                sep = c[2].text_input("Label separator", DEFAULT_LABEL_SEPARATOR, max_chars=5, key="ud_sep")
         go = st.form_submit_button("Import", type="primary")
     if go:
         with st.spinner(f"importing {', '.join(names)}…"):
@@ -59,19 +68,25 @@ if files:
             st.success(f"Imported **{ds.name}**: {ds.train.n} train / {ds.test.n} test rows, {ds.n_labels} labels, "
                        f"{'text' if ds.has_text else 'numeric features'}.")
 
+
 imported = ss.get(S.K_USER_IMPORT)
 if imported:
     st.subheader(f"Train XR-Linear on {imported}")
+    ds = C.call(pipeline.load_dataset, imported, what="loading the dataset")
+    if not C.failed(ds):
+        st.caption(ds.description)
+        for w in ds.warnings:
+            st.warning(w)
     have = S.model_manifests(imported)
     if "xlinear" in have:
-        st.success(f"XR-Linear is trained on {imported} (P@1 = {100 * have['xlinear'].get('metrics', {}).get('P@1', 0):.1f}%).")
+        st.success(f"XR-Linear is trained on {imported} ({_precision(have['xlinear'].get('metrics', {}))}).")
     if st.button("Train XR-Linear" if "xlinear" not in have else "Retrain XR-Linear", type="primary", key="ud_train"):
         bar = st.progress(0.0, text="training")
         info = C.call(pipeline.train_model, imported, "xlinear",
                       progress=lambda f, m="": bar.progress(f, text=m) or True, what="training")
         if not C.failed(info):
             S.clear_model_caches()
-            st.success(f"Trained in {info.manifest.get('train_seconds', 0):.1f} s.")
+            st.success(f"Trained in {info.manifest.get('train_seconds', 0):.1f} s: {_precision(info.metrics)}.")
 
     def _use():
         ss[S.K_DATASET] = imported

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse as sp
 
-from engine.data.arff import read_arff
+from engine.data.arff import check_same_layout, read_arff
 from engine.data.download import ensure_files, missing_files, sha256_of
 from engine.data.label_xml import read_label_xml
 from engine.data.pseudotext import pseudo_texts, word_order
@@ -22,6 +22,9 @@ from engine.types import Dataset, Split
 DATASETS = tuple(SOURCES)  # ("bibtex", "delicious", "mediamill")
 SAMPLE_TEST_FRACTION = 0.2
 SAMPLE_SPLIT_SEED = 0
+# Part of the cache key: bump it whenever parsing changes what a cached dataset holds, so that no old
+# parse is reused (2: labels matched to ARFF attributes by name, not taken as the last L by position).
+PARSE_VERSION = 2
 
 
 def pick_source(name: str) -> DatasetSource:
@@ -62,7 +65,7 @@ def _load_cached(name: str, is_sample: bool, checksums: tuple, paths: tuple) -> 
     src = next(s for s in SOURCES[name] if s.is_sample == is_sample)
     paths_d = {k: Path(v) for k, v in paths}
     key = "-".join(v[:10] for _, v in checksums)
-    cache = cache_dir() / "datasets" / f"{name}{'-sample' if is_sample else ''}-{key}"
+    cache = cache_dir() / "datasets" / f"{name}{'-sample' if is_sample else ''}-p{PARSE_VERSION}-{key}"
     if (cache / "meta.json").is_file():
         try:
             return _read_cache(cache, src, dict(checksums))
@@ -77,11 +80,12 @@ def _parse(src: DatasetSource, paths: dict[str, Path], checksums: dict[str, str]
     labels = read_label_xml(paths[src.labels_xml])
     if len(labels) != src.n_labels:
         raise DataError(f"{src.labels_xml}: expected {src.n_labels} labels, found {len(labels)}.")
-    train = read_arff(paths[src.train], len(labels))
+    train = read_arff(paths[src.train], labels, labels_file=Path(src.labels_xml).name)
+    warnings = list(train.warnings)
     if src.test is not None:
-        test = read_arff(paths[src.test], len(labels))
-        if test.feature_names != train.feature_names:
-            raise DataError(f"{src.name}: train and test files have different features.")
+        test = read_arff(paths[src.test], labels, labels_file=Path(src.labels_xml).name)
+        check_same_layout(train, test, Path(src.train).name, Path(src.test).name)
+        warnings += [w for w in test.warnings if w not in warnings]
         Xtr, Ytr, Xte, Yte = train.X, train.Y, test.X, test.Y
     else:
         rng = np.random.default_rng(SAMPLE_SPLIT_SEED)
@@ -90,10 +94,11 @@ def _parse(src: DatasetSource, paths: dict[str, Path], checksums: dict[str, str]
         te, tr = np.sort(perm[:n_test]), np.sort(perm[n_test:])
         Xtr, Ytr, Xte, Yte = train.X[tr], train.Y[tr], train.X[te], train.Y[te]
     return _build(src.name, train.feature_names, labels, Xtr, Ytr, Xte, Yte, src.kind, src.is_sample, checksums,
-                  src.note)
+                  src.note, warnings)
 
 
-def _build(name, feature_names, label_names, Xtr, Ytr, Xte, Yte, kind, is_sample, checksums, note="") -> Dataset:
+def _build(name, feature_names, label_names, Xtr, Ytr, Xte, Yte, kind, is_sample, checksums, note="",
+           warnings=()) -> Dataset:
     texts_tr = texts_te = None
     if kind == "text":
         rank = word_order(Xtr)
@@ -109,6 +114,7 @@ def _build(name, feature_names, label_names, Xtr, Ytr, Xte, Yte, kind, is_sample
         is_sample=is_sample,
         checksums=dict(checksums),
         description=note,
+        warnings=list(warnings),
     )
 
 
@@ -118,7 +124,7 @@ def write_split_arrays(folder: Path, ds: Dataset) -> None:
         sp.save_npz(folder / f"{part}_X.npz", s.X)
         sp.save_npz(folder / f"{part}_Y.npz", s.Y)
     meta = {k: getattr(ds, k) for k in ("name", "feature_names", "label_names", "kind", "is_sample", "checksums",
-                                         "description")}
+                                         "description", "warnings")}
     (folder / "meta.json").write_text(json.dumps(meta))
 
 
@@ -139,4 +145,5 @@ def _read_cache(cache: Path, src: DatasetSource, checksums: dict) -> Dataset:
     X = {p: sp.load_npz(cache / f"{p}_X.npz").tocsr() for p in ("train", "test")}
     Y = {p: sp.load_npz(cache / f"{p}_Y.npz").tocsr() for p in ("train", "test")}
     return _build(meta["name"], meta["feature_names"], meta["label_names"], X["train"], Y["train"], X["test"],
-                  Y["test"], meta["kind"], meta["is_sample"], meta["checksums"], meta.get("description", ""))
+                  Y["test"], meta["kind"], meta["is_sample"], meta["checksums"], meta.get("description", ""),
+                  meta.get("warnings", []))

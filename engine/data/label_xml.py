@@ -7,18 +7,36 @@ from pathlib import Path
 from engine.errors import DataError
 
 
-def read_label_xml(path: str | Path) -> list[str]:
-    """Return the label names of a Mulan XML header, in order (nested hierarchies flattened)."""
-    path = Path(path)
+def parse_label_xml(data: bytes, name: str = "label XML") -> list[str]:
+    """Label names of a Mulan XML header given as bytes, in order (nested hierarchies flattened).
+
+    ``name`` is the file name the messages use. Refuses a file with no labels, a nameless label,
+    or a label named twice (Mulan matches labels to ARFF attributes by name).
+    """
     try:
-        root = ET.parse(path).getroot()
+        root = ET.fromstring(data)  # expat: external entities are never fetched, entity expansion is bounded
     except ET.ParseError as exc:
-        raise DataError(f"{path.name}: not a valid Mulan label XML file ({exc}).") from None
-    except OSError as exc:
-        raise DataError(f"{path.name}: cannot read label XML ({exc.strerror}).") from None
+        at_end = exc.position[0] >= data.count(b"\n") + 1 if data.strip() else False  # stopped on the last line
+        hint = " (is the file cut short?)" if at_end else ""
+        raise DataError(f"{name}: not a valid Mulan label XML file ({exc}){hint}.") from None
     names = [el.attrib.get("name", "") for el in root.iter() if el.tag.split("}")[-1] == "label"]
     if not names:
-        raise DataError(f"{path.name}: no <label name=...> elements found; is this a Mulan label XML file?")
+        raise DataError(f"{name}: no <label name=...> elements found; is this a Mulan label XML file?")
     if any(not n for n in names):
-        raise DataError(f"{path.name}: a <label> element has no name attribute.")
+        raise DataError(f"{name}: a <label> element has no name attribute.")
+    seen: set[str] = set()
+    for n in names:
+        if n in seen:
+            raise DataError(f"{name}: the label {n!r} is named twice.")
+        seen.add(n)
     return names
+
+
+def read_label_xml(path: str | Path) -> list[str]:
+    """Return the label names of a Mulan XML header file, in order (see :func:`parse_label_xml`)."""
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise DataError(f"{path.name}: cannot read label XML ({exc.strerror}).") from None
+    return parse_label_xml(data, path.name)

@@ -35,6 +35,7 @@ BIBTEX = DatasetSource(
     test="bibtex/bibtex-test.arff",
     labels_xml="bibtex/bibtex.xml",
     kind="text",
+    note="official Mulan split: train = bibtex-train.arff, test = bibtex-test.arff.",
     files=(
         SourceFile("bibtex/bibtex-train.arff", f"{MULAN}/bibtex/bibtex-train.arff",
                    "8dcc9de6e0b2cebaec8c1f4fac78431adeeb73cfd3ab879b530a66d366e59174", 2292961),
@@ -52,6 +53,7 @@ DELICIOUS = DatasetSource(
     test="delicious/delicious-test.arff",
     labels_xml="delicious/delicious.xml",
     kind="text",
+    note="official Mulan split: train = delicious-train.arff, test = delicious-test.arff.",
     files=(
         SourceFile("delicious/delicious-train.arff", f"{MULAN}/delicious/delicious-train.arff",
                    "030186cdb542ebdd32052fcdbb1ebe30115b3a22518c1b4b198c45eb827aebe1", 3056590),

@@ -1,6 +1,7 @@
 """A user's own data: CSV (text + labels), Mulan ARFF + label XML, or the Extreme Classification
-Repository text format. Validated, split 80/20 (seeded), stored under the cache directory and then
-loadable by name everywhere (``load_dataset(name)``). Files are parsed, never unpickled.
+Repository text format; one file (split 80/20, seeded) or a train and a test file (kept as given).
+Validated, stored under the cache directory and then loadable by name everywhere
+(``load_dataset(name)``). Files are parsed, never unpickled.
 """
 from __future__ import annotations
 
@@ -12,10 +13,11 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse as sp
 
-from engine.data.arff import parse_arff
-from engine.data.label_xml import read_label_xml
+from engine.data.arff import FLOAT32_MAX, check_same_layout, parse_arff
+from engine.data.label_xml import parse_label_xml
 from engine.errors import DataError, InputError
 from engine.paths import cache_dir
+from engine.text_input import TOKEN_PATTERN
 
 MAX_UPLOAD_BYTES = 50 * 1024 * 1024
 MIN_ROWS = 10
@@ -24,6 +26,7 @@ MAX_LABELS = 100_000  # an XC header's label count builds one name per label: bo
 TEST_FRACTION = 0.2
 SPLIT_SEED = 0
 NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
+DEFAULT_LABEL_SEPARATOR = ";"  # between the labels of one CSV cell; the Your data page pre-fills it
 
 
 def user_root() -> Path:
@@ -73,9 +76,16 @@ def _decode(data: bytes, filename: str) -> str:
     raise DataError(f"{filename}: cannot decode the text (not UTF-8 or Windows-1252).")
 
 
+def _data_rows_text(rows: list[int], limit: int = 8) -> str:
+    """'3, 7 and 9' (1-based data rows) with at most ``limit`` shown."""
+    shown = ", ".join(str(r) for r in rows[:limit])
+    return shown + (f" and {len(rows) - limit} more" if len(rows) > limit else "")
+
+
 def parse_csv(data: bytes, filename: str, text_column: str | None, label_column: str | None,
               label_separator: str | None):
-    """-> (texts, label lists). Columns default to 'text' and 'labels'; labels split on ';' by default."""
+    """-> (texts, label lists). Columns default to 'text' and 'labels'; labels split on
+    DEFAULT_LABEL_SEPARATOR unless told. Refuses rows whose text has no word the TF-IDF would keep."""
     import pandas as pd
 
     text = _decode(data, filename)
@@ -90,22 +100,33 @@ def parse_csv(data: bytes, filename: str, text_column: str | None, label_column:
     if "id" in df.columns and df["id"].duplicated().any():
         dup = df["id"][df["id"].duplicated()].iloc[0]
         raise DataError(f"{filename}: duplicate id {dup!r} in the 'id' column.")
-    sep = label_separator or ";"
+    sep = label_separator or DEFAULT_LABEL_SEPARATOR
     texts = [str(t) for t in df[tcol]]
     labels = [[x.strip() for x in str(v).split(sep) if x.strip()] for v in df[lcol]]
-    empty = [i + 2 for i, t in enumerate(texts) if not t.strip()]
+    # Data rows are counted from 1 after the header (a quoted text may span several file lines).
+    empty = [i + 1 for i, t in enumerate(texts) if not t.strip()]
     if empty:
-        raise DataError(f"{filename}: {len(empty)} row(s) have empty text (first at line {empty[0]}).")
+        raise DataError(f"{filename}: {len(empty)} row(s) have empty text: data row(s) {_data_rows_text(empty)} "
+                        "(row 1 is the first after the header).")
+    word = re.compile(TOKEN_PATTERN)
+    wordless = [i + 1 for i, t in enumerate(texts) if not word.search(t.lower())]
+    if wordless:
+        raise DataError(f"{filename}: {len(wordless)} row(s) have no word the model can use (no letter or digit): "
+                        f"data row(s) {_data_rows_text(wordless)} (row 1 is the first after the header). "
+                        "Remove or fix them.")
     return texts, labels
 
 
 def parse_xc(data: bytes, filename: str):
-    """Extreme Classification Repository format: header 'N F L', then 'l1,l2 f:v f:v' per line."""
-    lines = [ln for ln in _decode(data, filename).splitlines() if ln.strip()]
-    if not lines:
+    """Extreme Classification Repository format: header 'N F L', then 'l1,l2 f:v f:v' per line.
+
+    -> X csr (N, F) float32, Y csr (N, L) float32, feature names, label names.
+    """
+    numbered = [(k, ln) for k, ln in enumerate(_decode(data, filename).split("\n"), start=1) if ln.strip()]
+    if not numbered:
         raise DataError(f"{filename}: the file is empty.")
     try:
-        n, f, L = (int(x) for x in lines[0].split())
+        n, f, L = (int(x) for x in numbered[0][1].split())
     except ValueError:
         raise DataError(f"{filename}: first line must be 'n_rows n_features n_labels' (XC format).") from None
     if n < 0 or f < 1 or L < 1:
@@ -113,13 +134,18 @@ def parse_xc(data: bytes, filename: str):
                         f"1 feature and 1 label, got {n} {f} {L}.")
     if L > MAX_LABELS:
         raise DataError(f"{filename}: header says {L:,} labels; XTrust reads at most {MAX_LABELS:,} labels.")
-    if len(lines) - 1 != n:
-        raise DataError(f"{filename}: header says {n} rows but {len(lines) - 1} follow.")
+    body = numbered[1:]
+    if len(body) < n:
+        last = body[-1][0] if body else numbered[0][0]
+        raise DataError(f"{filename}: header says {n} rows but only {len(body)} follow (the file ends at line "
+                        f"{last}); is it cut short?")
+    if len(body) > n:
+        raise DataError(f"{filename}: header says {n} rows but {len(body)} follow (line {body[n][0]} is one too many).")
     if f > MAX_DENSE_FEATURES:
         raise DataError(f"{filename}: {f} features; XTrust reads XC-format files with at most {MAX_DENSE_FEATURES} "
                         "features (dense). For text, upload a CSV with the raw text instead.")
     rows, cols, vals, yr, yc = [], [], [], [], []
-    for i, ln in enumerate(lines[1:]):
+    for i, (line_no, ln) in enumerate(body):
         parts = ln.split()
         lab = parts[0] if parts and ":" not in parts[0] else ""
         feats = parts[1:] if lab or (parts and ":" not in parts[0]) else parts
@@ -136,15 +162,18 @@ def parse_xc(data: bytes, filename: str):
                 if not 0 <= k < f:
                     raise ValueError(f"feature {k} outside 0..{f - 1}")
                 v = float(v)
-                if not np.isfinite(v):
-                    raise ValueError(f"feature {k} has the non-finite value {v}")
+                if not np.isfinite(v) or abs(v) > FLOAT32_MAX:
+                    raise ValueError(f"feature {k} has the value {v:g}, not a finite number (nan / inf, or too "
+                                     "large for float32)")
                 rows.append(i)
                 cols.append(k)
                 vals.append(v)
         except ValueError as exc:
-            raise DataError(f"{filename}: line {i + 2}: {exc}.") from None
+            raise DataError(f"{filename}: line {line_no}: {exc}.") from None
     X = sp.csr_matrix((vals, (rows, cols)), shape=(n, f), dtype=np.float32)
     Y = sp.csr_matrix((np.ones(len(yr), dtype=np.float32), (yr, yc)), shape=(n, L))
+    Y.sum_duplicates()
+    Y.data[:] = 1.0  # a label listed twice on a line is still one label
     return X, Y, [f"f{k}" for k in range(f)], [f"label{j}" for j in range(L)]
 
 
@@ -154,11 +183,97 @@ def _looks_like_words(names: list[str], X: sp.csr_matrix) -> bool:
     return bool(binary and wordy)
 
 
+def split_role(filename: str) -> str | None:
+    """'train' or 'test' when the file name says which split it is (and not both), else None."""
+    stem = Path(filename).stem.lower()
+    train, test = "train" in stem, "test" in stem
+    return "train" if train and not test else "test" if test and not train else None
+
+
+def _pick_files(files: dict[str, bytes]) -> tuple[str, list[tuple[str, bytes]], tuple[str, bytes] | None]:
+    """-> (kind '.csv' | '.arff' | '.txt', [(name, bytes)] as [single] or [train, test], label XML or None)."""
+    by_ext: dict[str, list[tuple[str, bytes]]] = {}
+    for fn, d in files.items():
+        by_ext.setdefault(Path(fn).suffix.lower(), []).append((fn, bytes(d)))
+    kinds = [e for e in (".csv", ".arff", ".txt") if e in by_ext]
+    others = [fn for e, items in by_ext.items() if e not in (".csv", ".arff", ".txt", ".xml") for fn, _ in items]
+    if not kinds or others:
+        raise DataError(f"unsupported file type(s): {', '.join(others or files)}. Upload a .csv, a .arff with its .xml, "
+                        "or an XC-format .txt (or a train and a test file of one of these).")
+    if len(kinds) > 1:
+        raise DataError(f"upload one kind of data at a time, not {' and '.join(kinds)} files together.")
+    kind, items = kinds[0], by_ext[kinds[0]]
+    xmls = by_ext.get(".xml", [])
+    if kind == ".arff" and not xmls:
+        raise DataError("an ARFF upload needs its Mulan label XML file too (the .xml naming the labels).")
+    if len(xmls) > 1 or (xmls and kind != ".arff"):
+        raise DataError(f"{', '.join(fn for fn, _ in xmls)}: only one label XML, and only with ARFF files.")
+    if len(items) > 2:
+        raise DataError(f"{len(items)} {kind} files: upload one file (split 80/20) or a train and a test file.")
+    if len(items) == 2:
+        roles = {split_role(fn): (fn, d) for fn, d in items}
+        if set(roles) != {"train", "test"}:
+            raise DataError(f"two {kind} files ({items[0][0]}, {items[1][0]}): name the training file '…train…' and "
+                            "the test file '…test…' so that XTrust knows which split is which.")
+        items = [roles["train"], roles["test"]]
+    return kind, items, (xmls[0] if xmls else None)
+
+
+def _label_matrix(label_lists: list[list[str]], index: dict[str, int]) -> sp.csr_matrix:
+    """Label name lists -> csr (n, len(index)) float32 binary."""
+    rows = [i for i, ls in enumerate(label_lists) for _ in ls]
+    cols = [index[x] for ls in label_lists for x in ls]
+    Y = sp.csr_matrix((np.ones(len(rows), dtype=np.float32), (rows, cols)), shape=(len(label_lists), len(index)))
+    Y.sum_duplicates()
+    Y.data[:] = 1.0  # 'a;a' is one label
+    return Y
+
+
+def _read_parts(kind, items, xml, text_column, label_column, label_separator):
+    """Parse each uploaded file of one kind -> (parts [(X, Y, texts | None)], feature names, label names,
+    dataset kind, warnings). The parts share one label index and are checked to agree."""
+    names = [fn for fn, _ in items]
+    if kind == ".csv":
+        parsed = [parse_csv(d, fn, text_column, label_column, label_separator) for fn, d in items]
+        if len(parsed) == 2:
+            unseen = sorted({x for ls in parsed[1][1] for x in ls} - {x for ls in parsed[0][1] for x in ls})
+            if unseen:
+                shown = ", ".join(repr(x) for x in unseen[:5]) + (f" and {len(unseen) - 5} more" if len(unseen) > 5 else "")
+                raise DataError(f"{names[1]} uses {len(unseen)} label(s) that {names[0]} never does: {shown}; train "
+                                "and test must share one label set (a model cannot learn a label it never sees).")
+        label_names = sorted({x for _, lists in parsed for ls in lists for x in ls})
+        index = {x: j for j, x in enumerate(label_names)}
+        parts = [(sp.csr_matrix((len(t), 0), dtype=np.float32), _label_matrix(ls, index), t) for t, ls in parsed]
+        return parts, [], label_names, "text", []
+    if kind == ".arff":
+        xml_fn, xml_data = xml
+        label_names = parse_label_xml(xml_data, xml_fn)
+        tables = [parse_arff(_decode(d, fn), label_names, name=fn, labels_file=xml_fn) for fn, d in items]
+        if len(tables) == 2:
+            check_same_layout(tables[0], tables[1], names[0], names[1])
+        warnings = list(dict.fromkeys(w for t in tables for w in t.warnings))
+        feature_names = tables[0].feature_names
+        dkind = "text" if _looks_like_words(feature_names, tables[0].X) else "dense"
+        return [(t.X, t.Y, None) for t in tables], feature_names, label_names, dkind, warnings
+    parsed = [parse_xc(d, fn) for fn, d in items]
+    if len(parsed) == 2:
+        (a, b) = (parsed[0][0].shape[1], parsed[0][1].shape[1]), (parsed[1][0].shape[1], parsed[1][1].shape[1])
+        if a != b:
+            raise DataError(f"{names[0]} has {a[0]} features and {a[1]} labels but {names[1]} has {b[0]} features and "
+                            f"{b[1]} labels; train and test must agree.")
+    return [(X, Y, None) for X, Y, _, _ in parsed], parsed[0][2], parsed[0][3], "dense", []
+
+
+KIND_TEXT = {".csv": "CSV", ".arff": "ARFF + label XML", ".txt": "XC text file"}
+
+
 def import_user_dataset(name: str, files: dict[str, bytes], text_column: str | None = None,
                         label_column: str | None = None, label_separator: str | None = None):
-    """Parse uploaded files, validate, split 80/20 (seed 0), store, and return the Dataset.
+    """Parse uploaded files, validate, store, and return the Dataset.
 
-    files: {filename: content}. One .csv; or one .arff + its label .xml; or one XC .txt file.
+    files: {filename: content}. One .csv, .arff (+ its label .xml) or XC .txt: split 80/20 (seed 0).
+    Or a train and a test file of one kind (names containing 'train' / 'test'): kept as given.
+    The Dataset's description says which; its warnings carry caveats (e.g. labels by position).
     """
     from engine.data.dataset import _build
 
@@ -170,59 +285,43 @@ def import_user_dataset(name: str, files: dict[str, bytes], text_column: str | N
             raise DataError(f"{fn}: expected file bytes.")
         if len(data) > MAX_UPLOAD_BYTES:
             raise DataError(f"{fn}: {len(data) / 1e6:.1f} MB is over the {MAX_UPLOAD_BYTES // 2**20} MB upload limit.")
-    by_ext = {Path(fn).suffix.lower(): (fn, bytes(d)) for fn, d in files.items()}
-    if ".csv" in by_ext:
-        fn, data = by_ext[".csv"]
-        texts, label_lists = parse_csv(data, fn, text_column, label_column, label_separator)
-        label_names = sorted({x for ls in label_lists for x in ls})
-        index = {x: j for j, x in enumerate(label_names)}
-        rows = [i for i, ls in enumerate(label_lists) for _ in ls]
-        cols = [index[x] for ls in label_lists for x in ls]
-        Y = sp.csr_matrix((np.ones(len(rows), dtype=np.float32), (rows, cols)), shape=(len(texts), len(label_names)))
-        X = sp.csr_matrix((len(texts), 0), dtype=np.float32)
-        feature_names, kind = [], "text"
-    elif ".arff" in by_ext:
-        if ".xml" not in by_ext:
-            raise DataError("an ARFF upload needs its Mulan label XML file too (the .xml naming the labels).")
-        xml_fn, xml = by_ext[".xml"]
-        tmp = user_root() / ".incoming"
-        tmp.mkdir(parents=True, exist_ok=True)
-        (tmp / "labels.xml").write_bytes(xml)
-        try:
-            label_names = read_label_xml(tmp / "labels.xml")
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
-        fn, data = by_ext[".arff"]
-        table = parse_arff(_decode(data, fn), len(label_names), name=fn)
-        X, Y, feature_names = table.X, table.Y, table.feature_names
-        kind = "text" if _looks_like_words(feature_names, X) else "dense"
-        texts = None
-    elif ".txt" in by_ext:
-        fn, data = by_ext[".txt"]
-        X, Y, feature_names, label_names = parse_xc(data, fn)
-        kind, texts = "dense", None
+    kind, items, xml = _pick_files(files)
+    parts, feature_names, label_names, dkind, warnings = _read_parts(kind, items, xml, text_column, label_column,
+                                                                     label_separator)
+    names = [fn for fn, _ in items]
+    n_rows = [Y.shape[0] for _, Y, _ in parts]
+    if sum(n_rows) < MIN_ROWS:
+        raise DataError(f"only {sum(n_rows)} rows; at least {MIN_ROWS} are needed to train and test a model.")
+    for fn, n in zip(names, n_rows):
+        if n == 0:
+            raise DataError(f"{fn}: no data rows.")
+    if len(parts) == 1:
+        X, Y, texts = parts[0]
+        perm = np.random.default_rng(SPLIT_SEED).permutation(Y.shape[0])
+        n_test = max(1, int(round(TEST_FRACTION * Y.shape[0])))
+        te, tr = np.sort(perm[:n_test]), np.sort(perm[n_test:])
+        Y = Y.tocsr()
+        train = (X[tr], Y[tr], None if texts is None else [texts[i] for i in tr])
+        test = (X[te], Y[te], None if texts is None else [texts[i] for i in te])
+        description = (f"uploaded {KIND_TEXT[kind]} {names[0]}: one file, split at random 80/20 (seed {SPLIT_SEED}) "
+                       f"into {tr.size} train / {te.size} test rows.")
     else:
-        raise DataError(f"unsupported file type(s): {', '.join(files)}. Upload a .csv, a .arff with its .xml, "
-                        "or an XC-format .txt.")
-    n = Y.shape[0]
-    if n < MIN_ROWS:
-        raise DataError(f"only {n} rows; at least {MIN_ROWS} are needed to train and test a model.")
-    label_counts = np.asarray((Y != 0).sum(axis=0)).ravel()
-    if (label_counts > 0).sum() < 2:
-        raise DataError("the data has fewer than 2 distinct labels; multi-label classification needs at least 2.")
-    if Y.getnnz() == 0:
-        raise DataError("no row has any label.")
-    perm = np.random.default_rng(SPLIT_SEED).permutation(n)
-    n_test = max(1, int(round(TEST_FRACTION * n)))
-    te, tr = np.sort(perm[:n_test]), np.sort(perm[n_test:])
-    Y = Y.tocsr()
-    if texts is not None:  # CSV: real text, no feature vectors
-        ds = _build(name, [], label_names, X[tr], Y[tr], X[te], Y[te], "dense", False, {}, "uploaded CSV")
+        train, test = parts
+        description = (f"uploaded {KIND_TEXT[kind]}: the given split, kept as it is: train = {names[0]} "
+                       f"({n_rows[0]} rows), test = {names[1]} ({n_rows[1]} rows).")
+    Ytr = train[1].tocsr()
+    if (np.asarray((Ytr != 0).sum(axis=0)).ravel() > 0).sum() < 2:
+        raise DataError(f"the training data ({names[0]}) has fewer than 2 distinct labels; multi-label "
+                        "classification needs at least 2.")
+    if Ytr.getnnz() == 0:
+        raise DataError(f"no training row ({names[0]}) has any label.")
+    if train[2] is not None:  # CSV: real text, no feature vectors
+        ds = _build(name, [], label_names, train[0], Ytr, test[0], test[1], "dense", False, {}, description, warnings)
         ds.kind = "text"
-        ds.train.texts = [texts[i] for i in tr]
-        ds.test.texts = [texts[i] for i in te]
+        ds.train.texts, ds.test.texts = train[2], test[2]
     else:
-        ds = _build(name, feature_names, label_names, X[tr], Y[tr], X[te], Y[te], kind, False, {}, "uploaded")
+        ds = _build(name, feature_names, label_names, train[0], Ytr, test[0], test[1], dkind, False, {}, description,
+                    warnings)
     _store(ds)
     return ds
 
@@ -266,7 +365,8 @@ def load_user_dataset(name: str):
         Y = {p: sp.load_npz(folder / f"{p}_Y.npz").tocsr() for p in ("train", "test")}
         csv_text = (folder / "train_texts.json").is_file()
         ds = _build(meta["name"], meta["feature_names"], meta["label_names"], X["train"], Y["train"], X["test"],
-                    Y["test"], "dense" if csv_text else meta["kind"], False, {}, meta.get("description", ""))
+                    Y["test"], "dense" if csv_text else meta["kind"], False, {}, meta.get("description", ""),
+                    meta.get("warnings", []))
         if csv_text:
             ds.kind = "text"
             ds.train.texts = json.loads((folder / "train_texts.json").read_text())

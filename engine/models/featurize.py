@@ -10,7 +10,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 
 from engine.errors import InputError
 
-TOKEN_PATTERN = r"(?u)\b\w+\b"
+from engine.text_input import TOKEN_PATTERN  # noqa: F401 - defined once in core: the data importer checks it too
 
 
 class TfidfText:

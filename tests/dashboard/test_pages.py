@@ -229,6 +229,31 @@ def test_your_data_page_has_uploader(xtrust_dirs):
     assert at.get("file_uploader")
 
 
+def test_your_data_page_imports_with_the_engine_separator_and_shows_test_precision(xtrust_dirs):
+    """An 'a;b' CSV through the page: the separator pre-filled is the engine's, so the rows get two
+    labels; after training the page shows the test P@1 / P@3 / P@5 (not only the training time)."""
+    from engine import pipeline
+    from engine.data.user_data import DEFAULT_LABEL_SEPARATOR
+
+    rows = "".join(f"graph neural network paper {i},a;b\n" if i % 2 else f"protein folding study {i},a\n"
+                   for i in range(30))
+    at = open_page("your-data")
+    at.file_uploader(key="ud_files").set_value(("papers.csv", ("text,labels\n" + rows).encode(), "text/csv"))
+    at.run()
+    assert at.text_input(key="ud_sep").value == DEFAULT_LABEL_SEPARATOR
+    at.text_input(key="ud_name").set_value("page-semi")
+    at.button(key="FormSubmitter:ud-import-Import").click()
+    at.run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert pipeline.load_dataset("page-semi").label_names == ["a", "b"]
+    assert "split at random 80/20" in texts(at)
+    at.button(key="ud_train").click()
+    at.run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    trained = next(str(m.value) for m in at.success if "Trained in" in str(m.value))
+    assert "test P@1 / P@3 / P@5 = " in trained
+
+
 @pytest.mark.slow
 def test_compare_baseline_and_robust_side_by_side(xtrust_dirs):
     """Real adversarially trained XR-Linear on the MediaMill sample (~10 s): the same attack on

@@ -108,6 +108,23 @@ CASES = [
     ("arff/xml-entity-bomb", {"d.arff": arff(), "l.xml": b'<?xml version="1.0"?><!DOCTYPE l [<!ENTITY a "aaaaaaaaaa">'
                               b'<!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;"><!ENTITY c "&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;">'
                               b']><labels><label name="&c;"></label></labels>'}, {}, ["xml", "label", "entit"]),
+    ("arff/xml-extra-label", {"d.arff": arff(), "l.xml": XML2.replace(b"</labels>", b'<label name="l3"/></labels>')},
+     {}, ["'l3'"]),
+    ("arff/xml-label-twice", {"d.arff": arff(), "l.xml": XML2.replace(b"</labels>", b'<label name="l1"/></labels>')},
+     {}, ["twice"]),
+    ("arff/xml-cut-short", {"d.arff": arff(), "l.xml": XML2[:70]}, {}, ["cut short"]),
+    ("arff/value-nan", {"d.arff": arff(body="0.5,nan,0.5,0,1\n" * 12), "l.xml": XML2}, {}, ["d.arff: line 8"]),
+    ("arff/value-inf", {"d.arff": arff(body="0.5,0.5,-inf,0,1\n" * 12), "l.xml": XML2}, {}, ["d.arff: line 8"]),
+    ("arff/data-line-cut-short", {"d.arff": arff()[:-4], "l.xml": XML2}, {}, ["line 19"]),
+    ("arff/train-test-differ", {"d-train.arff": arff(), "d-test.arff": arff(n_feat=4), "l.xml": XML2}, {},
+     ["d-test.arff has 6"]),
+    ("files/two-csvs-no-roles", {"a.csv": csv(good_rows()), "b.csv": csv(good_rows())}, {}, ["which split"]),
+    ("files/csv-and-txt", {"a.csv": csv(good_rows()), "b.txt": xc("12 3 3", XC_OK_LINES)}, {}, ["one kind"]),
+    ("files/three-csvs", {"a-train.csv": csv(good_rows()), "b-test.csv": csv(good_rows()), "c.csv": csv(good_rows())},
+     {}, ["3 .csv files"]),
+    ("csv/no-usable-word", {"d.csv": csv(good_rows() + ["!!!,a", "... ---,b"])}, {}, ["d.csv: 2 row(s) have no word"]),
+    ("csv/train-test-label-sets-differ", {"train.csv": csv(good_rows()), "test.csv": csv(good_rows(labels=("a", "zz")))},
+     {}, ["'zz'"]),
     # -- Extreme Classification Repository text -------------------------------------------------
     ("xc/empty", {"d.txt": b""}, {}, ["d.txt", "empty"]),
     ("xc/blank-lines", {"d.txt": b"\n\n  \n"}, {}, ["d.txt", "empty"]),
@@ -135,6 +152,10 @@ CASES = [
     ("xc/triple-colon", {"d.txt": xc("12 3 3", ["0 1:2:3"] * 12)}, {}, ["d.txt", "line"]),
     ("xc/label-not-number", {"d.txt": xc("12 3 3", ["x,y 0:1"] * 12)}, {}, ["d.txt", "line"]),
     ("xc/too-few-rows", {"d.txt": xc("3 3 3", XC_OK_LINES[:3])}, {}, ["rows"]),
+    ("xc/cut-short", {"d.txt": xc("12 3 3", XC_OK_LINES[:7])}, {}, ["ends at line 8"]),
+    ("xc/value-too-large-for-float32", {"d.txt": xc("12 3 3", ["0,1 0:1e39"] * 12)}, {}, ["d.txt: line 2"]),
+    ("xc/train-test-differ", {"d-train.txt": xc("12 3 3", XC_OK_LINES), "d-test.txt": xc("12 3 4", XC_OK_LINES)}, {},
+     ["4 labels"]),
     ("xc/one-label", {"d.txt": xc("12 3 3", ["0 0:1"] * 12)}, {}, ["label"]),
     ("xc/no-labels-at-all", {"d.txt": xc("12 3 3", ["0:1 1:1"] * 12)}, {}, ["label"]),
 ]
@@ -165,6 +186,9 @@ OK_CASES = [
     ("csv-ok/quoted-newlines", {"d.csv": csv([f'"line one\nline two {i}",a;b' for i in range(12)])}),
     ("xc-ok/plain", {"d.txt": xc("12 3 3", XC_OK_LINES)}),
     ("arff-ok/plain", {"d.arff": arff(), "l.xml": XML2}),
+    ("arff-ok/train-and-test", {"d-train.arff": arff(), "d-test.arff": arff(n_rows=5), "l.xml": XML2}),
+    ("arff-ok/labels-by-position", {"d.arff": arff(labels=("x1", "x2")), "l.xml": XML2}),
+    ("csv-ok/train-and-test", {"d_train.csv": csv(good_rows()), "d_test.csv": csv(good_rows(4))}),
 ]
 
 

@@ -79,3 +79,102 @@ def test_reimport_killed_between_renames_is_recovered():
     os.replace(user_root() / "swapme", user_root() / ".old-swapme")  # the state a kill mid-swap leaves
     assert "swapme" in list_user_datasets()
     assert load_dataset("swapme").n_labels == 2
+
+
+# -- a train and a test file keep the given split; a single file is split and says so ---------------
+def _arff(n, labels_first=False, extra_attr=""):
+    """Sparse ARFF of n rows: words apple..kiwi and labels B, A (B first in the file, A where asked)."""
+    lab = "@attribute B {0,1}\n@attribute A {0,1}\n"
+    words = "".join(f"@attribute {w} {{0,1}}\n" for w in ("apple", "pear", "plum", "grape", "kiwi"))
+    head = "@relation r\n" + (lab + words if labels_first else words + lab) + extra_attr + "@data\n"
+    a, b = (1, 0) if labels_first else (6, 5)  # column of A and of B
+    w0 = 2 if labels_first else 0
+    # row i: two words, and label A when i is odd, B when even
+    rows = "".join("{%s}\n" % ",".join(f"{j} 1" for j in sorted((w0 + i % 3, w0 + 3 + i % 2, a if i % 2 else b)))
+                   for i in range(n))
+    return (head + rows).encode()
+
+
+XML_AB = b'<labels xmlns="http://mulan.sourceforge.net/labels"><label name="A"/><label name="B"/></labels>'
+
+
+def test_arff_train_and_test_files_keep_their_split_and_names():
+    ds = import_user_dataset("pair", {"x-train.arff": _arff(30), "x-test.arff": _arff(12), "x.xml": XML_AB})
+    assert (ds.train.n, ds.test.n) == (30, 12) and ds.label_names == ["A", "B"]
+    assert "train = x-train.arff (30 rows)" in ds.description and "test = x-test.arff (12 rows)" in ds.description
+    # row i has A (column 6) when i is odd, B (column 5) when even: names follow the attributes, not the XML order
+    assert ds.train.Y[:4].toarray().tolist() == [[0, 1], [1, 0], [0, 1], [1, 0]]
+    again = load_dataset("pair")
+    assert (again.train.n, again.test.n) == (30, 12) and again.description == ds.description
+
+
+def test_single_file_is_split_and_says_so():
+    ds = import_user_dataset("single", {"x-train.arff": _arff(30), "x.xml": XML_AB})
+    assert (ds.train.n, ds.test.n) == (24, 6) and "split at random 80/20" in ds.description
+
+
+def test_csv_and_xc_pairs_keep_their_split():
+    ds = import_user_dataset("csvpair", {"train.csv": _csv(20), "test.csv": _csv(7)})
+    assert (ds.train.n, ds.test.n) == (20, 7) and ds.test.texts[0] == "graph neural network number 0"
+    xc = lambda n: (f"{n} 4 3\n" + "\n".join(f"{i % 3},{(i + 1) % 3} 0:{i / 10} 3:1.5" for i in range(n))).encode()
+    ds = import_user_dataset("xcpair", {"d_train.txt": xc(15), "d_test.txt": xc(5)})
+    assert (ds.train.n, ds.test.n) == (15, 5)
+
+
+@pytest.mark.parametrize("files,match", [
+    ({"a-train.arff": _arff(20), "a-test.arff": _arff(8, extra_attr="@attribute fig {0,1}\n"), "a.xml": XML_AB},
+     "a-train.arff has 7 attributes but a-test.arff has 8"),
+    ({"a-train.arff": _arff(20), "a-test.arff": _arff(8, labels_first=True), "a.xml": XML_AB},
+     "attribute 1 differs: 'apple'.*'B'"),
+    ({"train.csv": _csv(20), "test.csv": _csv(8).replace(b"ml;graphs", b"ml;trees")}, "test.csv uses 1 label.*'trees'"),
+    ({"a_train.txt": b"12 4 3\n" + b"0,1 0:1\n" * 12, "a_test.txt": b"3 5 3\n" + b"0 0:1\n" * 3}, "4 features.*5 features"),
+    ({"one.csv": _csv(20), "two.csv": _csv(8)}, "which split is which"),
+    ({"a.csv": _csv(20), "b.txt": b"1 1 1\n0 0:1\n"}, "one kind"),
+    ({"a.arff": _arff(20), "a.xml": XML_AB, "b.xml": XML_AB}, "only one label XML"),
+])
+def test_train_test_mismatch_is_refused(files, match):
+    with pytest.raises(DataError, match=match):
+        import_user_dataset("mismatch", files)
+    assert "mismatch" not in list_user_datasets()
+
+
+def test_arff_upload_refuses_an_extra_xml_label_and_warns_on_position():
+    extra = XML_AB.replace(b"</labels>", b'<label name="C"/></labels>')
+    with pytest.raises(DataError, match=r"x\.xml names 1 label.*'C'"):
+        import_user_dataset("extra", {"x.arff": _arff(20), "x.xml": extra})
+    other = b'<labels><label name="P"/><label name="Q"/></labels>'
+    ds = import_user_dataset("bypos", {"x.arff": _arff(20), "x.xml": other})
+    assert ds.label_names == ["P", "Q"] and len(ds.warnings) == 1 and "position" in ds.warnings[0]
+    assert load_dataset("bypos").warnings == ds.warnings  # stored with the dataset, shown with it
+
+
+def test_cut_short_label_xml_names_the_uploaded_file():
+    with pytest.raises(DataError, match=r"mine\.xml.*line 1.*cut short"):
+        import_user_dataset("cut", {"x.arff": _arff(20), "mine.xml": XML_AB[:60]})
+
+
+# -- CSV labels and texts ------------------------------------------------------------------------
+def test_default_separator_is_the_engine_constant():
+    from engine.data.user_data import DEFAULT_LABEL_SEPARATOR
+
+    assert DEFAULT_LABEL_SEPARATOR == ";"
+    ds = import_user_dataset("semi", {"p.csv": b"text,labels\n" + b"some words here,a;b\n" * 12})
+    assert ds.label_names == ["a", "b"] and ds.train.Y.sum() == 2 * ds.train.n
+
+
+def test_texts_with_no_usable_word_are_refused_with_their_rows():
+    rows = [f"words {i},a;b" for i in range(12)]
+    rows[2], rows[6] = "!!! ???,a", "\u2014 \u2026,b"
+    with pytest.raises(DataError, match=r"p\.csv: 2 row\(s\) have no word.*data row\(s\) 3, 7\b"):
+        import_user_dataset("nowords", {"p.csv": ("text,labels\n" + "\n".join(rows)).encode()})
+
+
+# -- XC: line numbers are the file's, non-finite values, files cut short --------------------------
+def test_xc_errors_name_the_real_line():
+    lines = ["12 3 3", "", "0 0:1"] + ["0,1 1:nan"] + ["1 0:1"] * 10
+    with pytest.raises(DataError, match=r"d\.txt: line 4: feature 1 has the value nan"):
+        import_user_dataset("xcline", {"d.txt": "\n".join(lines).encode()})
+    with pytest.raises(DataError, match=r"d\.txt: line 3: .*1e\+39"):
+        import_user_dataset("xcbig", {"d.txt": b"12 3 3\n0,1 0:1\n0 0:1e39\n" + b"1 0:1\n" * 10})
+    with pytest.raises(DataError, match=r"d\.txt: header says 12 rows but only 3 follow \(the file ends at line 4\)"):
+        import_user_dataset("xccut", {"d.txt": b"12 3 3\n0 0:1\n1 0:1\n2 0:1\n"})
