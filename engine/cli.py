@@ -169,7 +169,7 @@ def _evaluate(args) -> dict:
 
 
 def _data(args) -> dict:
-    from engine.data.dataset import DATASETS, load_dataset
+    from engine.data import DATASETS, load_dataset
 
     out = {}
     for name in DATASETS:

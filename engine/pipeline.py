@@ -8,7 +8,8 @@ from typing import Any
 import numpy as np
 
 from engine.data import load_dataset
-from engine.data.dataset import DATASETS
+from engine.data import DATASETS, list_datasets  # noqa: F401
+from engine.data.user_data import DEFAULT_LABEL_SEPARATOR  # noqa: F401
 from engine.errors import InputError
 from engine.models.base import check_top_k
 from engine.models import families

@@ -11,7 +11,7 @@ import streamlit as st
 from dashboard import components as C
 from dashboard import state as S
 from engine import pipeline
-from engine.data.user_data import DEFAULT_LABEL_SEPARATOR
+from engine.pipeline import DEFAULT_LABEL_SEPARATOR  # the engine's one default
 
 MAX_UPLOAD_MB = 50  # also .streamlit/config.toml server.maxUploadSize; the engine checks again
 

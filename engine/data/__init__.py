@@ -1,2 +1,2 @@
 """Datasets: Mulan ARFF readers, pseudo-text, the data directory, downloads and user uploads."""
-from engine.data.dataset import DATASETS, load_dataset  # noqa: F401
+from engine.data.catalog import DATASETS, list_datasets, load_dataset  # noqa: F401

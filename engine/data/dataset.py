@@ -1,23 +1,20 @@
-"""load_dataset(name): the benchmark datasets as :class:`engine.types.Dataset`, cached on disk."""
+"""The built-in benchmark datasets (BibTeX, Delicious, MediaMill) as :class:`engine.types.Dataset`,
+parsed once and cached on disk. ``engine.data.catalog.load_dataset`` serves these and user datasets."""
 from __future__ import annotations
 
-import json
-import os
-import tempfile
 from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
-import scipy.sparse as sp
 
 from engine.data.arff import check_same_layout, read_arff
+from engine.data.build import build_dataset, read_split_arrays, write_folder_atomic, write_split_arrays
 from engine.data.download import ensure_files, missing_files, sha256_of
 from engine.data.label_xml import read_label_xml
-from engine.data.pseudotext import pseudo_texts, word_order
 from engine.data.sources import SOURCES, DatasetSource
 from engine.errors import DataError, InputError
 from engine.paths import cache_dir
-from engine.types import Dataset, Split
+from engine.types import Dataset
 
 DATASETS = tuple(SOURCES)  # ("bibtex", "delicious", "mediamill")
 SAMPLE_TEST_FRACTION = 0.2
@@ -37,19 +34,12 @@ def pick_source(name: str) -> DatasetSource:
     return SOURCES[name][0]
 
 
-def load_dataset(name: str, download: bool = True, progress=None) -> Dataset:
+def load_builtin(name: str, download: bool = True, progress=None) -> Dataset:
     """Load a benchmark dataset by name (bibtex, delicious, mediamill).
 
     MediaMill falls back to the real 2,500-row sample (``is_sample=True``) when the full files
     are absent. Raises DataError with what to do when files are missing and cannot be fetched.
     """
-    if name not in SOURCES:
-        from engine.data.user_data import list_user_datasets, load_user_dataset
-
-        user = load_user_dataset(name) if isinstance(name, str) and name in list_user_datasets() else None
-        if user is None:
-            raise InputError(f"unknown dataset {name!r}: choose one of {', '.join(DATASETS + tuple(list_user_datasets()))}.")
-        return user
     src = pick_source(name)
     if name == "mediamill" and not src.is_sample and missing_files(src):
         sample = SOURCES[name][1]
@@ -93,57 +83,19 @@ def _parse(src: DatasetSource, paths: dict[str, Path], checksums: dict[str, str]
         n_test = int(round(SAMPLE_TEST_FRACTION * perm.size))
         te, tr = np.sort(perm[:n_test]), np.sort(perm[n_test:])
         Xtr, Ytr, Xte, Yte = train.X[tr], train.Y[tr], train.X[te], train.Y[te]
-    return _build(src.name, train.feature_names, labels, Xtr, Ytr, Xte, Yte, src.kind, src.is_sample, checksums,
+    return build_dataset(src.name, train.feature_names, labels, Xtr, Ytr, Xte, Yte, src.kind, src.is_sample, checksums,
                   src.note, warnings)
-
-
-def _build(name, feature_names, label_names, Xtr, Ytr, Xte, Yte, kind, is_sample, checksums, note="",
-           warnings=()) -> Dataset:
-    texts_tr = texts_te = None
-    if kind == "text":
-        rank = word_order(Xtr)
-        texts_tr = pseudo_texts(Xtr, feature_names, rank)
-        texts_te = pseudo_texts(Xte, feature_names, rank)
-    return Dataset(
-        name=name,
-        feature_names=list(feature_names),
-        label_names=list(label_names),
-        train=Split(Xtr.tocsr().astype(np.float32), Ytr.tocsr().astype(np.float32), texts_tr),
-        test=Split(Xte.tocsr().astype(np.float32), Yte.tocsr().astype(np.float32), texts_te),
-        kind=kind,
-        is_sample=is_sample,
-        checksums=dict(checksums),
-        description=note,
-        warnings=list(warnings),
-    )
-
-
-def write_split_arrays(folder: Path, ds: Dataset) -> None:
-    """Write both splits' X / Y as .npz (never pickle) and the dataset's meta.json into ``folder``."""
-    for part, s in (("train", ds.train), ("test", ds.test)):
-        sp.save_npz(folder / f"{part}_X.npz", s.X)
-        sp.save_npz(folder / f"{part}_Y.npz", s.Y)
-    meta = {k: getattr(ds, k) for k in ("name", "feature_names", "label_names", "kind", "is_sample", "checksums",
-                                         "description", "warnings")}
-    (folder / "meta.json").write_text(json.dumps(meta))
 
 
 def _write_cache(cache: Path, ds: Dataset) -> None:
     try:
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(dir=cache.parent, prefix=".tmp-"))
-        write_split_arrays(tmp, ds)
-        os.replace(tmp, cache)
+        write_folder_atomic(cache, lambda tmp: write_split_arrays(tmp, ds))
     except OSError:
         pass  # caching is an optimisation; a read-only disk still works
 
 
 def _read_cache(cache: Path, src: DatasetSource, checksums: dict) -> Dataset:
-    meta = json.loads((cache / "meta.json").read_text())
-    if meta["checksums"] != checksums:
+    ds = read_split_arrays(cache)
+    if ds.checksums != checksums:
         raise ValueError("stale cache")
-    X = {p: sp.load_npz(cache / f"{p}_X.npz").tocsr() for p in ("train", "test")}
-    Y = {p: sp.load_npz(cache / f"{p}_Y.npz").tocsr() for p in ("train", "test")}
-    return _build(meta["name"], meta["feature_names"], meta["label_names"], X["train"], Y["train"], X["test"],
-                  Y["test"], meta["kind"], meta["is_sample"], meta["checksums"], meta.get("description", ""),
-                  meta.get("warnings", []))
+    return ds

@@ -7,14 +7,15 @@ from __future__ import annotations
 
 import io
 import re
-import shutil
 from pathlib import Path
 
 import numpy as np
 import scipy.sparse as sp
 
+from engine.data.build import build_dataset, read_split_arrays, recover_folders, write_folder_atomic, write_split_arrays
 from engine.data.arff import FLOAT32_MAX, check_same_layout, parse_arff
 from engine.data.label_xml import parse_label_xml
+from engine.data.sources import SOURCES
 from engine.errors import DataError, InputError
 from engine.paths import cache_dir
 from engine.text_input import TOKEN_PATTERN
@@ -33,32 +34,18 @@ def user_root() -> Path:
     return cache_dir() / "user_datasets"
 
 
-def recover_user_datasets(root: Path) -> None:
-    """A re-import killed between its two renames leaves only ``.old-NAME``: put it back."""
-    import os
-
-    for p in root.iterdir():
-        if p.name.startswith(".old-") and not (root / p.name[len(".old-"):] / "meta.json").is_file():
-            target = root / p.name[len(".old-"):]
-            if target.exists():
-                shutil.rmtree(target, ignore_errors=True)
-            os.replace(p, target)
-
-
 def list_user_datasets() -> list[str]:
     root = user_root()
     if not root.is_dir():
         return []
-    recover_user_datasets(root)
+    recover_folders(root, complete=lambda p: (p / "meta.json").is_file())
     return sorted(p.name for p in root.iterdir() if (p / "meta.json").is_file() and not p.name.startswith("."))
 
 
 def check_name(name: str) -> str:
-    from engine.data.dataset import DATASETS
-
     if not isinstance(name, str) or not NAME_PATTERN.match(name):
         raise InputError(f"dataset name {name!r} is not allowed: use 1-40 lowercase letters, digits, '_' or '-'.")
-    if name in DATASETS:
+    if name in SOURCES:
         raise InputError(f"{name!r} is a built-in dataset name; choose another.")
     return name
 
@@ -275,8 +262,6 @@ def import_user_dataset(name: str, files: dict[str, bytes], text_column: str | N
     Or a train and a test file of one kind (names containing 'train' / 'test'): kept as given.
     The Dataset's description says which; its warnings carry caveats (e.g. labels by position).
     """
-    from engine.data.dataset import _build
-
     name = check_name(name)
     if not files:
         raise DataError("no file uploaded.")
@@ -315,62 +300,20 @@ def import_user_dataset(name: str, files: dict[str, bytes], text_column: str | N
                         "classification needs at least 2.")
     if Ytr.getnnz() == 0:
         raise DataError(f"no training row ({names[0]}) has any label.")
-    if train[2] is not None:  # CSV: real text, no feature vectors
-        ds = _build(name, [], label_names, train[0], Ytr, test[0], test[1], "dense", False, {}, description, warnings)
-        ds.kind = "text"
-        ds.train.texts, ds.test.texts = train[2], test[2]
-    else:
-        ds = _build(name, feature_names, label_names, train[0], Ytr, test[0], test[1], dkind, False, {}, description,
-                    warnings)
-    _store(ds)
+    real_text = train[2] is not None  # a CSV: real text, no feature vectors
+    ds = build_dataset(name, [] if real_text else feature_names, label_names, train[0], Ytr, test[0], test[1],
+                       "text" if real_text else dkind, False, {}, description, warnings,
+                       texts=(train[2], test[2]) if real_text else None)
+    write_folder_atomic(user_root() / ds.name, lambda tmp: write_split_arrays(tmp, ds, real_text=real_text))
     return ds
 
 
-def _store(ds) -> None:
-    import json
-    import os
-    import tempfile
-
-    from engine.data.dataset import write_split_arrays
-
-    root = user_root()
-    root.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=root, prefix=".tmp-"))
-    write_split_arrays(tmp, ds)
-    for part, s in (("train", ds.train), ("test", ds.test)):
-        if s.texts is not None:  # an uploaded CSV's real text (bag-of-words texts are rebuilt on load)
-            (tmp / f"{part}_texts.json").write_text(json.dumps(s.texts))
-    final = root / ds.name
-    old = None
-    if final.exists():
-        old = root / f".old-{ds.name}"
-        shutil.rmtree(old, ignore_errors=True)
-        os.replace(final, old)
-    os.replace(tmp, final)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
-
-
 def load_user_dataset(name: str):
-    import json
-
-    from engine.data.dataset import _build
-
+    """An imported dataset by name (None when there is none); DataError when its files are damaged."""
     folder = user_root() / name
     if not (folder / "meta.json").is_file():
         return None
     try:
-        meta = json.loads((folder / "meta.json").read_text())
-        X = {p: sp.load_npz(folder / f"{p}_X.npz").tocsr() for p in ("train", "test")}
-        Y = {p: sp.load_npz(folder / f"{p}_Y.npz").tocsr() for p in ("train", "test")}
-        csv_text = (folder / "train_texts.json").is_file()
-        ds = _build(meta["name"], meta["feature_names"], meta["label_names"], X["train"], Y["train"], X["test"],
-                    Y["test"], "dense" if csv_text else meta["kind"], False, {}, meta.get("description", ""),
-                    meta.get("warnings", []))
-        if csv_text:
-            ds.kind = "text"
-            ds.train.texts = json.loads((folder / "train_texts.json").read_text())
-            ds.test.texts = json.loads((folder / "test_texts.json").read_text())
+        return read_split_arrays(folder)
     except Exception as exc:  # damaged files on disk: say which dataset, never a raw traceback
         raise DataError(f"imported dataset {name!r} is damaged ({type(exc).__name__}: {exc}); import it again.") from None
-    return ds

@@ -1,0 +1,23 @@
+"""Every dataset by name: the built-in benchmarks (engine/data/dataset.py) and the user's imports
+(engine/data/user_data.py). The only module that knows both kinds."""
+from __future__ import annotations
+
+from engine.data.dataset import DATASETS, load_builtin
+from engine.data.user_data import list_user_datasets, load_user_dataset
+from engine.errors import InputError
+from engine.types import Dataset
+
+
+def list_datasets() -> list[str]:
+    """Built-in names first, then imported ones."""
+    return list(DATASETS) + [d for d in list_user_datasets() if d not in DATASETS]
+
+
+def load_dataset(name: str, download: bool = True, progress=None) -> Dataset:
+    """A dataset by name: built-in (downloaded if missing and allowed) or imported."""
+    if isinstance(name, str) and name in DATASETS:
+        return load_builtin(name, download=download, progress=progress)
+    user = load_user_dataset(name) if isinstance(name, str) and name in list_user_datasets() else None
+    if user is None:
+        raise InputError(f"unknown dataset {name!r}: choose one of {', '.join(list_datasets())}.")
+    return user
