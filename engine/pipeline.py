@@ -152,8 +152,8 @@ def ensure_model(dataset: str, model_id: str = "xlinear", store: ModelStore | No
     return get_model(dataset, model_id, store)
 
 
-def list_models(dataset: str | None = None, store: ModelStore | None = None) -> list[ModelInfo]:
-    return (store or ModelStore()).list(dataset)
+def list_models(dataset: str | None = None, store: ModelStore | None = None, include_damaged: bool = False) -> list[ModelInfo]:
+    return (store or ModelStore()).list(dataset, include_damaged)
 
 
 def predict_document(dataset: str, model_id: str, index: int, top_k: int = 5, split: str = "test",
