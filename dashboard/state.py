@@ -61,8 +61,15 @@ def label_names(dataset: str) -> list[str]:
 
 @st.cache_data(max_entries=32, ttl=5, show_spinner=False)
 def model_manifests(dataset: str) -> dict[str, dict]:
-    """model_id -> manifest of every saved model of ``dataset`` (short ttl: training adds models)."""
+    """model_id -> manifest of every usable saved model of ``dataset`` (short ttl: training adds
+    models). Damaged ones are left out here: see ``damaged_models``."""
     return {i.model_id: i.manifest for i in pipeline.list_models(dataset)}
+
+
+@st.cache_data(max_entries=32, ttl=5, show_spinner=False)
+def damaged_models(dataset: str) -> dict[str, str]:
+    """model_id -> why that saved model of ``dataset`` cannot be loaded (bad manifest, no checksums)."""
+    return {i.model_id: i.damaged for i in pipeline.list_models(dataset, include_damaged=True) if i.damaged}
 
 
 def model_version(dataset: str, model_id: str) -> str:
@@ -122,6 +129,7 @@ def css() -> str:
 def clear_model_caches() -> None:
     """After a model is trained or a dataset imported: forget listings (results are versioned)."""
     model_manifests.clear()
+    damaged_models.clear()
     user_datasets.clear()
 
 

@@ -38,8 +38,8 @@ def default_params(family: str, ds: Dataset, **overrides):
     return families.family(family).default_params(ds, **overrides)
 
 
-def list_models(dataset: str | None = None, store: ModelStore | None = None) -> list[ModelInfo]:
-    return (store or ModelStore()).list(dataset)
+def list_models(dataset: str | None = None, store: ModelStore | None = None, include_damaged: bool = False) -> list[ModelInfo]:
+    return (store or ModelStore()).list(dataset, include_damaged)
 
 
 def predict_document(dataset: str, model_id: str, index: int, top_k: int = 5, split: str = "test",

@@ -19,6 +19,9 @@ pair = [family, f"{family}-robust"]
 have = [m for m in pair if m in manifests]
 ss = st.session_state
 st.caption(f"{dataset} · {C.model_label(pair[0])} vs {C.model_label(pair[1])} · test document {index}")
+for m, why in S.damaged_models(dataset).items():
+    if m in pair:
+        st.warning(f"{C.model_label(m)} is damaged and cannot be used: {why}. Retrain it on the Overview page.")
 if len(have) < 2:
     st.info(f"There is no {'robust' if pair[0] in have else 'baseline'} {C.model_label(pair[0]).split(' ·')[0]} model "
             f"for {dataset} yet. Train it on the Overview page; until then the tables below cover "

@@ -55,6 +55,10 @@ for mid, man in manifests.items():
     row["train s"] = man.get("train_seconds")
     row["trained"] = man.get("created", "")
     rows.append(row)
+damaged = S.damaged_models(dataset)
+for mid, why in damaged.items():
+    st.warning(f"Model `{mid}` ({C.model_label(mid)}) is damaged and cannot be used: {why}. "
+               "Train it again below to replace it.")
 if rows:
     df = pd.DataFrame(rows)
     order = ["model", "id", "variant"] + [f"{m}@{k}" for m in ("P", "R", "nDCG", "PSP") for k in (1, 3, 5)] + ["train s", "trained"]
@@ -62,7 +66,7 @@ if rows:
     st.caption("Metrics in % on the test split. PSP@k is propensity-scored precision, normalised by the best achievable.")
     st.download_button("Metrics (CSV)", df[order].to_csv(index=False), file_name=f"xtrust-{dataset}-metrics.csv",
                        mime="text/csv", on_click="ignore")
-else:
+elif not damaged:
     st.info("No model is trained for this dataset yet.")
 
 missing = [m for m in S.ALL_MODEL_IDS if m not in manifests]

@@ -43,7 +43,7 @@ def list_user_datasets() -> list[str]:
 
 
 def check_name(name: str) -> str:
-    if not isinstance(name, str) or not NAME_PATTERN.match(name):
+    if not isinstance(name, str) or not NAME_PATTERN.fullmatch(name):
         raise InputError(f"dataset name {name!r} is not allowed: use 1-40 lowercase letters, digits, '_' or '-'.")
     if name in SOURCES:
         raise InputError(f"{name!r} is a built-in dataset name; choose another.")

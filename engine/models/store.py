@@ -1,12 +1,21 @@
-"""The model store: atomic saves with a manifest, listing, loading, and crash recovery.
+"""The model store: atomic saves with a manifest, listing, verified loading, and crash recovery.
 
 Layout: ``<model_dir>/<dataset>/<model_id>/`` holding the model's files and ``manifest.json``
-(dataset + checksums, family, params, seed, library versions, metrics, training time). A save
-writes into ``.tmp-*`` beside the target and renames it into place, so a crash mid-save leaves
-the previous model loadable; leftovers are cleaned on the next listing.
+(dataset + checksums, family, params, seed, library versions, metrics, training time, and the
+sha256 of every other file in the folder). A load first checks that the folder holds exactly the
+files the manifest names, byte for byte, so no library (PECOS unpickles one file with torch)
+ever reads a file XTrust did not write.
+
+A save writes into ``.tmp-<id>+<pid>+<start>+*`` beside the target and renames it into place under
+a lock on the dataset folder, so a crash mid-save leaves the previous model loadable. The writer's
+pid and process start time in the name tell a listing whether the writer still runs: only folders
+whose writer is gone are cleaned up (pid + start time, so a reused pid is not taken for the writer).
 """
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import hashlib
 import json
 import os
 import re
@@ -19,13 +28,22 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+import psutil
+
 from engine.atomic import write_text_atomic
 from engine.errors import InputError, ModelError
 from engine.paths import model_dir
 
 MANIFEST = "manifest.json"
-ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,79}$")
+CHECKSUMS = "file_checksums"    # manifest key: {path relative to the model folder: sha256 hex}
+ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,79}")   # always fullmatch: "name\n" is not a name
 LIBRARIES = ("libpecos", "torch", "transformers", "numpy", "scipy", "scikit-learn")
+FAMILIES = ("xlinear", "xtransformer", "smoothed")
+TRAINABLE_ID = re.compile(r"(xlinear|xtransformer)(-robust)?(-smoothed)?")
+NO_CHECKSUMS = ("saved before XTrust recorded file checksums, so its files cannot be verified "
+                "(a planted file could run code when loaded)")
+LEGACY_GRACE_S = 3600   # a leftover named by an older XTrust (no writer in its name) counts as abandoned after this
+_SHA256 = re.compile(r"[0-9a-f]{64}")
 
 
 def library_versions() -> dict[str, str]:
@@ -56,10 +74,14 @@ def family_class(family: str):
 
 @dataclass(frozen=True)
 class ModelInfo:
+    """A saved model. ``damaged`` is None for a usable one, else why it cannot be loaded (its
+    ``manifest`` is then {})."""
+
     dataset: str
     model_id: str
     path: Path
     manifest: dict
+    damaged: str | None = None
 
     @property
     def family(self) -> str:
@@ -71,9 +93,151 @@ class ModelInfo:
 
 
 def _check_id(kind: str, value: str) -> str:
-    if not isinstance(value, str) or not ID_PATTERN.match(value):
+    if not isinstance(value, str) or not ID_PATTERN.fullmatch(value):
         raise InputError(f"invalid {kind} {value!r}: use letters, digits, '.', '_' or '-' (max 80).")
     return value
+
+
+def train_command(dataset: str, model_id: str) -> str | None:
+    """The CLI command that trains ``model_id`` (e.g. xtransformer-robust -> --model xtransformer
+    --robust), or None when no train command saves a model under that id."""
+    m = TRAINABLE_ID.fullmatch(model_id)
+    if m is None:
+        return None
+    flags = "".join(f" --{flag}" for flag, part in (("robust", m[2]), ("smoothed", m[3])) if part)
+    return f"python -m engine train --dataset {dataset} --model {m[1]}{flags}"
+
+
+def _retrain_hint(dataset: str, model_id: str) -> str:
+    cmd = train_command(dataset, model_id)
+    return f"Train it with: {cmd}" if cmd else "Train it again under this id."
+
+
+# -- manifest schema -----------------------------------------------------------------------------
+def _json_type(value) -> str:
+    return {dict: "an object", list: "an array", str: "a string", bool: "a boolean", type(None): "null"}.get(
+        type(value), "a number")
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def manifest_problem(m: Any) -> str | None:
+    """Why a parsed manifest is unusable (wrong shape or types, no checksum table), or None."""
+    if not isinstance(m, dict):
+        return f"its manifest is {_json_type(m)}, not an object"
+    for key in ("dataset", "model_id", "family", "created", "input_kind"):
+        if not isinstance(m.get(key), str):
+            return f"its manifest's {key!r} is {'missing' if key not in m else _json_type(m[key])}, not a string"
+    if m["family"] not in FAMILIES:
+        return f"its manifest names an unknown model family {m['family']!r}"
+    if not isinstance(m.get("n_labels"), int) or isinstance(m["n_labels"], bool) or m["n_labels"] < 1:
+        return f"its manifest's 'n_labels' is {m.get('n_labels')!r}, not a positive integer"
+    metrics = m.get("metrics", {})
+    if not isinstance(metrics, dict):
+        return f"its manifest's 'metrics' is {_json_type(metrics)}, not an object"
+    bad = [k for k, v in metrics.items() if not (v is None or _is_number(v))]
+    if bad:
+        return f"its manifest's metric {bad[0]!r} is {_json_type(metrics[bad[0]])}, not a number"
+    for key in ("params", "library_versions"):
+        if key in m and not isinstance(m[key], dict):
+            return f"its manifest's {key!r} is {_json_type(m[key])}, not an object"
+    for key in ("variant",):
+        if key in m and not isinstance(m[key], str):
+            return f"its manifest's {key!r} is {_json_type(m[key])}, not a string"
+    if m.get("train_seconds") is not None and not _is_number(m["train_seconds"]):
+        return f"its manifest's 'train_seconds' is {_json_type(m['train_seconds'])}, not a number"
+    if CHECKSUMS not in m:
+        return NO_CHECKSUMS
+    sums = m[CHECKSUMS]
+    if not isinstance(sums, dict) or not sums or not all(
+            isinstance(k, str) and isinstance(v, str) and _SHA256.fullmatch(v) for k, v in sums.items()):
+        return "its manifest's file checksum table is malformed"
+    return None
+
+
+def _read_manifest(folder: Path) -> tuple[dict, str | None]:
+    """(manifest, None) for a usable manifest, else ({}, why it is damaged)."""
+    try:
+        m = json.loads((folder / MANIFEST).read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        return {}, f"its manifest cannot be read ({type(exc).__name__}: {exc})"
+    problem = manifest_problem(m)
+    return ({}, problem) if problem else (m, None)
+
+
+# -- file checksums ------------------------------------------------------------------------------
+def _model_files(folder: Path) -> list[str]:
+    """Paths (relative, '/'-separated) of every file under ``folder`` except the manifest.
+    A link or a special file is refused: XTrust writes neither."""
+    out = []
+    for dirpath, dirnames, filenames in os.walk(folder):
+        for name in dirnames + filenames:
+            p = Path(dirpath, name)
+            if p.is_symlink() or not (p.is_dir() or p.is_file()):
+                raise ModelError(f"{p.relative_to(folder).as_posix()} in {folder} is a link or a special file, "
+                                 "which XTrust never writes; the model is not loaded.")
+        out += [Path(dirpath, n).relative_to(folder).as_posix() for n in filenames]
+    return sorted(r for r in out if r != MANIFEST)
+
+
+def _sha256(path: Path) -> str:
+    with open(path, "rb") as f:
+        return hashlib.file_digest(f, "sha256").hexdigest()
+
+
+def file_checksums(folder: Path) -> dict[str, str]:
+    """{relative path: sha256} of every file of a model folder but its manifest."""
+    return {rel: _sha256(folder / rel) for rel in _model_files(folder)}
+
+
+def _listed(names: list[str], n: int = 5) -> str:
+    return ", ".join(names[:n]) + (f" and {len(names) - n} more" if len(names) > n else "")
+
+
+# -- writers, locks, leftovers -------------------------------------------------------------------
+def _writer_tag() -> str:
+    """'<pid>+<process start time in 1/100 s>' of this process: the pid alone may be reused."""
+    p = psutil.Process()
+    return f"{p.pid}+{round(p.create_time() * 100)}"
+
+
+def _writer_alive(name: str) -> bool | None:
+    """Whether the process named in a leftover's name ('.tmp-<id>+<pid>+<start>+<random>') still
+    runs; None for a name without a writer (written by an older XTrust)."""
+    parts = name.split("+")
+    if len(parts) != 4 or not (parts[1].isdigit() and parts[2].isdigit()):
+        return None
+    try:
+        started = round(psutil.Process(int(parts[1])).create_time() * 100)
+    except psutil.NoSuchProcess:
+        return False
+    except psutil.Error:   # it exists but cannot be inspected: never take it for gone
+        return True
+    return abs(started - int(parts[2])) <= 1
+
+
+def _abandoned(p: Path) -> bool:
+    alive = _writer_alive(p.name)
+    if alive is None:
+        try:
+            return time.time() - p.stat().st_mtime > LEGACY_GRACE_S
+        except OSError:
+            return False
+    return not alive
+
+
+@contextlib.contextmanager
+def _swap_lock(folder: Path):
+    """An exclusive flock on the dataset folder around a model swap and its recovery. The kernel
+    releases it when the holder dies, so a leftover '.old-*' seen under the lock is abandoned."""
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)   # closing releases the lock
 
 
 class ModelStore:
@@ -84,10 +248,12 @@ class ModelStore:
         return self.root / _check_id("dataset name", dataset) / _check_id("model id", model_id)
 
     def save(self, model, dataset: str, model_id: str, manifest: dict[str, Any]) -> ModelInfo:
-        """Write model + manifest atomically; the previous model with this id stays until the swap."""
+        """Write model + manifest (with the sha256 of every file) atomically; the previous model with
+        this id stays until the swap."""
         final = self.folder(dataset, model_id)
         final.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(dir=final.parent, prefix=f".tmp-{model_id}-"))
+        tag = _writer_tag()
+        tmp = Path(tempfile.mkdtemp(dir=final.parent, prefix=f".tmp-{model_id}+{tag}+"))
         try:
             model.save(tmp)
             full = {
@@ -99,39 +265,58 @@ class ModelStore:
                 "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
                 "library_versions": library_versions(),
                 **manifest,
+                CHECKSUMS: file_checksums(tmp),
             }
+            problem = manifest_problem(json.loads(json.dumps(full, default=str)))
+            if problem:
+                raise ModelError(f"model {dataset}/{model_id} was not saved: {problem}.")
             _write_json_atomic(tmp / MANIFEST, full)
-            old = None
-            if final.exists():
-                old = final.parent / f".old-{model_id}-{uuid.uuid4().hex[:8]}"
-                os.replace(final, old)
-            os.replace(tmp, final)
-            if old is not None:
-                shutil.rmtree(old, ignore_errors=True)
+            with _swap_lock(final.parent):
+                old = None
+                if final.exists():
+                    old = final.parent / f".old-{model_id}+{tag}+{uuid.uuid4().hex[:8]}"
+                    os.replace(final, old)
+                os.replace(tmp, final)
+                if old is not None:
+                    shutil.rmtree(old, ignore_errors=True)
         finally:
             if tmp.exists():
                 shutil.rmtree(tmp, ignore_errors=True)
         return ModelInfo(dataset, model_id, final, full)
 
     def recover(self, dataset: str) -> None:
-        """Remove half-written saves; restore a model whose swap was interrupted."""
+        """Remove saves whose writer is gone; restore a model whose swap was interrupted. A save or
+        swap still running in another process is left alone."""
         d = self.root / dataset
         if not d.is_dir():
             return
         for p in d.iterdir():
-            if p.name.startswith(".tmp-"):
+            if p.name.startswith(".tmp-") and p.is_dir() and _abandoned(p):
                 shutil.rmtree(p, ignore_errors=True)
-        for p in d.iterdir():
-            if p.name.startswith(".old-"):
-                model_id = p.name[len(".old-"):].rsplit("-", 1)[0]
-                if not (d / model_id / MANIFEST).exists():
-                    if (d / model_id).exists():
-                        shutil.rmtree(d / model_id, ignore_errors=True)
-                    os.replace(p, d / model_id)
-                else:
-                    shutil.rmtree(p, ignore_errors=True)
+        if not any(p.name.startswith(".old-") for p in d.iterdir()):
+            return
+        with _swap_lock(d):   # no swap runs now: every .old-* left is from a swap that died midway
+            for p in d.iterdir():
+                if not p.name.startswith(".old-") or not p.is_dir():
+                    continue
+                rest = p.name[len(".old-"):]
+                model_id = rest.split("+")[0] if "+" in rest else rest.rsplit("-", 1)[0]
+                if "+" not in rest and not _abandoned(p):
+                    continue   # an older XTrust's swap, maybe still running (it took no lock)
+                try:
+                    if ID_PATTERN.fullmatch(model_id) and not (d / model_id / MANIFEST).exists():
+                        if (d / model_id).exists():
+                            shutil.rmtree(d / model_id, ignore_errors=True)
+                        os.replace(p, d / model_id)
+                    else:
+                        shutil.rmtree(p, ignore_errors=True)
+                except OSError:
+                    continue   # another process recovered it first
 
-    def list(self, dataset: str | None = None) -> list[ModelInfo]:
+    def list(self, dataset: str | None = None, include_damaged: bool = False) -> list[ModelInfo]:
+        """Saved models (sorted by dataset, id). Damaged ones (unreadable or malformed manifest, saved
+        without checksums) only with ``include_damaged``, their reason in ``ModelInfo.damaged``.
+        The files' checksums are checked on load, not here."""
         out = []
         if not self.root.is_dir():
             return out
@@ -144,26 +329,47 @@ class ModelStore:
             for p in sorted(d.iterdir()):
                 if p.name.startswith(".") or not (p / MANIFEST).is_file():
                     continue
-                try:
-                    out.append(ModelInfo(ds, p.name, p, json.loads((p / MANIFEST).read_text())))
-                except (OSError, json.JSONDecodeError):
-                    continue  # unreadable manifest: not offered
+                manifest, damaged = _read_manifest(p)
+                if damaged is None or include_damaged:
+                    out.append(ModelInfo(ds, p.name, p, manifest, damaged))
         return out
 
     def info(self, dataset: str, model_id: str) -> ModelInfo:
+        """A usable model's info; ModelError when it is missing or damaged (naming why)."""
         p = self.folder(dataset, model_id)
         self.recover(dataset)
         if not (p / MANIFEST).is_file():
             have = ", ".join(i.model_id for i in self.list(dataset)) or "none"
             raise ModelError(f"no saved model {model_id!r} for {dataset}; available: {have}. "
-                             f"Train it with: python -m engine train --dataset {dataset} --model {model_id.split('-')[0]}")
-        try:
-            return ModelInfo(dataset, model_id, p, json.loads((p / MANIFEST).read_text()))
-        except (OSError, json.JSONDecodeError) as exc:
-            raise ModelError(f"model {dataset}/{model_id} has an unreadable manifest ({exc}); retrain it.") from None
+                             + _retrain_hint(dataset, model_id))
+        manifest, damaged = _read_manifest(p)
+        if damaged:
+            raise ModelError(f"model {dataset}/{model_id} cannot be used: {damaged}. "
+                             + _retrain_hint(dataset, model_id))
+        return ModelInfo(dataset, model_id, p, manifest)
+
+    def verify(self, info: ModelInfo) -> None:
+        """Refuse a model folder whose files differ from those its manifest recorded at save time:
+        an extra file (a planted pickle), a missing one, or one with a changed byte."""
+        expected = info.manifest[CHECKSUMS]
+        name = f"model {info.dataset}/{info.model_id}"
+        present = _model_files(info.path)
+        extra = sorted(set(present) - set(expected))
+        if extra:
+            raise ModelError(f"{name} holds files XTrust did not write ({_listed(extra)}); it is not loaded. "
+                             "Remove them or retrain the model.")
+        missing = sorted(set(expected) - set(present))
+        if missing:
+            raise ModelError(f"{name} is missing files ({_listed(missing)}); retrain it.")
+        changed = [rel for rel in sorted(expected) if _sha256(info.path / rel) != expected[rel]]
+        if changed:
+            raise ModelError(f"{name} has files changed since it was saved ({_listed(changed)}); "
+                             "it is not loaded. Retrain it.")
 
     def load(self, dataset: str, model_id: str):
+        """The model, after its files are verified against the manifest's checksums."""
         info = self.info(dataset, model_id)
+        self.verify(info)
         try:
             return family_class(info.family).load(info.path)
         except ModelError:
@@ -174,7 +380,10 @@ class ModelStore:
 
     def update_manifest(self, dataset: str, model_id: str, **fields) -> ModelInfo:
         info = self.info(dataset, model_id)
-        manifest = {**info.manifest, **fields}
+        manifest = {**info.manifest, **fields, CHECKSUMS: info.manifest[CHECKSUMS]}
+        problem = manifest_problem(json.loads(json.dumps(manifest, default=str)))
+        if problem:
+            raise InputError(f"manifest of {dataset}/{model_id} not updated: {problem}.")
         _write_json_atomic(info.path / MANIFEST, manifest)
         return ModelInfo(dataset, model_id, info.path, manifest)
 

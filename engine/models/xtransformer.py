@@ -610,6 +610,12 @@ class XTransformerXMC(XMCModel):
         path = Path(path)
         if not (path / "xtransformer").is_dir():
             raise ModelError(f"{path} holds no X-Transformer (missing xtransformer/).")
+        # PECOS would torch.load(weights_only=False) this file, i.e. unpickle it and run any code in it.
+        # XTrust's save deletes it, so one found here was planted: refuse before PECOS reads anything.
+        head = path / "xtransformer" / "text_encoder" / "text_model"
+        if head.exists() or head.is_symlink():
+            raise ModelError(f"{head} is a pickle XTrust never keeps (PECOS would unpickle it on load); "
+                             "the model is not loaded. Retrain it.")
         with _PecosLogs(None, quiet_warnings=True):
             xtf = XTransformer.load(str(path / "xtransformer"))
         if xtf.concat_model is None:

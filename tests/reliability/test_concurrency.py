@@ -1,17 +1,23 @@
 """8 sessions at once through the dashboard's cached engine calls: no errors, no cross-talk (each
-result equals a single-session run), bounded caches and bounded memory."""
+result equals a single-session run), bounded caches and bounded memory. Two processes on one model
+store: a save in progress survives the other's listing (its clean-up and swap recovery)."""
 from __future__ import annotations
 
 import ast
 import gc
+import os
+import subprocess
+import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import numpy as np
 import psutil
 import pytest
 
 from engine import pipeline
 from engine.models import runtime
+from engine.models.store import ModelStore
 
 ROOT = Path(__file__).resolve().parents[2]
 N = 8
@@ -76,3 +82,62 @@ def test_memory_plateaus_over_repeated_calls(rel_dirs):
     rss = [burst(k * 200) for k in range(1, 5)]
     growth = (rss[-1] - rss[0]) / 2**20
     assert growth < 60, f"RSS grew {growth:.1f} MB over 600 more distinct calls: {rss}"
+
+
+# -- two processes on one model store: a save in progress survives another process's listing ------
+STORE_SCRIPT = r"""
+import os, sys, time
+from engine.models import store as st
+root, mode = sys.argv[1], sys.argv[2]
+store = st.ModelStore(root)
+if mode == "list":   # list (and so recover) as often as possible for a few seconds
+    end, n = time.time() + float(sys.argv[3]), 0
+    while time.time() < end:
+        store.list("bibtex"); n += 1
+    print("LISTED", n, flush=True)
+    sys.exit(0)
+model = store.load("bibtex", "seed")
+if mode == "slow-save":   # the model's files are written, then the save pauses before its manifest
+    orig = model.save
+    def save(path):
+        orig(path)
+        print("HALF", flush=True)
+        time.sleep(4)
+    model.save = save
+elif mode == "slow-swap":   # the old model is moved aside, then the swap pauses before the new one moves in
+    real = os.replace
+    def replace(src, dst):
+        real(src, dst)
+        if os.path.basename(dst).startswith(".old-"):
+            print("HALF", flush=True)
+            time.sleep(4)
+    st.os.replace = replace
+store.save(model, "bibtex", "xlinear", {"metrics": {"P@1": 0.75}})
+print("SAVED", flush=True)
+"""
+
+
+def _store_process(root, *args):
+    return subprocess.Popen([sys.executable, "-c", STORE_SCRIPT, str(root), *args], cwd=ROOT, text=True,
+                            env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("mode", ["slow-save", "slow-swap"])
+def test_a_save_in_another_process_survives_listing(small_xlinear, tmp_path, mode):
+    store = ModelStore(tmp_path)
+    store.save(small_xlinear, "bibtex", "seed", {})
+    store.save(small_xlinear, "bibtex", "xlinear", {"metrics": {"P@1": 0.25}})
+    saver = _store_process(tmp_path, mode)
+    assert saver.stdout.readline().strip() == "HALF", saver.stderr.read()[-2000:]
+    lister = _store_process(tmp_path, "list", "2")   # while the saver is paused mid-save
+    out, err = lister.communicate(timeout=120)
+    assert lister.returncode == 0 and out.startswith("LISTED"), err[-2000:]
+    rest, err = saver.communicate(timeout=120)
+    assert saver.returncode == 0 and "SAVED" in rest, err[-2000:]
+    info = store.info("bibtex", "xlinear")
+    assert info.metrics == {"P@1": 0.75}   # the saver's model arrived, not the older one
+    model = store.load("bibtex", "xlinear")  # ... intact: its files verify against its checksums
+    np.testing.assert_allclose(model.score_labels(["learning graphs"], [1, 2]),
+                               small_xlinear.score_labels(["learning graphs"], [1, 2]))
+    assert sorted(p.name for p in (tmp_path / "bibtex").iterdir()) == ["seed", "xlinear"]

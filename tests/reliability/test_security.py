@@ -132,3 +132,72 @@ def test_no_secrets_in_tracked_files():
         if found:
             hits.append(f"{f}: {found}")
     assert not hits, hits
+
+
+def test_name_patterns_are_checked_whole():
+    """'^...$' lets "name\n" through re.match: every name/id pattern is checked with fullmatch."""
+    bad = [f"{p.relative_to(ROOT)}:{i}: {line.strip()}" for p in CODE for i, line in enumerate(p.read_text().splitlines(), 1)
+           if re.search(r"PATTERN\.(match|search)\(", line.split("#", 1)[0])]
+    assert not bad, "\n".join(bad)
+
+
+def test_names_with_a_trailing_newline_are_refused(rel_dirs):
+    from engine.data.user_data import check_name, user_root
+    from engine.errors import InputError
+    from engine.models.store import ModelStore
+
+    rows = "\n".join(f"some words {i},x;y" for i in range(20))
+    for bad in ("name\n", "rel-nl\n"):
+        with pytest.raises(InputError):
+            check_name(bad)
+        with pytest.raises(InputError):
+            pipeline.import_user_dataset(bad, {"d.csv": ("text,labels\n" + rows + "\n").encode()})
+        with pytest.raises(InputError):
+            ModelStore().folder(bad, "xlinear")
+        with pytest.raises(InputError):
+            ModelStore().folder("bibtex", bad)
+    root = user_root()
+    assert not root.exists() or not [p for p in root.iterdir() if "\n" in p.name]
+
+
+def test_a_planted_pickle_beside_a_saved_model_is_refused(rel_dirs, tmp_path):
+    import shutil
+
+    from engine.errors import ModelError
+    from engine.models.store import ModelStore
+
+    shutil.copytree(rel_dirs["models"] / "bibtex" / "xlinear", tmp_path / "bibtex" / "xlinear")
+    store = ModelStore(tmp_path)
+    store.load("bibtex", "xlinear")
+    marker = tmp_path / "pwned"
+
+    class Evil:
+        def __reduce__(self):
+            return (open, (str(marker), "w"))
+
+    (tmp_path / "bibtex" / "xlinear" / "xlinear" / "model.pkl").write_bytes(pickle.dumps(Evil()))
+    with pytest.raises(ModelError, match="did not write.*model.pkl"):
+        store.load("bibtex", "xlinear")
+    with pytest.raises(ModelError, match="did not write"):
+        pipeline.get_model("bibtex", "xlinear", store)
+    assert not marker.exists()
+
+
+def test_a_model_saved_without_checksums_is_refused(rel_dirs, tmp_path):
+    import json
+    import shutil
+
+    from engine.errors import ModelError
+    from engine.models.store import ModelStore
+
+    folder = tmp_path / "bibtex" / "xlinear"
+    shutil.copytree(rel_dirs["models"] / "bibtex" / "xlinear", folder)
+    m = json.loads((folder / "manifest.json").read_text())
+    del m["file_checksums"]  # what XTrust wrote before it recorded checksums
+    (folder / "manifest.json").write_text(json.dumps(m))
+    store = ModelStore(tmp_path)
+    assert store.list("bibtex") == []
+    (info,) = store.list("bibtex", include_damaged=True)
+    assert "checksums" in info.damaged
+    with pytest.raises(ModelError, match="checksums.*Train it with: python -m engine train --dataset bibtex --model xlinear"):
+        store.load("bibtex", "xlinear")
