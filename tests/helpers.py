@@ -31,3 +31,17 @@ def isolated_store(base: Path):
                 os.environ.pop(k, None)
             else:
                 os.environ[k] = v
+
+
+def dead_writer_tag() -> str:
+    """'<pid>+<start>' of a process that has exited (what a killed save leaves in its folder names)."""
+    import subprocess
+    import sys
+
+    import psutil
+
+    p = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    tag = f"{p.pid}+{round(psutil.Process(p.pid).create_time() * 100)}"
+    p.kill()
+    p.wait()
+    return tag

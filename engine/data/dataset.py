@@ -8,7 +8,8 @@ from pathlib import Path
 import numpy as np
 
 from engine.data.arff import check_same_layout, read_arff
-from engine.data.build import build_dataset, read_split_arrays, write_folder_atomic, write_split_arrays
+from engine.atomic import write_folder_atomic
+from engine.data.build import build_dataset, read_split_arrays, write_split_arrays
 from engine.data.download import ensure_files, missing_files, sha256_of
 from engine.data.label_xml import read_label_xml
 from engine.data.sources import SOURCES, DatasetSource

@@ -12,7 +12,8 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse as sp
 
-from engine.data.build import build_dataset, read_split_arrays, recover_folders, write_folder_atomic, write_split_arrays
+from engine.atomic import recover_folders, write_folder_atomic
+from engine.data.build import build_dataset, read_split_arrays, write_split_arrays
 from engine.data.arff import FLOAT32_MAX, check_same_layout, parse_arff
 from engine.data.label_xml import parse_label_xml
 from engine.data.sources import SOURCES

@@ -133,9 +133,13 @@ def base_of(model_id: str) -> str:
     return format_model_id(fam, "robust" if variant.startswith("robust") else "baseline")
 
 
-def train_command(dataset: str, model_id: str) -> str:
-    """The CLI command that (re)creates a saved model id."""
-    fam, variant = parse_model_id(model_id)
+def train_command(dataset: str, model_id: str) -> str | None:
+    """The CLI command that (re)creates a saved model id (e.g. xtransformer-robust -> --model
+    xtransformer --robust), or None when no train command saves a model under that id."""
+    try:
+        fam, variant = parse_model_id(model_id)
+    except InputError:
+        return None
     flags = {"baseline": "", "robust": " --robust", "smoothed": " --smoothed", "robust-smoothed": " --robust --smoothed"}
     return f"python -m engine train --dataset {dataset} --model {fam}{flags[variant]}"
 

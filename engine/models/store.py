@@ -13,36 +13,28 @@ whose writer is gone are cleaned up (pid + start time, so a reused pid is not ta
 """
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import hashlib
 import json
 import os
 import re
 import shutil
-import tempfile
 import time
-import uuid
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-import psutil
-
-from engine.atomic import write_text_atomic
+from engine.atomic import new_temp_folder, recover_folders, swap_into_place, write_text_atomic
 from engine.errors import InputError, ModelError
+from engine.models.families import FAMILIES, family_of_manifest, train_command
 from engine.paths import model_dir
 
 MANIFEST = "manifest.json"
 CHECKSUMS = "file_checksums"    # manifest key: {path relative to the model folder: sha256 hex}
 ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,79}")   # always fullmatch: "name\n" is not a name
 LIBRARIES = ("libpecos", "torch", "transformers", "numpy", "scipy", "scikit-learn")
-FAMILIES = ("xlinear", "xtransformer", "smoothed")
-TRAINABLE_ID = re.compile(r"(xlinear|xtransformer)(-robust)?(-smoothed)?")
 NO_CHECKSUMS = ("saved before XTrust recorded file checksums, so its files cannot be verified "
                 "(a planted file could run code when loaded)")
-LEGACY_GRACE_S = 3600   # a leftover named by an older XTrust (no writer in its name) counts as abandoned after this
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 
 
@@ -54,22 +46,6 @@ def library_versions() -> dict[str, str]:
         except metadata.PackageNotFoundError:
             pass
     return out
-
-
-def family_class(family: str):
-    if family == "xlinear":
-        from engine.models.xlinear import XLinearXMC
-
-        return XLinearXMC
-    if family == "xtransformer":
-        from engine.models.xtransformer import XTransformerXMC
-
-        return XTransformerXMC
-    if family == "smoothed":
-        from engine.robust.smoothing import SmoothedXMC
-
-        return SmoothedXMC
-    raise ModelError(f"unknown model family {family!r} in a manifest.")
 
 
 @dataclass(frozen=True)
@@ -96,16 +72,6 @@ def _check_id(kind: str, value: str) -> str:
     if not isinstance(value, str) or not ID_PATTERN.fullmatch(value):
         raise InputError(f"invalid {kind} {value!r}: use letters, digits, '.', '_' or '-' (max 80).")
     return value
-
-
-def train_command(dataset: str, model_id: str) -> str | None:
-    """The CLI command that trains ``model_id`` (e.g. xtransformer-robust -> --model xtransformer
-    --robust), or None when no train command saves a model under that id."""
-    m = TRAINABLE_ID.fullmatch(model_id)
-    if m is None:
-        return None
-    flags = "".join(f" --{flag}" for flag, part in (("robust", m[2]), ("smoothed", m[3])) if part)
-    return f"python -m engine train --dataset {dataset} --model {m[1]}{flags}"
 
 
 def _retrain_hint(dataset: str, model_id: str) -> str:
@@ -196,50 +162,6 @@ def _listed(names: list[str], n: int = 5) -> str:
     return ", ".join(names[:n]) + (f" and {len(names) - n} more" if len(names) > n else "")
 
 
-# -- writers, locks, leftovers -------------------------------------------------------------------
-def _writer_tag() -> str:
-    """'<pid>+<process start time in 1/100 s>' of this process: the pid alone may be reused."""
-    p = psutil.Process()
-    return f"{p.pid}+{round(p.create_time() * 100)}"
-
-
-def _writer_alive(name: str) -> bool | None:
-    """Whether the process named in a leftover's name ('.tmp-<id>+<pid>+<start>+<random>') still
-    runs; None for a name without a writer (written by an older XTrust)."""
-    parts = name.split("+")
-    if len(parts) != 4 or not (parts[1].isdigit() and parts[2].isdigit()):
-        return None
-    try:
-        started = round(psutil.Process(int(parts[1])).create_time() * 100)
-    except psutil.NoSuchProcess:
-        return False
-    except psutil.Error:   # it exists but cannot be inspected: never take it for gone
-        return True
-    return abs(started - int(parts[2])) <= 1
-
-
-def _abandoned(p: Path) -> bool:
-    alive = _writer_alive(p.name)
-    if alive is None:
-        try:
-            return time.time() - p.stat().st_mtime > LEGACY_GRACE_S
-        except OSError:
-            return False
-    return not alive
-
-
-@contextlib.contextmanager
-def _swap_lock(folder: Path):
-    """An exclusive flock on the dataset folder around a model swap and its recovery. The kernel
-    releases it when the holder dies, so a leftover '.old-*' seen under the lock is abandoned."""
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        os.close(fd)   # closing releases the lock
-
-
 class ModelStore:
     def __init__(self, root: Path | str | None = None):
         self.root = Path(root) if root is not None else model_dir()
@@ -252,8 +174,7 @@ class ModelStore:
         this id stays until the swap."""
         final = self.folder(dataset, model_id)
         final.parent.mkdir(parents=True, exist_ok=True)
-        tag = _writer_tag()
-        tmp = Path(tempfile.mkdtemp(dir=final.parent, prefix=f".tmp-{model_id}+{tag}+"))
+        tmp = new_temp_folder(final)
         try:
             model.save(tmp)
             full = {
@@ -271,14 +192,7 @@ class ModelStore:
             if problem:
                 raise ModelError(f"model {dataset}/{model_id} was not saved: {problem}.")
             _write_json_atomic(tmp / MANIFEST, full)
-            with _swap_lock(final.parent):
-                old = None
-                if final.exists():
-                    old = final.parent / f".old-{model_id}+{tag}+{uuid.uuid4().hex[:8]}"
-                    os.replace(final, old)
-                os.replace(tmp, final)
-                if old is not None:
-                    shutil.rmtree(old, ignore_errors=True)
+            swap_into_place(tmp, final)
         finally:
             if tmp.exists():
                 shutil.rmtree(tmp, ignore_errors=True)
@@ -286,32 +200,9 @@ class ModelStore:
 
     def recover(self, dataset: str) -> None:
         """Remove saves whose writer is gone; restore a model whose swap was interrupted. A save or
-        swap still running in another process is left alone."""
-        d = self.root / dataset
-        if not d.is_dir():
-            return
-        for p in d.iterdir():
-            if p.name.startswith(".tmp-") and p.is_dir() and _abandoned(p):
-                shutil.rmtree(p, ignore_errors=True)
-        if not any(p.name.startswith(".old-") for p in d.iterdir()):
-            return
-        with _swap_lock(d):   # no swap runs now: every .old-* left is from a swap that died midway
-            for p in d.iterdir():
-                if not p.name.startswith(".old-") or not p.is_dir():
-                    continue
-                rest = p.name[len(".old-"):]
-                model_id = rest.split("+")[0] if "+" in rest else rest.rsplit("-", 1)[0]
-                if "+" not in rest and not _abandoned(p):
-                    continue   # an older XTrust's swap, maybe still running (it took no lock)
-                try:
-                    if ID_PATTERN.fullmatch(model_id) and not (d / model_id / MANIFEST).exists():
-                        if (d / model_id).exists():
-                            shutil.rmtree(d / model_id, ignore_errors=True)
-                        os.replace(p, d / model_id)
-                    else:
-                        shutil.rmtree(p, ignore_errors=True)
-                except OSError:
-                    continue   # another process recovered it first
+        swap still running in another process is left alone (engine/atomic.py)."""
+        recover_folders(self.root / dataset, complete=lambda p: (p / MANIFEST).exists(),
+                        valid_name=lambda name: bool(ID_PATTERN.fullmatch(name)))
 
     def list(self, dataset: str | None = None, include_damaged: bool = False) -> list[ModelInfo]:
         """Saved models (sorted by dataset, id). Damaged ones (unreadable or malformed manifest, saved
@@ -371,7 +262,7 @@ class ModelStore:
         info = self.info(dataset, model_id)
         self.verify(info)
         try:
-            return family_class(info.family).load(info.path)
+            return family_of_manifest(info.family).model_class().load(info.path)
         except ModelError:
             raise
         except Exception as exc:  # a damaged model folder: say so, never crash the caller

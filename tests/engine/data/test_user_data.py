@@ -75,10 +75,17 @@ def test_reimport_killed_between_renames_is_recovered():
 
     from engine.data.user_data import user_root
 
+    from tests.helpers import dead_writer_tag
+
     import_user_dataset("swapme", {"p.csv": _csv()})
-    os.replace(user_root() / "swapme", user_root() / ".old-swapme")  # the state a kill mid-swap leaves
+    # the state a re-import killed between its two renames leaves: only the old folder, named by its writer
+    os.replace(user_root() / "swapme", user_root() / f".old-swapme+{dead_writer_tag()}+abcd1234")
     assert "swapme" in list_user_datasets()
     assert load_dataset("swapme").n_labels == 2
+    # an older XTrust's leftover (no writer in its name) may be a swap still running: left alone
+    import_user_dataset("swapold", {"p.csv": _csv()})
+    os.replace(user_root() / "swapold", user_root() / ".old-swapold")
+    assert "swapold" not in list_user_datasets() and (user_root() / ".old-swapold").is_dir()
 
 
 # -- a train and a test file keep the given split; a single file is split and says so ---------------

@@ -16,6 +16,7 @@ import pytest
 
 from engine.errors import InputError, ModelError
 from engine.models.store import ModelStore, file_checksums
+from tests.helpers import dead_writer_tag
 
 
 def test_save_list_load_and_manifest(small_xlinear, tmp_path, bibtex):
@@ -27,15 +28,6 @@ def test_save_list_load_and_manifest(small_xlinear, tmp_path, bibtex):
     again = store.load("bibtex", "xlinear")
     np.testing.assert_allclose(again.score_labels(bibtex.test.texts[:3], [1, 2]),
                                small_xlinear.score_labels(bibtex.test.texts[:3], [1, 2]))
-
-
-def dead_writer_tag() -> str:
-    """'<pid>+<start>' of a process that has exited (what a killed save leaves in its folder names)."""
-    p = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
-    tag = f"{p.pid}+{round(psutil.Process(p.pid).create_time() * 100)}"
-    p.kill()
-    p.wait()
-    return tag
 
 
 def test_overwrite_is_atomic_and_recovery(small_xlinear, tmp_path):
