@@ -27,7 +27,8 @@ def test_xlinear_attributions_add_up_exactly_to_log_score_minus_empty_text(small
     ids = _top(small_xlinear, text)
     W, extras = whole_score(small_xlinear, TextUnits.of(text), ids, top_k=5)
     empty = sp.csr_matrix((1, small_xlinear.featurizer.dim), dtype=np.float32)
-    target = np.log(small_xlinear.score_labels([text], ids)[0]) - np.log(selected_scores(small_xlinear.xlm, empty, ids)[0])
+    empty_score = selected_scores(small_xlinear.xlm, empty, ids)[0]  # PECOS on a zero TF-IDF vector
+    target = np.log(small_xlinear.score_labels([text], ids)[0]) - np.log(empty_score)
     np.testing.assert_allclose(W.sum(axis=1), target, rtol=1e-5)
     for j, x in enumerate(extras):
         assert x["completeness_error"] < 1e-9 and x["ig_steps"] == 0 and x["encoder_attribution"] == 0
@@ -70,9 +71,34 @@ def test_xtransformer_completeness_within_one_percent(tiny_xtf, bibtex):
         assert x["completeness_error"] <= 0.01
         assert x["attribution_sum"] == pytest.approx(clean[j] - base[j], rel=0.011, abs=1e-4)
         assert x["encoder_attribution"] != 0 and x["ig_steps"] >= 50
+        # the encoder half alone adds up to its change from the [PAD] baseline (float32 encoder: ~1e-5 absolute)
+        assert x["encoder_attribution"] + x["non_word_attribution"] == pytest.approx(x["encoder_target"], rel=0.01,
+                                                                                     abs=1e-5)
         assert W[j].sum() + x["non_word_attribution"] == pytest.approx(x["attribution_sum"], rel=1e-9)
     # words past the 32-token window reach the score only through TF-IDF
     assert W.shape == (5, units.n)
+
+
+def test_encoder_integrated_gradients_are_complete(tiny_xtf, bibtex):
+    """IG through the encoder alone, on random directions of the encoder output (larger than the ranker's)."""
+    import torch
+
+    pytest.importorskip("captum", reason="the encoder half's integrated gradients need captum==0.9.0")
+    from engine.explain.whole_score import _encoder_ig, _pad_baseline
+
+    text = bibtex.test.texts[0]
+    units = TextUnits.of(text)
+    t = tiny_xtf.encoder_inputs(text)
+    base = _pad_baseline(tiny_xtf, t)
+    assert base[0, 0] == t["input_ids"][0, 0] and base[0, -1] == t["input_ids"][0, -1]  # [CLS] ... [SEP] kept
+    assert set(base[0, 1:-1].tolist()) == {tiny_xtf.tokenizer.pad_token_id}
+    with torch.no_grad():
+        e, e0 = (tiny_xtf.unit_embedding(ids, t["attention_mask"], t["token_type_ids"])[0].double().numpy()
+                 for ids in (t["input_ids"], base))
+    U = np.random.default_rng(0).normal(size=(e.size, 3))
+    word_attr, non_word = _encoder_ig(tiny_xtf, units, t, base, U, 50)
+    np.testing.assert_allclose(word_attr.sum(axis=1) + non_word, U.T @ (e - e0), rtol=1e-3)
+    assert np.all(word_attr[:, [units.names.index(w) for w in units.words[-3:]]] == 0)  # past the 32 tokens
 
 
 def test_bad_requests_get_clear_messages(small_xlinear, tiny_xtf, bibtex):
