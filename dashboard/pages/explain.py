@@ -1,5 +1,5 @@
-"""Explain: why the model predicts each top-k label -- LIME and attention side by side, the
-label-wise attention heatmap, BertViz, and faithfulness scores of each explanation."""
+"""Explain: why the model predicts each top-k label -- LIME, attention and whole-score attribution side
+by side, the label-wise attention heatmap, BertViz, and faithfulness scores of each explanation."""
 from __future__ import annotations
 
 import json
@@ -18,8 +18,8 @@ st.caption(f"{dataset} · {C.model_label(model_id)} · test document {index}")
 family = S.model_manifests(dataset).get(model_id, {}).get("family", model_id.split("-")[0])
 is_xtf = family == "xtransformer"
 
-METHODS = ["lime", "attention"]
-NAMES = {"lime": "LIME", "attention": "Attention", "": "(none)"}
+METHODS = ["lime", "attention", "whole"]
+NAMES = {"lime": "LIME", "attention": "Attention", "whole": "Whole score", "": "(none)"}
 ss = st.session_state
 ss.setdefault("ex_left", "lime")
 ss.setdefault("ex_right", "attention" if is_xtf else "")
@@ -89,6 +89,10 @@ for col, method in zip(cols, methods):
         results[method] = expl
         S.remember(f"explain-{method}", expl)
         st.caption(f"{len(expl.labels)} labels explained in {float(expl.seconds):.2f} s")
+        if method == "whole":  # the encoder's share of each score and how exactly the attributions add up
+            st.dataframe(pd.DataFrame([{"label": le.name, "encoder share %": le.extra.get("encoder_share_pct"),
+                                        "completeness error %": 100 * le.extra.get("completeness_error", float("nan"))}
+                                       for le in expl.labels]), hide_index=True)
         C.render_explanation(expl, key=f"ex-{method}")
 
 if results:

@@ -22,7 +22,7 @@ from engine.paths import result_cache_file
 from engine.atomic import write_text_atomic
 from engine.types import ProgressFn, report, scaled_progress
 
-METHODS = ("lime", "attention")
+METHODS = ("lime", "attention", "whole")
 NO_ATTENTION_EVIDENCE = ("the label's score does not change with the encoder's attention (zero gradient): the model's "
                          "ranker gives the text embedding no weight for it, so attention cannot explain it; use LIME.")
 MAX_SAMPLES = 20000
@@ -51,11 +51,12 @@ def check_params(method: str, samples: int, n_features: int, seed: int) -> None:
 def explain_input(model, model_input: Any, label_ids: Sequence[int], method: str = "lime", samples: int = 500,
                   n_features: int = 10, seed: int = 0, truth: Sequence[int] | None = None,
                   train_X: np.ndarray | None = None, feature_names: list[str] | None = None,
-                  progress: ProgressFn | None = None) -> list[LabelExplanation]:
+                  progress: ProgressFn | None = None, top_k: int | None = None) -> list[LabelExplanation]:
     """Explain chosen labels of one input and score the explanation's faithfulness.
 
     model_input: a string (text models) or ndarray (d,) (dense models, which also need train_X
     (n, d) raw training rows and feature_names). label_ids: the labels to explain (k of them).
+    top_k: for method "whole", the labels must be in the input's top-k (None: any label).
     """
     check_params(method, samples, n_features, seed)
     ids = [int(i) for i in model.check_label_ids(label_ids)]
@@ -84,6 +85,11 @@ def explain_input(model, model_input: Any, label_ids: Sequence[int], method: str
 
             W, extras, conditions = lime_dense(model, units, ids, train_X, samples, seed,
                                                progress=scaled_progress(progress, 0.0, 0.7))
+        token_w = [units.token_weights(W[j]) for j in range(k)]
+    elif method == "whole":
+        from engine.explain.whole_score import whole_score
+
+        W, extras = whole_score(model, units, ids, top_k=top_k, progress=scaled_progress(progress, 0.0, 0.7))
         token_w = [units.token_weights(W[j]) for j in range(k)]
     else:
         from engine.explain.attention import label_attention, unit_weights
@@ -184,7 +190,8 @@ def explain_document(dataset: str, model_id: str, index: int, method: str = "lim
                      samples: int = 500, n_features: int = 10, seed: int = 0, split: str = "test", store=None,
                      progress: ProgressFn | None = None, labels: Sequence[int | str] | None = None,
                      use_cache: bool = True) -> DocumentExplanation:
-    """Explain a document's top-k labels (or the given ``labels``) with LIME or label-wise attention.
+    """Explain a document's top-k labels (or the given ``labels``) with LIME, label-wise attention or
+    whole-score attribution ("whole": engine.explain.whole_score; its labels must be in the top-k).
 
     LIME: one shared set of ``samples`` perturbations for all labels. Each label gets its top
     ``n_features`` words, a weight for every word, and faithfulness scores vs a random order.
@@ -227,7 +234,7 @@ def explain_document(dataset: str, model_id: str, index: int, method: str = "lim
     train_X = None if ds.has_text else np.asarray(ds.train.X.toarray(), dtype=np.float32)
     expl = explain_input(model, model_input, ids, method=method, samples=samples, n_features=n_features, seed=seed,
                          truth=doc.labels, train_X=train_X, feature_names=ds.feature_names,
-                         progress=scaled_progress(progress, 0.02, 0.99))
+                         progress=scaled_progress(progress, 0.02, 0.99), top_k=top_k)
     params = {"top_k": top_k, "samples": samples if method == "lime" else None, "n_features": n_features,
               "seed": seed, "labels": key["labels"], "model_created": key["created"]}
     result = DocumentExplanation(dataset, model_id, int(index), split, method, params, expl,

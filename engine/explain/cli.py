@@ -1,4 +1,5 @@
-"""``python -m engine explain``: explain one document's top-k labels (LIME or label-wise attention)."""
+"""``python -m engine explain``: explain one document's top-k labels (LIME, label-wise attention or
+whole-score attribution)."""
 from __future__ import annotations
 
 import json
@@ -11,7 +12,9 @@ def add_parser(subparsers) -> None:
     p.add_argument("--model", default="xlinear", help="saved model id (xlinear, xtransformer, ...)")
     p.add_argument("--doc", type=int, required=True, help="document id in the split")
     p.add_argument("--split", default="test", choices=("test", "train"))
-    p.add_argument("--method", default="lime", choices=("lime", "attention"))
+    p.add_argument("--method", default="lime", choices=("lime", "attention", "whole"),
+                   help="whole: exact TF-IDF + integrated-gradients encoder attribution of the whole score, "
+                        "with each label's encoder share of the score")
     p.add_argument("--top-k", type=int, default=5)
     p.add_argument("--samples", type=int, default=500, help="LIME perturbed samples (1..20000)")
     p.add_argument("--features", type=int, default=10, help="words shown per label")
@@ -36,6 +39,11 @@ def format_explanation(expl) -> str:
     for lab in expl.labels:
         truth = {True: "true", False: "not true", None: "?"}[lab.is_true]
         lines.append(f"\n{lab.name}  score {lab.score:.4f}  ({truth})")
+        if "completeness_error" in lab.extra:  # whole-score attribution
+            x = lab.extra
+            lines.append(f"  encoder share of the score {x['encoder_share_pct']:.2f} %; attributions sum to "
+                         f"{x['attribution_sum']:+.5f} of {x['target']} {x['target_value'] - x['baseline_value']:+.5f} "
+                         f"(completeness error {100 * x['completeness_error']:.3f} %)")
         for word, w in lab.weights:
             lines.append(f"  {w:+.5f}  {word}")
         rb = lab.random_baseline

@@ -5,6 +5,7 @@ Text datasets: sublinear TF-IDF over the pseudo-text. Dense datasets: standardis
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Sequence
@@ -80,6 +81,67 @@ def label_path_of(xlm, label_id: int) -> list[int]:
     return list(reversed(path))
 
 
+@dataclass(frozen=True)
+class LevelWeights:
+    """One tree level of a PECOS ranker, read along the paths of m labels.
+
+    nodes: (m,) the node (cluster, or the label itself at the last level) each label passes.
+    W: csc (D, m) the nodes' weights on the D input features (PECOS' bias row removed).
+    bias: (m,) the bias row's weight x PECOS' bias input (0 when the ranker has no bias).
+    post_processor: PECOS' post-processor of this level (e.g. "l3-hinge").
+    The level's linear value is v = x . W[:, j] + bias[j]; the score combines pecos_transform(v)
+    down the levels with pecos_combine.
+    """
+
+    nodes: np.ndarray
+    W: sp.csc_matrix
+    bias: np.ndarray
+    post_processor: str
+
+
+def path_weights(xlm, label_ids: Sequence[int]) -> list[LevelWeights]:
+    """Per tree level (top first) the ranker weights along each label's path: the exact linear
+    part of PECOS' forward pass (``selected_scores`` = combine(transform(v)) of these)."""
+    ids = np.asarray(list(label_ids), dtype=np.int64)
+    paths = np.array([label_path_of(xlm, int(i)) + [int(i)] for i in ids], dtype=np.int64).reshape(ids.size, -1)
+    chains = xlm.get_pred_params().hlm_args.model_chain
+    out = []
+    for d, layer in enumerate(xlm.model.model_chain):
+        cols = layer.W.tocsc()[:, paths[:, d]]
+        if layer.bias > 0:  # PECOS appends a constant input `bias` and learns its weight as the last row
+            W, b = cols[:-1], float(layer.bias) * np.asarray(cols[-1].toarray(), dtype=np.float64).ravel()
+        else:
+            W, b = cols, np.zeros(ids.size)
+        out.append(LevelWeights(paths[:, d].copy(), sp.csc_matrix(W), b, str(chains[d].post_processor)))
+    return out
+
+
+def pecos_transform(name: str, v):
+    """PECOS post-processor transforms (pecos.xmc.base.Transform) on torch tensors."""
+    import torch
+
+    m = re.fullmatch(r"(log-)?l(\d)-hinge", name)
+    if m:
+        out = -torch.clamp(1.0 - v, min=0.0) ** int(m.group(2))
+        return out if m.group(1) else torch.exp(out)
+    if name == "sigmoid":
+        return torch.sigmoid(v)
+    if name == "log-sigmoid":
+        return torch.nn.functional.logsigmoid(v)
+    if name == "noop":
+        return v
+    from engine.errors import ModelError
+
+    raise ModelError(f"PECOS post-processor {name!r} is not supported here.")
+
+
+def pecos_combine(name: str, cur, parent):
+    """PECOS combiners: l*-hinge / sigmoid multiply down the tree, log-* add, noop keeps the last."""
+    if parent is None or name == "noop":
+        return cur
+    return cur + parent if name.startswith("log-") else cur * parent
+
+
 def selected_scores(xlm, X, label_ids: np.ndarray, post_processor: str | None = None) -> np.ndarray:
     """Exact scores of label_ids for every row of X: ndarray (n, m) float32."""
     n = X.shape[0]
@@ -132,6 +194,17 @@ class XLinearXMC(XMCModel):
 
     def label_path(self, label_id: int) -> list[int]:
         return label_path_of(self.xlm, int(self.check_label_ids([label_id])[0]))
+
+    def ranker_path_weights(self, label_ids: Sequence[int]) -> list[LevelWeights]:
+        """The ranker's weights along each label's tree path, per level (see ``path_weights``)."""
+        return path_weights(self.xlm, self.check_label_ids(label_ids))
+
+    def ranker_inputs(self, inputs) -> list[tuple[str, float, Any, Any, int]]:
+        """What each ranker reads: [(name, weight in the final score, PECOS model, X csr/ndarray (n, D),
+        n_sparse)]. Columns [0, n_sparse) are TF-IDF (text) or scaled features (dense); XR-Linear has
+        no encoder columns, so n_sparse = D."""
+        X = self.features(self.check_inputs(inputs))
+        return [("xr-linear", 1.0, self.xlm, X, int(X.shape[1]))]
 
     def feature_view(self, one_input) -> FeatureView:
         if self.input_kind == "text":

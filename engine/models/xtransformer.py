@@ -29,7 +29,8 @@ import scipy.sparse as sp
 from engine.errors import InputError, ModelError
 from engine.models.base import FeatureView, XMCModel
 from engine.models.featurize import TfidfText
-from engine.models.xlinear import SOLVERS, label_path_of, selected_scores
+from engine.models.xlinear import (SOLVERS, LevelWeights, label_path_of, path_weights, pecos_combine,
+                                   pecos_transform, selected_scores)
 from engine.types import ProgressFn, report
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -519,9 +520,44 @@ class XTransformerXMC(XMCModel):
                    if self.xlinear is not None else ""))
         return FeatureView(x0, self.featurizer.feature_names, score, top_k, (0.0, 1.0), desc)
 
-    # -- differentiable forward (attention x gradient) ----------------------------------------
-    def _ranker_layers(self):
-        return self.xtf.concat_model.model.model_chain
+    # -- differentiable forward (attention x gradient, integrated gradients) ----------------------
+    def ranker_path_weights(self, label_ids: Sequence[int]) -> list[LevelWeights]:
+        """The X-Transformer ranker's weights along each label's tree path, per level (top first).
+        Rows of each level's W: [TF-IDF (V) ; encoder (h)], the order of ``rank_features``."""
+        return path_weights(self.xtf.concat_model, self.check_label_ids(label_ids))
+
+    def ranker_inputs(self, texts) -> list[tuple[str, float, object, sp.csr_matrix, int]]:
+        """What each ranker reads: [(name, weight in the final score, PECOS model, X csr (n, D),
+        n_tfidf)]. Columns [0, n_tfidf) of X are TF-IDF, the rest the L2-normalised encoder output.
+        With the XR-Linear ensemble a second ranker reads the TF-IDF alone (n_tfidf = D)."""
+        texts = self.check_inputs(texts)
+        X = self.features(texts)
+        w = float(self.params.ensemble_xlinear_weight)
+        out = [("x-transformer", 1.0 - w, self.xtf.concat_model, self.rank_features(self.embed(texts), X),
+                int(X.shape[1]))]
+        if self.xlinear is not None:
+            out.append(("xr-linear ensemble", w, self.xlinear, X, int(X.shape[1])))
+        return out
+
+    def _check_differentiable(self) -> None:
+        if self.encoder is None:
+            raise ModelError("the quantized copy has no differentiable encoder; use the full model.")
+
+    def encoder_inputs(self, text: str) -> dict:
+        """One text as the encoder reads it (special tokens, truncated to max_tokens, no padding):
+        {"input_ids", "attention_mask", "token_type_ids"} -> torch (1, T) on the encoder's device."""
+        self._check_differentiable()
+        t = self._tokenize([self.check_inputs([text])[0]], pad=False)
+        return {k: t[k].to(_module_device(self.encoder)) for k in ("input_ids", "attention_mask", "token_type_ids")}
+
+    def unit_embedding(self, input_ids, attention_mask, token_type_ids):
+        """Differentiable encoder half of the ranker input: torch (n, h), the pooled output
+        L2-normalised as ``rank_features`` does (a zero row stays zero)."""
+        self._check_differentiable()
+        self.encoder.eval()
+        out = self.encoder(input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids,
+                           return_dict=True)
+        return _unit_rows(out.pooler_output)
 
     def differentiable_scores(self, text: str, label_ids: Sequence[int]):
         """PECOS' forward for ONE text in torch, differentiable w.r.t. the attention maps.
@@ -533,8 +569,7 @@ class XTransformerXMC(XMCModel):
         """
         import torch
 
-        if self.encoder is None:
-            raise ModelError("the quantized copy has no differentiable encoder; use the full model.")
+        self._check_differentiable()
         ids = self.check_label_ids(label_ids)
         text = self.check_inputs([text])[0]
         t = self._tokenize([text], pad=False).to(_module_device(self.encoder))
@@ -546,32 +581,20 @@ class XTransformerXMC(XMCModel):
             for a in atts:
                 if a.requires_grad:
                     a.retain_grad()
-            pooled = out.pooler_output[0]  # (h,): PECOS' pooled_output (its dropout is off in eval)
-            # concat_features: sklearn L2 row-normalisation (a zero row stays zero)
-            norm = torch.linalg.vector_norm(pooled)
-            emb = pooled / torch.where(norm > 0, norm, torch.ones_like(norm))
+            emb = _unit_rows(out.pooler_output)[0]  # (h,): PECOS' pooled_output (its dropout is off in eval)
             x_tfidf = self.features([text])  # (1, V) constant
-            V = x_tfidf.shape[1]
-            paths = np.array([self.label_path(int(i)) + [int(i)] for i in ids])  # (m, depth)
+            V, h = x_tfidf.shape[1], emb.shape[0]
             score = None
-            for d, layer in enumerate(self._ranker_layers()):
-                W = layer.W.tocsc()
-                cols = W[:, paths[:, d]]  # (V + h [+1], m)
-                const = np.asarray((x_tfidf @ cols[:V]).toarray(), dtype=np.float64).ravel()
-                if layer.bias > 0:
-                    const = const + layer.bias * np.asarray(cols[V + emb.shape[0]].toarray(), dtype=np.float64).ravel()
-                We = torch.from_numpy(np.asarray(cols[V:V + emb.shape[0]].toarray(), dtype=np.float32))
+            for lw in self.ranker_path_weights(ids):
+                const = np.asarray((x_tfidf @ lw.W[:V]).toarray(), dtype=np.float64).ravel() + lw.bias
+                We = torch.from_numpy(np.asarray(lw.W[V:V + h].toarray(), dtype=np.float32))
                 v = emb @ We.to(emb.device) + torch.from_numpy(const.astype(np.float32)).to(emb.device)
-                pp = self._post_processor(d)
-                score = _combine(pp, _transform(pp, v), score)
+                score = pecos_combine(lw.post_processor, pecos_transform(lw.post_processor, v), score)
             if self.xlinear is not None:  # XR-Linear reads only TF-IDF: a constant w.r.t. the encoder
                 w = float(self.params.ensemble_xlinear_weight)
                 score = (1.0 - w) * score + w * torch.from_numpy(selected_scores(self.xlinear, x_tfidf, ids)[0]).to(score.device)
         tokens = self.tokenizer.convert_ids_to_tokens(t["input_ids"][0].tolist())
         return score, atts, tokens
-
-    def _post_processor(self, d: int) -> str:
-        return self.xtf.concat_model.get_pred_params().hlm_args.model_chain[d].post_processor
 
     # -- variants, persistence -------------------------------------------------------------
     def quantized(self) -> "XTransformerXMC":
@@ -669,25 +692,9 @@ def _train_xlinear(X_tfidf, Y: sp.csr_matrix, params: XTransformerParams):
     return train_ranker(X_tfidf, Y, xp)
 
 
-def _transform(name: str, v):
-    """PECOS post-processor transforms (pecos.xmc.base.Transform) in torch."""
+def _unit_rows(pooled):
+    """torch (n, h) rows L2-normalised as sklearn's normalize in PECOS' concat_features (zero rows stay zero)."""
     import torch
 
-    m = re.fullmatch(r"(log-)?l(\d)-hinge", name)
-    if m:
-        out = -torch.clamp(1.0 - v, min=0.0) ** int(m.group(2))
-        return out if m.group(1) else torch.exp(out)
-    if name == "sigmoid":
-        return torch.sigmoid(v)
-    if name == "log-sigmoid":
-        return torch.nn.functional.logsigmoid(v)
-    if name == "noop":
-        return v
-    raise ModelError(f"post-processor {name!r} is not supported by differentiable_scores.")
-
-
-def _combine(name: str, cur, parent):
-    """PECOS combiners: l*-hinge / sigmoid multiply down the tree, log-* add, noop keeps the last."""
-    if parent is None or name == "noop":
-        return cur
-    return cur + parent if name.startswith("log-") else cur * parent
+    norm = torch.linalg.vector_norm(pooled, dim=1, keepdim=True)
+    return pooled / torch.where(norm > 0, norm, torch.ones_like(norm))
