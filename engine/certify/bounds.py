@@ -17,7 +17,8 @@ import math
 from typing import Sequence
 
 import numpy as np
-from scipy.stats import beta, norm
+from scipy.special import ndtr as Phi, ndtri as Phi_inv  # scipy.stats.norm.cdf / .ppf, without its overhead
+from scipy.stats import beta
 
 
 def clopper_pearson_bounds(counts: np.ndarray, n: int, alpha: float) -> tuple[np.ndarray, np.ndarray]:
@@ -72,12 +73,12 @@ def gaussian_intersection_size(lower_true: Sequence[float], upper_other: Sequenc
                 return e
             u = np.arange(1, d - e + 2)
             A = ca[e - 1 + u] - ca[e - 1]
-            lhs = max(norm.cdf(norm.ppf(a[e - 1]) - r),
-                      float(np.max(k_prime / u * norm.cdf(norm.ppf(np.minimum(A / k_prime, 1.0)) - r))))
+            lhs = max(Phi(Phi_inv(a[e - 1]) - r),
+                      float(np.max(k_prime / u * Phi(Phi_inv(np.minimum(A / k_prime, 1.0)) - r))))
             v = np.arange(1, s + 1)
             B = cb[s] - cb[s - v]
-            rhs = min(norm.cdf(norm.ppf(b[s - 1]) + r),
-                      float(np.min(k_prime / v * norm.cdf(norm.ppf(np.minimum(B / k_prime, 1.0)) + r))))
+            rhs = min(Phi(Phi_inv(b[s - 1]) + r),
+                      float(np.min(k_prime / v * Phi(Phi_inv(np.minimum(B / k_prime, 1.0)) + r))))
             if lhs > rhs:
                 return e
     return 0
@@ -93,8 +94,10 @@ def gaussian_label_radius(lower: float, upper_other: Sequence[float], k: int, k_
     For 2 labels and k = k' = 1 this is Cohen et al.'s R = sigma/2 (Phi^-1(pA_lower) - Phi^-1(pB_upper)),
     = sigma * Phi^-1(pA_lower) when pB_upper = 1 - pA_lower.
     """
+    rivals = _desc(upper_other)[:k]  # with one label in T only b_1..b_k enter the condition
+
     def holds(R: float) -> bool:
-        return gaussian_intersection_size([lower], upper_other, k, k_prime, R, sigma) >= 1
+        return gaussian_intersection_size([lower], rivals, k, k_prime, R, sigma) >= 1
 
     if not holds(0.0):
         return None
@@ -156,9 +159,10 @@ def substitution_label_words(lower: float, upper_other: Sequence[float], k: int,
     the other labels. m (every replaceable word) means no substitution at all can remove it.
     None when the label is not certified even with no word replaced."""
     m = len(overlaps)
+    rivals = _desc(upper_other)[:k]
     best = None
     for r in range(m + 1):  # Delta(r) grows with r: stop at the first failure
-        if tv_intersection_size([lower], upper_other, k, substitution_shift(overlaps, r)) < 1:
+        if tv_intersection_size([lower], rivals, k, substitution_shift(overlaps, r)) < 1:
             break
         best = r
     return best

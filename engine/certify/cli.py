@@ -36,12 +36,15 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
             if prm.name in seen:
                 continue
             seen.add(prm.name)
+            owners = [(s, q) for s in CERTIFICATES.values() for q in s.params if q.name == prm.name]
+            helps = dict.fromkeys(q.help for _, q in owners)
+            defaults = {q.default for _, q in owners}
+            default = (str(prm.default) if len(defaults) == 1
+                       else ", ".join(f"{s.name} {q.default}" for s, q in owners))
             # default None: each certificate fills in its own default (the radius is l2 or words)
             p.add_argument("--" + prm.name.replace("_", "-"), dest=prm.name, default=None,
                            type=float if prm.name == "radius" else prm.kind,
-                           help=f"{prm.help} (default " + ", ".join(
-                               f"{s.name} {q.default}" for s in CERTIFICATES.values() for q in s.params
-                               if q.name == prm.name) + ")")
+                           help=f"{' / '.join(helps)} (default {default})")
     p.add_argument("--split", choices=("train", "test"), default="test")
     p.add_argument("--json", action="store_true", help="print the CertifyResult as JSON")
     p.set_defaults(run=run)

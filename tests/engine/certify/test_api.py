@@ -75,6 +75,8 @@ def test_certify_subcommand(certify_store, certify_cache, monkeypatch, capsys):
     assert "error: sigma" in capsys.readouterr().err
     assert main(["certify", "--dataset", "bibtex", "--doc", "1", "--method", "wordnet", "--radius", "1.5"]) == 2
     assert "whole number" in capsys.readouterr().err
+    assert main(["certify", "--dataset", "bibtex", "--model", "ghost", "--doc", "1"]) == 2
+    assert "error: " in capsys.readouterr().err
 
 
 def test_pipeline_lists_certificates():
