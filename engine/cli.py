@@ -14,7 +14,7 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 # Feature packages that add their own sub-commands / options (module, adds a sub-command?).
-PLUGINS = ("engine.explain.cli", "engine.attacks.cli")
+PLUGINS = ("engine.explain.cli", "engine.attacks.cli", "engine.certify.cli")
 
 
 def tqdm_progress(desc: str):

@@ -129,3 +129,17 @@ __all__ = ["DATASETS", "FAMILIES", "load_dataset", "train_model", "evaluate_mode
            "faithfulness_table",
            "attention_heatmap", "attack_document", "evaluate_robustness", "robustness_curve", "train_robust",
            "import_user_dataset", "list_user_datasets"]
+
+
+# -- certified robustness (engine/certify/): one document's certificate; the registry for menus --
+certify_document = _forward("engine.certify.api", "certify_document")
+
+
+def list_certificates() -> dict:
+    """name -> CertificateSpec (title, space, unit, params with defaults and bounds, is_compatible)."""
+    from engine.certify import CERTIFICATES
+
+    return dict(CERTIFICATES)
+
+
+__all__ += ["certify_document", "list_certificates"]
