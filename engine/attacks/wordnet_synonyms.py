@@ -115,5 +115,5 @@ SPEC = AttackSpec(
     name="wordnet", title="WordNet synonyms", space="text", needs="text",
     help="PWWS-style: replaces the most important words by same-part-of-speech WordNet synonyms; readable text",
     run=_run, params=(
-        AttackParam("max_words", "Words to change", "int", 5, 1, 1_000, "the most words the attack may replace"),
+        AttackParam("max_words", "Words to change", "int", 5, 1, 100_000, "the most words the attack may replace"),
     ))

@@ -5,16 +5,14 @@ written atomically; a cancelled certification writes nothing.
 """
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 
-from engine.atomic import write_text_atomic
 from engine.certify import get_certificate
 from engine.certify.result import CertifyResult
 from engine.errors import InputError
-from engine.paths import result_cache_file
+from engine.results_cache import cached, model_key
 from engine.types import ProgressFn
 
 
@@ -45,29 +43,26 @@ def certify_document(dataset: str, model_id: str, index: int, method: str = "gau
 
     method: "gaussian" (l2 radius in the feature view) | "wordnet" (words replaced; text datasets).
     params: as certify_input. Returns a CertifyResult (engine/certify/result.py)."""
-    from engine import pipeline
+    from engine.data import load_dataset
+    from engine.models.runtime import get_model
     from engine.models.store import ModelStore
 
     spec = get_certificate(method)
     p = spec.check_params(**params)  # before any loading: bad parameters fail fast
     store = store or ModelStore()
-    ds = pipeline.load_dataset(dataset)
+    ds = load_dataset(dataset)
     if spec.needs_text and not ds.has_text:
         raise InputError(f"the {method} certificate replaces words; {ds.display_name} has only numeric features. "
                          "Use the gaussian certificate.")
     info = store.info(ds.name, model_id)
     doc = ds.document(index, split)
     key = {"dataset": ds.name, "model_id": model_id, "index": int(index), "split": split, "method": method, **p,
-           "store": str(Path(store.root).resolve()), "model_created": info.manifest.get("created")}
-    path = result_cache_file("certify", ds.name, key=key)
-    if path.is_file():
-        try:
-            return CertifyResult.from_json(path.read_text())
-        except (OSError, ValueError, KeyError, TypeError):
-            pass  # unreadable cache entry: recompute
-    model = pipeline.get_model(ds.name, model_id, store)
-    res = certify_input(model, pipeline.document_input(ds, doc), method, truth=list(doc.labels), progress=progress,
-                        **p)
-    res.params.update({"dataset": ds.name, "model_id": model_id, "index": int(index), "split": split})
-    write_text_atomic(path, res.to_json())
-    return res
+           **model_key(store.root, info.manifest)}
+
+    def compute() -> CertifyResult:
+        res = certify_input(get_model(ds.name, model_id, store), ds.input_of(doc), method, truth=list(doc.labels),
+                            progress=progress, **p)
+        res.params.update({"dataset": ds.name, "model_id": model_id, "index": int(index), "split": split})
+        return res
+
+    return cached("certify", (ds.name,), key, compute, dump=CertifyResult.to_json, load=CertifyResult.from_json)

@@ -1,30 +1,29 @@
 """Public explanation API (forwarded by engine.pipeline): explain_document, attention_heatmap,
 bertviz_html, and explain_input (the same on any model + input, no store needed).
 
-Results of explain_document are cached on disk (JSON, atomic write) under
-``cache_dir()/explanations``, keyed by every argument and the model's manifest ``created`` time,
+Results of explain_document are cached on disk (engine/results_cache.py) under
+``cache_dir()/explanations``, keyed by every argument and the model's store and creation time,
 so asking again is instant and retraining a model invalidates its explanations.
 """
 from __future__ import annotations
 
 import json
 import time
-from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
 
 from engine.errors import InputError
 from engine.explain.faithfulness import faithfulness, order_of, random_order
+from engine.explain.attention import NO_ATTENTION_EVIDENCE
+from engine.explain.registry import EXPLAINERS, explainer_spec
+from engine.explain.spec import ExplainContext
 from engine.explain.result import AttentionMap, DocumentExplanation, LabelExplanation
 from engine.explain.units import DenseUnits, TextUnits
-from engine.paths import result_cache_file
-from engine.atomic import write_text_atomic
+from engine.results_cache import lookup, model_key, store as store_result
 from engine.types import ProgressFn, report, scaled_progress
 
-METHODS = ("lime", "attention", "whole")
-NO_ATTENTION_EVIDENCE = ("the label's score does not change with the encoder's attention (zero gradient): the model's "
-                         "ranker gives the text embedding no weight for it, so attention cannot explain it; use LIME.")
+METHODS = tuple(EXPLAINERS)  # menu order; each method's spec in engine/explain/registry.py
 MAX_SAMPLES = 20000
 CACHE_VERSION = 1
 
@@ -36,8 +35,7 @@ def _whole(value, what: str) -> int:
 
 
 def check_params(method: str, samples: int, n_features: int, seed: int) -> None:
-    if method not in METHODS:
-        raise InputError(f"unknown explanation method {method!r}: choose one of {', '.join(METHODS)}.")
+    explainer_spec(method)
     samples = _whole(samples, "the number of LIME samples")
     if samples <= 0 or samples > MAX_SAMPLES:
         raise InputError(f"the number of LIME samples must be between 1 and {MAX_SAMPLES:,}, got {samples}.")
@@ -59,47 +57,27 @@ def explain_input(model, model_input: Any, label_ids: Sequence[int], method: str
     top_k: for method "whole", the labels must be in the input's top-k (None: any label).
     """
     check_params(method, samples, n_features, seed)
+    spec = explainer_spec(method)
     ids = [int(i) for i in model.check_label_ids(label_ids)]
+    reason = spec.incompatibility(model.family, model.input_kind)
+    if reason:
+        raise InputError(reason)
     if model.input_kind == "text":
         if not isinstance(model_input, str):
             raise InputError("this model reads text: give the document as a string.")
         units = TextUnits.of(model_input)
     else:
-        if method == "attention":
-            raise InputError("attention explanations need text and the X-Transformer; this model reads numeric "
-                             "features (e.g. MediaMill). Use LIME.")
         if train_X is None or feature_names is None:
-            raise InputError("a dense model's LIME explanation needs the training rows and feature names.")
+            raise InputError("a dense model's explanation needs the training rows and feature names.")
         train_X = np.asarray(train_X, dtype=np.float32)
         units = DenseUnits(np.asarray(model.check_inputs(model_input), dtype=np.float32).ravel(),
                            train_X.mean(axis=0), list(feature_names))
     k = len(ids)
-    conditions = None
-    if method == "lime":
-        if units.kind == "text":
-            from engine.explain.lime_explainer import lime_text
-
-            W, extras = lime_text(model, units, ids, samples, seed, progress=scaled_progress(progress, 0.0, 0.7))
-        else:
-            from engine.explain.lime_explainer import lime_dense
-
-            W, extras, conditions = lime_dense(model, units, ids, train_X, samples, seed,
-                                               progress=scaled_progress(progress, 0.0, 0.7))
-        token_w = [units.token_weights(W[j]) for j in range(k)]
-    elif method == "whole":
-        from engine.explain.whole_score import whole_score
-
-        W, extras = whole_score(model, units, ids, top_k=top_k, progress=scaled_progress(progress, 0.0, 0.7))
-        token_w = [units.token_weights(W[j]) for j in range(k)]
-    else:
-        from engine.explain.attention import label_attention, unit_weights
-
-        word_rel, _, _, pieces, piece_word, _ = label_attention(model, units, ids)
-        W = unit_weights(units, word_rel)
-        seen = set(int(w) for w in piece_word if w >= 0)
-        extras = [{"words_read": len(seen), "words_total": len(units.words), "pieces": len(pieces)} for _ in range(k)]
-        token_w = [[(w, float(word_rel[j, i])) for i, w in enumerate(units.words)] for j in range(k)]
-        report(progress, 0.7, "attention computed")
+    out_m = spec.run(model, units, ids, ExplainContext(samples=samples, seed=seed, top_k=top_k, train_X=train_X,
+                                                       progress=scaled_progress(progress, 0.0, 0.7)))
+    W, extras, conditions = out_m.weights, out_m.extras, out_m.conditions
+    token_w = out_m.token_weights or [units.token_weights(W[j]) for j in range(k)]
+    no_evidence = out_m.no_evidence or [False] * k
     orders = {method: np.stack([order_of(W[j]) for j in range(k)]),
               "random": np.stack([random_order(units.n, seed, ids[j]) for j in range(k)])}
     F = faithfulness(model, units, ids, orders, with_curves=(method,), progress=scaled_progress(progress, 0.7, 1.0))
@@ -109,13 +87,11 @@ def explain_input(model, model_input: Any, label_ids: Sequence[int], method: str
         top = np.argsort(-np.abs(W[j]), kind="stable")[:n_features]
         names = units.names if conditions is None else [conditions[j].get(u, units.names[u]) for u in range(units.n)]
         f, r = dict(F[method][j]), F["random"][j]
-        if method == "attention" and not np.any(W[j] > 0):
-            # Zero gradient: the label's score does not depend on the encoder (e.g. its ranker gives
-            # the text embedding no weight). Say so rather than rank words by a tie.
+        if no_evidence[j]:  # the method has nothing to say about this label: no words, no scores
             top = top[:0]
             f.update(comprehensiveness=float("nan"), sufficiency=float("nan"), deletion_auc=float("nan"),
                      deletion_curve=[])
-            extras[j] = {**extras[j], "note": NO_ATTENTION_EVIDENCE}
+            extras[j] = {**extras[j], "note": spec.no_evidence_note}
         out.append(LabelExplanation(
             label_id=lab, name=model.label_names[lab], score=f["clean"],
             is_true=None if truth_set is None else lab in truth_set,
@@ -138,32 +114,17 @@ def _model_info(dataset: str, model_id: str, store):
 
 
 def _check_method_for(method: str, info, dataset: str) -> None:
-    if method != "attention":
-        return
-    if info.manifest.get("input_kind") == "dense":
-        raise InputError(f"attention explanations need text; {dataset} has only numeric features (MediaMill). "
-                         "Use method 'lime'.")
-    if info.family != "xtransformer":
-        raise InputError(f"attention explanations need the X-Transformer; {info.model_id} is an "
-                         f"{info.family or 'unknown'} model with no attention. Use method 'lime'.")
+    reason = explainer_spec(method).incompatibility(info.family, info.manifest.get("input_kind", ""))
+    if reason:
+        raise InputError(reason.replace("this model", f"{info.model_id} ({dataset})", 1))
 
 
-def _cache_path(key: dict) -> Path:
-    return result_cache_file("explanations", key["dataset"], key["model_id"], key=key)
+def _cache_folders(key: dict) -> tuple[str, str]:
+    return key["dataset"], key["model_id"]
 
 
-def _write_atomic(path: Path, obj: dict) -> None:
-    try:
-        write_text_atomic(path, json.dumps(obj))
-    except OSError:
-        pass  # the cache is an optimisation; a read-only disk still explains
-
-
-def _read_cache(path: Path) -> DocumentExplanation | None:
-    try:
-        return DocumentExplanation.from_json(json.loads(path.read_text()))
-    except (OSError, ValueError, KeyError, TypeError):
-        return None  # missing or damaged: recompute
+def _read_cache(key: dict) -> DocumentExplanation | None:
+    return lookup("explanations", _cache_folders(key), key, lambda t: DocumentExplanation.from_json(json.loads(t)))
 
 
 def _document_key(dataset, model_id, index, method, top_k, samples, n_features, seed, split, labels, store):
@@ -172,9 +133,10 @@ def _document_key(dataset, model_id, index, method, top_k, samples, n_features, 
     store, info = _model_info(dataset, model_id, store)
     _check_method_for(method, info, dataset)
     key = {"v": CACHE_VERSION, "dataset": dataset, "model_id": model_id, "index": index, "method": method,
-           "top_k": top_k, "samples": samples if method == "lime" else None, "n_features": n_features,
+           "top_k": top_k, "samples": samples if explainer_spec(method).uses_samples else None,
+           "n_features": n_features,
            "seed": seed, "split": split, "labels": None if labels is None else [str(x) for x in labels],
-           "created": info.manifest.get("created"), "store": str(Path(store.root).resolve())}
+           **model_key(store.root, info.manifest)}
     return key, store, info
 
 
@@ -183,7 +145,7 @@ def cache_has(dataset: str, model_id: str, index: int, method: str = "lime", top
               labels: Sequence[int | str] | None = None) -> bool:
     """Whether explain_document with these arguments would be answered from the cache."""
     key, _, _ = _document_key(dataset, model_id, index, method, top_k, samples, n_features, seed, split, labels, store)
-    return _read_cache(_cache_path(key)) is not None
+    return _read_cache(key) is not None
 
 
 def explain_document(dataset: str, model_id: str, index: int, method: str = "lime", top_k: int = 5,
@@ -205,9 +167,8 @@ def explain_document(dataset: str, model_id: str, index: int, method: str = "lim
     n_labels = int(info.manifest.get("n_labels", 0)) or None
     if labels is None and n_labels:
         check_top_k(top_k, n_labels)
-    path = _cache_path(key)
     if use_cache:
-        hit = _read_cache(path)
+        hit = _read_cache(key)
         if hit is not None:
             report(progress, 1.0, "loaded from cache")
             return hit
@@ -235,12 +196,12 @@ def explain_document(dataset: str, model_id: str, index: int, method: str = "lim
     expl = explain_input(model, model_input, ids, method=method, samples=samples, n_features=n_features, seed=seed,
                          truth=doc.labels, train_X=train_X, feature_names=ds.feature_names,
                          progress=scaled_progress(progress, 0.02, 0.99), top_k=top_k)
-    params = {"top_k": top_k, "samples": samples if method == "lime" else None, "n_features": n_features,
-              "seed": seed, "labels": key["labels"], "model_created": key["created"]}
+    params = {"top_k": top_k, "samples": key["samples"], "n_features": n_features,
+              "seed": seed, "labels": key["labels"], "model_created": key["model_created"]}
     result = DocumentExplanation(dataset, model_id, int(index), split, method, params, expl,
                                  round(time.perf_counter() - t0, 4))
     if use_cache:
-        _write_atomic(path, result.to_json())
+        store_result("explanations", _cache_folders(key), key, result, lambda r: json.dumps(r.to_json()))
     report(progress, 1.0, "done")
     return result
 

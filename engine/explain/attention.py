@@ -27,6 +27,8 @@ import numpy as np
 
 from engine.errors import InputError, ModelError
 from engine.explain.units import TextUnits
+from engine.types import report
+from engine.explain.spec import ExplainContext, ExplainerSpec, MethodOutput
 
 SPECIAL = {"[CLS]", "[SEP]", "[PAD]", "<s>", "</s>", "<pad>"}
 
@@ -118,3 +120,25 @@ def unit_weights(units: TextUnits, word_rel: np.ndarray) -> np.ndarray:
     for w, u in enumerate(units.word_unit):
         W[:, u] += word_rel[:, w]
     return W
+
+
+NO_ATTENTION_EVIDENCE = ("the label's score does not change with the encoder's attention (zero gradient): the model's "
+                         "ranker gives the text embedding no weight for it, so attention cannot explain it; use LIME.")
+
+
+def _run(model, units, label_ids, ctx: ExplainContext) -> MethodOutput:
+    word_rel, _, _, pieces, piece_word, _ = label_attention(model, units, label_ids)
+    W = unit_weights(units, word_rel)
+    seen = set(int(w) for w in piece_word if w >= 0)
+    k = len(label_ids)
+    extras = [{"words_read": len(seen), "words_total": len(units.words), "pieces": len(pieces)} for _ in range(k)]
+    token_w = [[(w, float(word_rel[j, i])) for i, w in enumerate(units.words)] for j in range(k)]
+    report(ctx.progress, 1.0, "attention computed")
+    # zero gradient: the label's score does not depend on the encoder -- say so, never rank words by a tie
+    return MethodOutput(W, extras, token_weights=token_w, no_evidence=[not np.any(W[j] > 0) for j in range(k)])
+
+
+SPEC = ExplainerSpec(
+    name="attention", title="Attention", needs="encoder", run=_run, no_evidence_note=NO_ATTENTION_EVIDENCE,
+    help="the encoder's last-layer attention x the gradient of the label's score (the encoder half of the "
+         "X-Transformer's ranker input only)")

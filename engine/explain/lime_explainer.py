@@ -23,6 +23,7 @@ from typing import Sequence
 import numpy as np
 
 from engine.explain.units import DenseUnits, TextUnits, split_words
+from engine.explain.spec import ExplainContext, ExplainerSpec, MethodOutput
 from engine.types import ProgressFn, report
 
 
@@ -114,3 +115,18 @@ def lime_dense(model, units: DenseUnits, label_ids: Sequence[int], train_X: np.n
         conditions.append(cond)
         extras.append({"intercept": float(exp.intercept[j]), "local_r2": r2[j] if j < len(r2) else None})
     return W, extras, conditions
+
+
+def _run(model, units, label_ids, ctx: ExplainContext) -> MethodOutput:
+    if units.kind == "text":
+        W, extras = lime_text(model, units, label_ids, ctx.samples, ctx.seed, progress=ctx.progress)
+        return MethodOutput(W, extras)
+    W, extras, conditions = lime_dense(model, units, label_ids, ctx.train_X, ctx.samples, ctx.seed,
+                                       progress=ctx.progress)
+    return MethodOutput(W, extras, conditions=conditions)
+
+
+SPEC = ExplainerSpec(
+    name="lime", title="LIME", needs="any", run=_run, uses_samples=True,
+    help="a local linear surrogate per label, fitted on the model's scores of perturbed copies (words removed, "
+         "or features resampled from training data)")

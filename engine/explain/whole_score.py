@@ -35,6 +35,7 @@ import numpy as np
 
 from engine.errors import InputError, ModelError
 from engine.explain.score_split import _check_model, _splits, ranker_parts
+from engine.explain.spec import ExplainContext, ExplainerSpec, MethodOutput
 from engine.types import ProgressFn, report
 
 TARGET_COMPLETENESS = 0.01
@@ -245,3 +246,14 @@ def _relative_error(total: np.ndarray, target: np.ndarray) -> np.ndarray:
     """|total - target| / |target|; the absolute error where the target is 0."""
     gap = np.abs(total - target)
     return np.where(np.abs(target) > 1e-12, gap / np.maximum(np.abs(target), 1e-12), gap)
+
+
+def _run(model, units, label_ids, ctx: ExplainContext) -> MethodOutput:
+    W, extras = whole_score(model, units, label_ids, top_k=ctx.top_k, progress=ctx.progress)
+    return MethodOutput(W, extras)
+
+
+SPEC = ExplainerSpec(
+    name="whole", title="Whole score", needs="any", run=_run,
+    help="exact per-word contributions of the TF-IDF half plus the encoder half by Integrated Gradients; they add "
+         "up to the log score minus an empty text's (the completeness error is shown)")

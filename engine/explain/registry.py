@@ -1,0 +1,28 @@
+"""The explanation-method registry (name -> ExplainerSpec, in menu order): the CLI's choices, the
+dashboard's method menus (only the methods the selected model supports, with the reason for the
+others) and the engine's validation read it. See engine/explain/spec.py."""
+from __future__ import annotations
+
+from engine.errors import InputError
+from engine.explain import attention, lime_explainer, whole_score
+from engine.explain.spec import ExplainerSpec
+
+EXPLAINERS: dict[str, ExplainerSpec] = {m.SPEC.name: m.SPEC for m in (lime_explainer, attention, whole_score)}
+
+
+def explainer_spec(name: str) -> ExplainerSpec:
+    if name not in EXPLAINERS:
+        raise InputError(f"unknown explanation method {name!r}: choose one of {', '.join(EXPLAINERS)}.")
+    return EXPLAINERS[name]
+
+
+def methods_for(family: str, input_kind: str) -> tuple[list[str], dict[str, str]]:
+    """The methods that can explain such a model, and why each other one cannot."""
+    ok, why = [], {}
+    for name, spec in EXPLAINERS.items():
+        reason = spec.incompatibility(family, input_kind)
+        if reason is None:
+            ok.append(name)
+        else:
+            why[name] = reason
+    return ok, why
