@@ -65,6 +65,13 @@ class Dataset:
         return len(self.label_names)
 
     @property
+    def label_display_names(self) -> list[str]:
+        """What charts and tables show for each label (raw names stay the identity; engine/labels.py)."""
+        from engine.labels import display_names
+
+        return display_names(self.label_names)
+
+    @property
     def n_features(self) -> int:
         return len(self.feature_names)
 
