@@ -52,3 +52,13 @@ def test_document_without_synonyms(small_xlinear, wordnet_reader):
 
     with pytest.raises(InputError, match="no word of this document has a WordNet synonym"):
         run_attack(small_xlinear, "xyzzyq 2003 qwrtzp", attack="wordnet")
+
+
+def test_warm_up_loads_wordnet_once_in_the_background(wordnet_reader):
+    from engine import wordnet as W
+
+    t1 = W.warm_up(("learning",))
+    t2 = W.warm_up()
+    assert t1 is t2  # one warm-up per process
+    t1.join(timeout=120)
+    assert not t1.is_alive() and W._READERS  # the reader is cached for the first real call
