@@ -146,7 +146,7 @@ def test_bad_model_or_dataset_refused_before_work(small_bibtex, small_mediamill,
 
 
 @pytest.mark.slow
-def test_wordnet_examples_are_texts_through_the_kept_tfidf(small_bibtex, tmp_path, fits, wordnet_reader):
+def test_wordnet_examples_are_texts_through_the_kept_tfidf(small_bibtex, tmp_path, fits):
     info = at.train_attack_trained(small_bibtex, training=P("wordnet", rounds=1, sample_size=3, max_words=3),
                                    store=ModelStore(tmp_path))
     a, n = info.manifest["attack_training"], small_bibtex.train.n
