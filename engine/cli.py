@@ -55,6 +55,13 @@ def build_parser() -> argparse.ArgumentParser:
                         "(hours on a CPU) instead of keeping the saved X-Transformer's encoder")
     t.add_argument("--smoothed", action="store_true",
                    help="wrap the saved MODEL (or MODEL-robust) with prediction smoothing, saved as ...-smoothed")
+    t.add_argument("--adv-attack", choices=("hsj", "zoo", "wordnet"),
+                   help="train on examples this attack makes each round (saved as MODEL-adv<attack>)")
+    t.add_argument("--gauss", action="store_true", help="train on Gaussian-noise copies (saved as MODEL-gauss)")
+    t.add_argument("--rounds", type=int, default=2, help="--adv-attack / --gauss: training rounds (1-10)")
+    t.add_argument("--sample-size", type=int, default=100, help="--adv-attack: training documents attacked per round")
+    t.add_argument("--adv-eps", type=float, default=1.2, help="--adv-attack hsj/zoo: L2 budget in the feature view")
+    t.add_argument("--sigma", type=float, default=0.1, help="--gauss: noise std in the feature view")
     t.add_argument("--smooth-samples", type=int, default=8, help="perturbations averaged per input")
     t.add_argument("--smooth-rate", type=float, default=0.15, help="word dropout rate / noise amplitude")
     t.add_argument("--seed", type=int, default=0)
@@ -117,10 +124,13 @@ def _train(args) -> dict:
     from engine.data import load_dataset
 
     ds = load_dataset(args.dataset)
+    if sum(map(bool, (args.robust, args.adv_attack, args.gauss))) > 1:
+        raise InputError("choose one of --robust, --adv-attack and --gauss.")
+    trained = "-robust" if args.robust else f"-adv{args.adv_attack}" if args.adv_attack else "-gauss" if args.gauss else ""
     if args.smoothed:
         from engine.robust.smoothing import SmoothingParams, train_smoothed
 
-        base = args.model + ("-robust" if args.robust else "")
+        base = args.model + trained
         info = train_smoothed(ds.name, base, SmoothingParams(args.smooth_samples, args.smooth_rate, args.seed),
                               progress=tqdm_progress(f"smooth {ds.name}/{base}"))
         return {"model": f"{info.dataset}/{info.model_id}", "path": str(info.path), "train_seconds": 0.0,
@@ -146,8 +156,14 @@ def _train(args) -> dict:
         raise InputError(f"--robust keeps the saved X-Transformer's encoder and ranker settings; "
                          f"{', '.join(sorted(overrides))} cannot change (add --fine-tune-encoder to train anew).")
     params = pipeline.default_params(args.model, ds, seed=args.seed, **overrides)
-    progress = tqdm_progress(f"train {args.dataset}/{args.model}{'-robust' if args.robust else ''}")
-    if args.robust:
+    progress = tqdm_progress(f"train {args.dataset}/{args.model}{trained}")
+    if args.adv_attack or args.gauss:
+        from engine.robust.attack_training import AttackTrainingParams, train_attack_trained
+
+        training = AttackTrainingParams(args.adv_attack or "gauss", args.rounds, args.sample_size, args.adv_eps,
+                                        args.sigma, seed=args.seed)
+        info = train_attack_trained(ds, args.model, training, params=params, progress=progress)
+    elif args.robust:
         info = pipeline.train_robust(ds.name, args.model, params=None if keeps_encoder else params, progress=progress,
                                      seed=args.seed, fine_tune_encoder=args.fine_tune_encoder)
     else:

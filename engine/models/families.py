@@ -4,7 +4,10 @@ the store's loader all read this registry.
 A family is a trainable model class (XR-Linear, X-Transformer). A saved model's id is its family
 plus a variant suffix: ``xlinear`` (baseline), ``xlinear-robust`` (adversarially trained, see
 engine/robust/adversarial_training.py), ``xlinear-smoothed`` / ``xlinear-robust-smoothed``
-(prediction smoothing wrapped around a saved model). A new family is one new model module plus
+(prediction smoothing wrapped around a saved model), ``xlinear-advhsj`` / ``-advzoo`` /
+``-advwordnet`` (trained on attack-generated examples) and ``xlinear-gauss`` (trained on Gaussian-noise
+copies in the feature view), see engine/robust/attack_training.py, each with its ``-smoothed`` wrapper.
+A new family is one new model module plus
 one ``ModelFamily`` entry below (classes are imported only when used: torch loads only for the
 X-Transformer).
 """
@@ -17,8 +20,20 @@ from typing import Any, Callable
 from engine.errors import InputError, ModelError
 from engine.types import Dataset, ProgressFn
 
-VARIANTS = ("baseline", "robust", "smoothed", "robust-smoothed")
-_SUFFIX = {"baseline": "", "robust": "-robust", "smoothed": "-smoothed", "robust-smoothed": "-robust-smoothed"}
+# trained variants: variant -> (train flags, title suffix); each also has a "<variant>-smoothed" wrapper
+_TRAINED = {
+    "baseline": ("", ""),
+    "robust": (" --robust", "adversarially trained"),
+    # engine/robust/attack_training.py: one variant per attack that makes the training examples
+    "advhsj": (" --adv-attack hsj", "trained on HopSkipJump examples"),
+    "advzoo": (" --adv-attack zoo", "trained on ZOO examples"),
+    "advwordnet": (" --adv-attack wordnet", "trained on WordNet examples"),
+    "gauss": (" --gauss", "Gaussian-noise trained"),
+}
+ATTACK_VARIANTS = {"hsj": "advhsj", "zoo": "advzoo", "wordnet": "advwordnet"}  # attack -> variant
+ATTACK_TRAINED_FAMILIES = ("xlinear",)  # families attack_training.py trains (the X-Transformer: not yet)
+VARIANTS = tuple(list(_TRAINED) + ["smoothed" if v == "baseline" else f"{v}-smoothed" for v in _TRAINED])
+_SUFFIX = {v: ("" if v == "baseline" else "-" + v) for v in VARIANTS}
 
 
 @dataclass(frozen=True)
@@ -127,10 +142,17 @@ def parse_model_id(model_id: str) -> tuple[str, str]:
                      f"(e.g. {', '.join(format_model_id(f, v) for f in TRAINABLE for v in ('baseline', 'robust'))}).")
 
 
+def _trained_variant(variant: str) -> str:
+    """"robust-smoothed" -> "robust", "smoothed" -> "baseline", "gauss" -> "gauss"."""
+    if variant == "smoothed":
+        return "baseline"
+    return variant[: -len("-smoothed")] if variant.endswith("-smoothed") else variant
+
+
 def base_of(model_id: str) -> str:
-    """The model a smoothed id wraps: "xlinear-robust-smoothed" -> "xlinear-robust"."""
+    """The model a smoothed id wraps: "xlinear-robust-smoothed" -> "xlinear-robust" (others: themselves)."""
     fam, variant = parse_model_id(model_id)
-    return format_model_id(fam, "robust" if variant.startswith("robust") else "baseline")
+    return format_model_id(fam, _trained_variant(variant))
 
 
 def train_command(dataset: str, model_id: str) -> str | None:
@@ -140,8 +162,11 @@ def train_command(dataset: str, model_id: str) -> str | None:
         fam, variant = parse_model_id(model_id)
     except InputError:
         return None
-    flags = {"baseline": "", "robust": " --robust", "smoothed": " --smoothed", "robust-smoothed": " --robust --smoothed"}
-    return f"python -m engine train --dataset {dataset} --model {fam}{flags[variant]}"
+    trained = _trained_variant(variant)
+    if trained in (*ATTACK_VARIANTS.values(), "gauss") and fam not in ATTACK_TRAINED_FAMILIES:
+        return None
+    flags = _TRAINED[trained][0] + (" --smoothed" if variant.endswith("smoothed") else "")
+    return f"python -m engine train --dataset {dataset} --model {fam}{flags}"
 
 
 def model_title(model_id: str) -> str:
@@ -150,6 +175,6 @@ def model_title(model_id: str) -> str:
         fam, variant = parse_model_id(model_id)
     except InputError:
         return model_id
-    extra = {"baseline": "", "robust": " (adversarially trained)", "smoothed": " (smoothed)",
-             "robust-smoothed": " (adversarially trained, smoothed)"}[variant]
-    return FAMILIES[fam].title + extra
+    parts = [p for p in (_TRAINED[_trained_variant(variant)][1], "smoothed" if variant.endswith("smoothed") else "")
+             if p]
+    return FAMILIES[fam].title + (f" ({', '.join(parts)})" if parts else "")
