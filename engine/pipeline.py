@@ -17,6 +17,7 @@ from engine.errors import InputError, ModelError
 from engine.metrics import ranking_metrics
 from engine.models.base import check_top_k
 from engine.models.store import ModelInfo, ModelStore
+from engine.paths import MODEL_DIR_NAME, ensure_writable_dir, storage_problems
 from engine.types import Dataset, Document, Prediction, ProgressFn, report, scaled_progress
 
 FAMILIES = ("xlinear", "xtransformer")
@@ -62,9 +63,12 @@ def default_params(family: str, ds: Dataset, **overrides):
 
 def train_model(dataset: str | Dataset, family: str = "xlinear", params=None, store: ModelStore | None = None,
                 progress: ProgressFn | None = None, model_id: str | None = None, evaluate: bool = True) -> ModelInfo:
-    """Train a baseline model on the training split, evaluate on test, save it with its manifest."""
-    ds = dataset if isinstance(dataset, Dataset) else load_dataset(dataset)
+    """Train a baseline model on the training split, evaluate on test, save it with its manifest.
+
+    Raises StorageError before training when the store's folder cannot take the model."""
     store = store or ModelStore()
+    ensure_writable_dir(store.root, MODEL_DIR_NAME)
+    ds = dataset if isinstance(dataset, Dataset) else load_dataset(dataset)
     model_id = model_id or model_id_for(family)
     params = params or default_params(family, ds)
     t0 = time.perf_counter()
@@ -232,7 +236,18 @@ faithfulness_table = _forward("engine.explain.faithfulness_table", "faithfulness
 attack_document = _forward("engine.attacks.api", "attack_document")
 evaluate_robustness = _forward("engine.attacks.robustness", "evaluate_robustness")
 robustness_curve = _forward("engine.attacks.robustness", "robustness_curve")
-train_robust = _forward("engine.robust.adversarial_training", "train_robust")
+_train_robust = _forward("engine.robust.adversarial_training", "train_robust")
+
+
+def train_robust(dataset, family: str = "xlinear", params=None, store: ModelStore | None = None,
+                 progress: ProgressFn | None = None, **kwargs) -> ModelInfo:
+    """See engine.robust.adversarial_training.train_robust; first proves the store's folder writable
+    (StorageError), so minutes of adversarial training never end in a failed save."""
+    store = store or ModelStore()
+    ensure_writable_dir(store.root, MODEL_DIR_NAME)
+    return _train_robust(dataset, family, params=params, store=store, progress=progress, **kwargs)
+
+
 import_user_dataset = _forward("engine.data.user_data", "import_user_dataset")
 list_user_datasets = _forward("engine.data.user_data", "list_user_datasets")
 
@@ -242,4 +257,4 @@ __all__ = ["DATASETS", "FAMILIES", "load_dataset", "train_model", "evaluate_mode
            "document_input", "model_id_for", "explain_document", "explanation_is_cached", "bertviz_html",
            "faithfulness_table",
            "attention_heatmap", "attack_document", "evaluate_robustness", "robustness_curve", "train_robust",
-           "import_user_dataset", "list_user_datasets"]
+           "import_user_dataset", "list_user_datasets", "storage_problems"]

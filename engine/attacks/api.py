@@ -26,6 +26,8 @@ DEFAULT_NB_PARALLEL = 64
 # upper bounds: an attack with max_iter=10**9 would run for days; refuse it with a message instead
 MAX_ITER = 10_000
 MAX_EVAL = 100_000
+# in the cache key: results of an older layout (before features_changed was counted) are never read
+CACHE_VERSION = 2
 
 
 def _positive_int(name: str, value, allow_none: bool = True, upper: int | None = None):
@@ -64,10 +66,10 @@ def run_attack(model, inp, *, attack: str, goal: str = "top1", target_label=None
                learning_rate: float | None = None, nb_parallel: int | None = None, max_words: int = 5,
                seed: int = 0, truth=None, progress: ProgressFn | None = None) -> AttackResult:
     """Attack one model input (a text, or a feature row (d,)) with no dataset and no cache. Any XMCModel."""
-    from engine.models.base import check_top_k
+    from engine.models.base import MAX_TOP_K, check_top_k
 
     check_attack_params(attack, goal, eps, max_iter, max_eval, norm, learning_rate, nb_parallel, max_words)
-    top_k = check_top_k(top_k, model.n_labels)
+    top_k = check_top_k(top_k, model.n_labels, limit=MAX_TOP_K)
     is_text = model.input_kind == "text"
     if attack == "wordnet" and not is_text:
         raise InputError("the WordNet attack replaces words; this model reads numeric features with no text "
@@ -127,7 +129,7 @@ def attack_document(dataset: str, model_id: str, index: int, attack: str = "hsj"
                          "Use hsj or zoo.")
     info = store.info(ds.name, model_id)
     doc = ds.document(index, split)
-    args = {"dataset": ds.name, "model_id": model_id, "index": int(index), "attack": attack, "goal": goal,
+    args = {"v": CACHE_VERSION, "dataset": ds.name, "model_id": model_id, "index": int(index), "attack": attack, "goal": goal,
             "target_label": None if target_label is None else str(target_label), "top_k": top_k, "eps": eps,
             "max_iter": max_iter, "max_eval": max_eval, "norm": str(norm), "learning_rate": learning_rate,
             "nb_parallel": nb_parallel, "max_words": max_words, "seed": seed, "split": split,
@@ -144,5 +146,8 @@ def attack_document(dataset: str, model_id: str, index: int, attack: str = "hsj"
                      learning_rate=learning_rate, nb_parallel=nb_parallel, max_words=max_words, seed=seed,
                      truth=list(doc.labels), progress=progress)
     res.params.update({"dataset": ds.name, "model_id": model_id, "index": int(index), "split": split})
-    write_text_atomic(path, res.to_json())
+    try:
+        write_text_atomic(path, res.to_json())
+    except OSError:
+        pass  # the cache is an optimisation: a finished attack is never lost to a read-only disk
     return res

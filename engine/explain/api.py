@@ -57,8 +57,13 @@ def explain_input(model, model_input: Any, label_ids: Sequence[int], method: str
     model_input: a string (text models) or ndarray (d,) (dense models, which also need train_X
     (n, d) raw training rows and feature_names). label_ids: the labels to explain (k of them).
     """
+    from engine.models.base import MAX_TOP_K
+
     check_params(method, samples, n_features, seed)
     ids = [int(i) for i in model.check_label_ids(label_ids)]
+    if len(ids) > MAX_TOP_K:
+        raise InputError(f"at most {MAX_TOP_K} labels can be explained at once (XTrust's maximum top-k), "
+                         f"got {len(ids):,}.")
     if model.input_kind == "text":
         if not isinstance(model_input, str):
             raise InputError("this model reads text: give the document as a string.")
@@ -191,13 +196,13 @@ def explain_document(dataset: str, model_id: str, index: int, method: str = "lim
     Raises InputError for bad parameters, an unknown label, an empty document, or attention on a
     model without it; ModelError if the model is missing.
     """
-    from engine.models.base import check_top_k
+    from engine.models.base import MAX_TOP_K, check_top_k
 
     key, store, info = _document_key(dataset, model_id, index, method, top_k, samples, n_features, seed, split,
                                      labels, store)
     n_labels = int(info.manifest.get("n_labels", 0)) or None
     if labels is None and n_labels:
-        check_top_k(top_k, n_labels)
+        check_top_k(top_k, n_labels, limit=MAX_TOP_K)
     path = _cache_path(key)
     if use_cache:
         hit = _read_cache(path)
@@ -216,7 +221,7 @@ def explain_document(dataset: str, model_id: str, index: int, method: str = "lim
     if ds.has_text and not TextUnits.of_or_none(model_input):
         raise InputError(f"document {index} of {dataset} {split} has no words left to explain (its text is empty).")
     if labels is None:
-        top_k = check_top_k(top_k, model.n_labels)
+        top_k = check_top_k(top_k, model.n_labels, limit=MAX_TOP_K)
         x = [model_input] if ds.has_text else doc.features[None, :]
         ids = model.predict(x, top_k)[0].label_ids
     else:
@@ -276,10 +281,10 @@ def _text_model_and_doc(dataset: str, model_id: str, index: int, split: str, sto
 def attention_heatmap(dataset: str, model_id: str, index: int, top_k: int = 5, split: str = "test",
                       store=None) -> AttentionMap:
     """Label-wise attention x gradient of a document's top-k labels (X-Transformer only)."""
-    from engine.models.base import check_top_k
+    from engine.models.base import MAX_TOP_K, check_top_k
 
     ds, model, doc = _text_model_and_doc(dataset, model_id, index, split, store, "attention heatmaps")
-    top_k = check_top_k(top_k, model.n_labels)
+    top_k = check_top_k(top_k, model.n_labels, limit=MAX_TOP_K)
     ids = model.predict([doc.text], top_k)[0].label_ids
     return attention_map(model, doc.text, ids)
 

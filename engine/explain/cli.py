@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import json
 
+from engine.models.base import MAX_TOP_K
+
 
 def add_parser(subparsers) -> None:
     p = subparsers.add_parser("explain", help="explain a document's top-k labels with LIME or attention, "
@@ -12,7 +14,7 @@ def add_parser(subparsers) -> None:
     p.add_argument("--doc", type=int, required=True, help="document id in the split")
     p.add_argument("--split", default="test", choices=("test", "train"))
     p.add_argument("--method", default="lime", choices=("lime", "attention"))
-    p.add_argument("--top-k", type=int, default=5)
+    p.add_argument("--top-k", type=int, default=5, help=f"labels explained (1..{MAX_TOP_K})")
     p.add_argument("--samples", type=int, default=500, help="LIME perturbed samples (1..20000)")
     p.add_argument("--features", type=int, default=10, help="words shown per label")
     p.add_argument("--seed", type=int, default=0)
@@ -25,7 +27,7 @@ def add_parser(subparsers) -> None:
     f.add_argument("--model", default="xlinear")
     f.add_argument("--docs", type=int, default=100, help="number of test documents (drawn with --seed)")
     f.add_argument("--samples", type=int, default=500, help="LIME samples per document")
-    f.add_argument("--top-k", type=int, default=5)
+    f.add_argument("--top-k", type=int, default=5, help=f"labels per document (1..{MAX_TOP_K})")
     f.add_argument("--seed", type=int, default=0)
     f.add_argument("--json", action="store_true")
 
