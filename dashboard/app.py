@@ -22,20 +22,40 @@ from dashboard import components as C  # noqa: E402
 from dashboard import state as S  # noqa: E402
 from engine import pipeline  # noqa: E402
 from engine.errors import DataError, XTrustError  # noqa: E402
+from engine.models.base import MAX_TOP_K  # noqa: E402
 
 logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 st.set_page_config(page_title="XTrust", page_icon=":material/search:", layout="wide")
 st.html(f"<style>{S.css()}</style>")
 
 PAGES_DIR = Path(__file__).resolve().parent / "pages"
-PAGES = [
-    st.Page(PAGES_DIR / "overview.py", title="Overview", icon=":material/bar_chart:", url_path="overview", default=True),
-    st.Page(PAGES_DIR / "predict.py", title="Predict", icon=":material/label:", url_path="predict"),
-    st.Page(PAGES_DIR / "explain.py", title="Explain", icon=":material/lightbulb:", url_path="explain"),
-    st.Page(PAGES_DIR / "attack.py", title="Attack", icon=":material/bolt:", url_path="attack"),
-    st.Page(PAGES_DIR / "compare.py", title="Compare", icon=":material/compare:", url_path="compare"),
-    st.Page(PAGES_DIR / "your_data.py", title="Your data", icon=":material/upload_file:", url_path="your-data"),
+# (url name, file, title, icon); the first is the default page
+PAGE_SPECS = [
+    ("overview", "overview.py", "Overview", ":material/bar_chart:"),
+    ("predict", "predict.py", "Predict", ":material/label:"),
+    ("explain", "explain.py", "Explain", ":material/lightbulb:"),
+    ("attack", "attack.py", "Attack", ":material/bolt:"),
+    ("compare", "compare.py", "Compare", ":material/compare:"),
+    ("your-data", "your_data.py", "Your data", ":material/upload_file:"),
 ]
+PAGES = [st.Page(PAGES_DIR / file, title=title, icon=icon, url_path=name, default=i == 0)
+         for i, (name, file, title, icon) in enumerate(PAGE_SPECS)]
+# Streamlit gives the default page the url_path "" (the root URL), so pages are found by their own
+# url names: ?page=overview is the app's own link to the first page
+PAGE_BY_NAME = {name: page for (name, *_), page in zip(PAGE_SPECS, PAGES)}
+
+
+def page_name(value: str | None) -> str | None:
+    """A link's page value -> the page's url name, or None if no page has it. Accepts a page's url
+    name, its file stem or title in any case, with or without slashes ("/Overview/", "your_data")."""
+    key = (value or "").strip().strip("/").lower().replace("_", "-").replace(" ", "-")
+    return key if key in PAGE_BY_NAME else None
+
+
+def url_name(page) -> str:
+    """The url name of a page st.navigation returned (the default page's url_path is "")."""
+    return next((name for name, p in PAGE_BY_NAME.items() if p.url_path == page.url_path), PAGE_SPECS[0][0])
+SLIDER_MAX_TOP_K = 10
 ss = st.session_state
 K_URL_ASKED, K_URL_NOTES = "_url_asked", "_url_notes"  # the link's raw values / messages about them
 
@@ -63,10 +83,9 @@ def _load_query_params() -> None:
         ss[S.K_DOC] = 0
         notes.append(f"The link's document id {qp['doc']!r} is not a whole number; showing document 0.")
     page = qp.get("page")
-    pages = {p.url_path for p in PAGES}
-    ss["_wanted_page"] = page if page in pages else None
-    if page and page not in pages:
-        notes.append(f"The link's page {page!r} does not exist (pages: {', '.join(sorted(pages))}); "
+    ss["_wanted_page"] = page_name(page)
+    if page and page_name(page) is None:
+        notes.append(f"The link's page {page!r} does not exist (pages: {', '.join(PAGE_BY_NAME)}); "
                      "showing the overview.")
 
 
@@ -150,6 +169,9 @@ def _ensure_first_model(dataset: str) -> None:
 def sidebar() -> None:
     _load_query_params()
     sb = st.sidebar
+    # a folder that cannot be read or written says so now, not when a training job tries to save
+    for msg in pipeline.storage_problems():
+        sb.warning(msg, icon=":material/folder_off:")
     datasets = list(S.BUILTIN_DATASETS) + [d for d in S.user_datasets() if d not in S.BUILTIN_DATASETS]
     if ss.get(S.K_DATASET) not in datasets:
         ss[S.K_DATASET] = "bibtex"
@@ -211,7 +233,8 @@ def sidebar() -> None:
                                  key="sel_match", index=None, placeholder="pick one", on_change=_pick_match)
                 else:
                     st.caption("no document matches")
-    max_k = max(1, min(10, int(stats["n_labels"])))  # a small user dataset may have only a few labels
+    # at most 10 on the slider (engine MAX_TOP_K is the hard limit); a small user dataset may have fewer labels
+    max_k = max(1, min(SLIDER_MAX_TOP_K, MAX_TOP_K, int(stats["n_labels"])))
     ss[S.K_TOPK] = min(int(ss.get(S.K_TOPK, 5)), max_k)
     if max_k > 1:
         bound(sb.slider, "Top-k labels", S.K_TOPK, 1, max_k)
@@ -220,7 +243,7 @@ def sidebar() -> None:
 
 def sync_query_params(page) -> None:
     dataset, model_id, doc, _ = S.selection()
-    want = {"dataset": dataset, "model": model_id, "doc": str(doc), "page": page.url_path or "overview"}
+    want = {"dataset": dataset, "model": model_id, "doc": str(doc), "page": url_name(page)}
     if dict(st.query_params) != want:
         st.query_params.from_dict(want)
 
@@ -228,8 +251,8 @@ def sync_query_params(page) -> None:
 sidebar()
 nav = st.navigation(PAGES)
 wanted = ss.pop("_wanted_page", None)
-if wanted and wanted != (nav.url_path or "overview"):
-    st.switch_page(next(p for p in PAGES if p.url_path == wanted))
+if wanted and wanted != url_name(nav):
+    st.switch_page(PAGE_BY_NAME[wanted])
 sync_query_params(nav)
 show_url_notes()
 nav.run()

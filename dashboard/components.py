@@ -14,6 +14,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from engine.errors import XTrustError
+from engine.plot_text import plot_text, plot_texts
 
 from dashboard import state
 
@@ -81,11 +82,12 @@ def prediction_frame(pred, paths: list[list[int]] | None = None) -> pd.DataFrame
 
 
 def score_bars(pred, title: str = "") -> go.Figure:
-    labels = [x.name for x in pred.labels][::-1]
+    # every name drawn in a figure goes through plot_text: plotly renders HTML tags in its strings
+    labels = plot_texts(x.name for x in pred.labels)[::-1]
     scores = [float(x.score) for x in pred.labels][::-1]
     colors = [GREEN if x.is_true else (RED if x.is_true is False else GREY) for x in pred.labels][::-1]
     fig = go.Figure(go.Bar(x=scores, y=labels, orientation="h", marker_color=colors))
-    fig.update_layout(title=title or None, height=60 + 28 * len(labels), margin=dict(l=10, r=10, t=30 if title else 10, b=10),
+    fig.update_layout(title=plot_text(title) if title else None, height=60 + 28 * len(labels), margin=dict(l=10, r=10, t=30 if title else 10, b=10),
                       xaxis_title="score")
     return fig
 
@@ -93,9 +95,9 @@ def score_bars(pred, title: str = "") -> go.Figure:
 def weight_bars(weights: list[tuple[str, float]], title: str = "") -> go.Figure:
     """LIME-style horizontal bars: positive weights green (support the label), negative red."""
     ws = sorted(weights, key=lambda t: abs(t[1]))
-    fig = go.Figure(go.Bar(x=[float(w) for _, w in ws], y=[str(n) for n, _ in ws], orientation="h",
+    fig = go.Figure(go.Bar(x=[float(w) for _, w in ws], y=plot_texts(n for n, _ in ws), orientation="h",
                            marker_color=[GREEN if w >= 0 else RED for _, w in ws]))
-    fig.update_layout(title=title or None, height=80 + 22 * len(ws), margin=dict(l=10, r=10, t=30 if title else 10, b=10),
+    fig.update_layout(title=plot_text(title) if title else None, height=80 + 22 * len(ws), margin=dict(l=10, r=10, t=30 if title else 10, b=10),
                       xaxis_title="weight")
     return fig
 
@@ -249,7 +251,8 @@ def _fmt(v) -> str:
 
 
 def attention_figure(am) -> go.Figure:
-    fig = go.Figure(go.Heatmap(z=am.weights, x=[f"{i}:{t}" for i, t in enumerate(am.tokens)], y=list(am.label_names),
+    fig = go.Figure(go.Heatmap(z=am.weights, x=plot_texts(f"{i}:{t}" for i, t in enumerate(am.tokens)),
+                               y=plot_texts(am.label_names),
                                colorscale="Blues", colorbar=dict(title="attention")))
     fig.update_layout(height=120 + 30 * len(am.label_names), margin=dict(l=10, r=10, t=10, b=10))
     return fig
@@ -320,7 +323,7 @@ def changed_frame(res) -> pd.DataFrame:
 
 def changed_features_figure(res, top: int = 20) -> go.Figure:
     df = changed_frame(res).head(top).iloc[::-1]
-    fig = go.Figure(go.Bar(x=df["change"], y=df["name"].astype(str), orientation="h",
+    fig = go.Figure(go.Bar(x=df["change"], y=plot_texts(df["name"]), orientation="h",
                            marker_color=[GREEN if c >= 0 else RED for c in df["change"]]))
     fig.update_layout(height=80 + 22 * len(df), margin=dict(l=10, r=10, t=30, b=10), title="most-changed features",
                       xaxis_title="after − before")
@@ -337,8 +340,10 @@ def render_attack(res, key: str) -> None:
     cols[1].metric("seconds", f"{float(res.seconds):.2f}")
     cols[2].metric("L2", _fmt(res.l2))
     cols[3].metric("L∞", _fmt(res.linf))
+    # res.changed is capped for display; features_changed is the true count (None: a result saved before it)
+    n_changed = res.words_changed if res.space == "text" else getattr(res, "features_changed", None)
     cols[4].metric("words changed" if res.space == "text" else "features changed",
-                   str(res.words_changed if res.space == "text" else len(res.changed)))
+                   "–" if n_changed is None else f"{int(n_changed):,}")
     left, right = st.columns(2)
     left.markdown("**Before**")
     left.dataframe(prediction_frame(res.before), hide_index=True, width="stretch")
@@ -354,6 +359,8 @@ def render_attack(res, key: str) -> None:
         st.caption("This attack acts on the model's feature vector; the result is a vector, not readable text.")
         if res.changed:
             st.plotly_chart(changed_features_figure(res), key=f"{key}-feat", config={"displayModeBar": False})
+            if res.features_changed is not None:
+                st.caption(f"the {min(20, len(res.changed))} most-changed of {res.features_changed:,} changed features")
         else:
             st.caption("no feature changed")
 
@@ -400,7 +407,9 @@ def report_html(dataset: str, model_id: str, doc, pred, paths, explanations: dic
     if attack is not None:
         parts.append(f"<h2>Attack: {e(attack.attack)}</h2><p>goal {e(str(attack.goal))}, "
                      f"{'succeeded' if attack.success else 'failed'}, {int(attack.queries)} queries, "
-                     f"{float(attack.seconds):.2f} s, L2 {_fmt(attack.l2)}, L∞ {_fmt(attack.linf)}</p>")
+                     f"{float(attack.seconds):.2f} s, L2 {_fmt(attack.l2)}, L∞ {_fmt(attack.linf)}"
+                     + ("" if getattr(attack, "features_changed", None) is None
+                        else f", {int(attack.features_changed):,} features changed") + "</p>")
         parts.append("<h3>Before</h3>" + _table(prediction_frame(attack.before).to_dict("records")))
         parts.append("<h3>After</h3>" + _table(prediction_frame(attack.after).to_dict("records")))
         if attack.space == "text" and attack.original_text is not None and attack.adversarial_text is not None:

@@ -7,7 +7,7 @@ import json
 import os
 import sys
 
-from engine.errors import Cancelled, InputError, XTrustError
+from engine.errors import Cancelled, InputError, StorageError, XTrustError
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -205,10 +205,60 @@ def print_metrics(m: dict) -> None:
             print(f"{name:6}" + "".join(f"{100 * m[f'{pre}{k}']:9.2f}" for k in range(1, 6)))
 
 
+def preflight(args) -> None:
+    """Checks before any long work, so a fault is an ``error:`` line now, not after an hour of training:
+    standard output is open, the data / model / cache folders are usable (proven writable where this
+    command will write), report --out is writable, report --n is positive, a Ray address answers."""
+    if sys.stdout is None or getattr(sys.stdout, "closed", False):
+        raise StorageError("standard output is closed, so the result could not be printed: run the command "
+                           "with its output open (e.g. > result.json).")
+    from engine import paths
+
+    command = args.command
+    attacks = command == "evaluate" and getattr(args, "attack", None)
+    # the model store is written by training (report trains the missing cheap models); results are
+    # cached by explanations (unless --no-cache), attacks, robustness, faithfulness and the report
+    models = "write" if command in ("train", "report") else "read"
+    cache = "write" if (command in ("attack", "faithfulness", "report") or attacks
+                        or (command == "explain" and not args.no_cache)) else "read"
+    paths.check_storage(models=models, cache=cache)
+    if command == "report":
+        if args.n < 1:
+            raise InputError(f"--n (test documents attacked per model and attack) must be at least 1, got {args.n}.")
+        paths.ensure_writable_dir(args.out, "report folder (--out)")
+    if command == "tune" and args.save:
+        from engine.models.tuning import TUNED_FILE
+
+        paths.ensure_writable_dir(TUNED_FILE.parent, "folder of the tuned defaults")
+    if attacks:
+        from engine.attacks.robustness import check_ray_address
+
+        check_ray_address(getattr(args, "ray", None) or os.environ.get("RAY_ADDRESS"))
+
+
+def _quiet_broken_pipe() -> int:
+    """The reader of our output went away (``| head``): point stdout at /dev/null so the interpreter's
+    final flush cannot fail again, and exit as a process killed by SIGPIPE would (128 + 13)."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, AttributeError, ValueError):
+        pass
+    return 141
+
+
 def main(argv=None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
+        return _run(args)
+    except BrokenPipeError:
+        return _quiet_broken_pipe()
+
+
+def _run(args) -> int:
+    try:
+        preflight(args)
         if args.command == "train":
             out = _train(args)
             if args.json:

@@ -19,3 +19,8 @@ class InputError(XTrustError):
 
 class Cancelled(XTrustError):
     """Long work was cancelled by its progress callback; no partial result is kept."""
+
+
+class StorageError(XTrustError):
+    """A folder XTrust reads or writes (data, models, caches, a report's --out) or standard output is
+    unusable: missing where it must exist, a file where a folder is expected, unreadable or read-only."""

@@ -17,6 +17,7 @@ from engine.models.families import format_model_id
 from engine.models.runtime import ensure_model, evaluate_model, forget_model, get_model, train_model  # noqa: F401
 from engine.models.store import ModelInfo, ModelStore
 from engine.types import Dataset, Document, Prediction
+from engine.paths import storage_problems  # noqa: F401
 
 FAMILIES = families.TRAINABLE
 
@@ -119,6 +120,8 @@ attack_document = _forward("engine.attacks.api", "attack_document")
 evaluate_robustness = _forward("engine.attacks.robustness", "evaluate_robustness")
 robustness_curve = _forward("engine.attacks.robustness", "robustness_curve")
 train_robust = _forward("engine.robust.adversarial_training", "train_robust")
+
+
 import_user_dataset = _forward("engine.data.user_data", "import_user_dataset")
 list_user_datasets = _forward("engine.data.user_data", "list_user_datasets")
 
@@ -128,7 +131,7 @@ __all__ = ["DATASETS", "FAMILIES", "load_dataset", "train_model", "evaluate_mode
            "document_input", "model_id_for", "explain_document", "explanation_is_cached", "bertviz_html",
            "faithfulness_table",
            "attention_heatmap", "attack_document", "evaluate_robustness", "robustness_curve", "train_robust",
-           "import_user_dataset", "list_user_datasets"]
+           "import_user_dataset", "list_user_datasets", "storage_problems"]
 
 
 # -- certified robustness (engine/certify/): one document's certificate; the registry for menus --

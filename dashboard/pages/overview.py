@@ -30,7 +30,7 @@ cols[5].metric("input", "text" if stats["kind"] == "text" else "numeric features
 
 freq = stats["label_frequency"]
 names, counts = list(freq), list(freq.values())
-fig = go.Figure(go.Bar(x=list(range(1, len(counts) + 1)), y=counts, hovertext=names, hoverinfo="text+y",
+fig = go.Figure(go.Bar(x=list(range(1, len(counts) + 1)), y=counts, hovertext=C.plot_texts(names), hoverinfo="text+y",
                        marker_color="#4575b4"))
 fig.update_layout(title="Label frequency in the training split (labels ranked by frequency)", height=320,
                   xaxis_title="label rank", yaxis_title="training documents", yaxis_type="log",

@@ -54,11 +54,11 @@ def run_attack(model, inp, *, attack: str, goal: str = "top1", target_label=None
                seed: int = 0, truth=None, progress: ProgressFn | None = None) -> AttackResult:
     """Attack one model input (a text, or a feature row (d,)) with no dataset and no cache. Any XMCModel.
     Parameters left None take the attack's defaults (engine/attacks/registry.py)."""
-    from engine.models.base import check_top_k
+    from engine.models.base import MAX_TOP_K, check_top_k
 
     check_attack_params(attack, goal, eps, max_iter, max_eval, norm, learning_rate, nb_parallel, max_words)
     spec = attack_spec(attack)
-    top_k = check_top_k(top_k, model.n_labels)
+    top_k = check_top_k(top_k, model.n_labels, limit=MAX_TOP_K)
     is_text = model.input_kind == "text"
     check_compatible(spec, is_text)
     params, given = _attack_params(attack, max_iter=max_iter, max_eval=max_eval, learning_rate=learning_rate,

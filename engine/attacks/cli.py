@@ -10,6 +10,7 @@ import sys
 
 from engine.attacks.api import ATTACKS
 from engine.attacks.goals import GOALS
+from engine.models.base import MAX_TOP_K
 
 
 def _progress_printer(quiet: bool):
@@ -46,8 +47,9 @@ def run_attack_eval(args, model_id: str | None = None) -> dict:
     """Run evaluate_robustness from parsed args (model_id overrides args.model, e.g. "xlinear-robust").
 
     Without --json prints a table. With --json prints nothing and returns one JSON-ready object
-    (keys clean, attacked, success_rate, queries_mean, perturbation_median, n, attack, eps,
-    seconds_per_doc): engine/cli.py prints what it returns, so the output is exactly one object.
+    (keys clean, attacked, success_rate, queries_mean, perturbation_median, n, n_requested, attack, eps,
+    seconds_per_doc, and note when --n was capped to the split's size): engine/cli.py prints what it
+    returns, so the output is exactly one object.
     """
     from engine.attacks.robustness import evaluate_robustness
 
@@ -62,7 +64,7 @@ def run_attack_eval(args, model_id: str | None = None) -> dict:
                               split=split, ray_address=getattr(args, "ray", None),
                               progress=_progress_printer(getattr(args, "json", False)), **params)
     out = {k: res[k] for k in ("clean", "attacked", "success_rate", "queries_mean", "perturbation_median", "n",
-                               "attack", "eps", "seconds_per_doc")}
+                               "n_requested", "attack", "eps", "seconds_per_doc", "note") if k in res}
     if not getattr(args, "json", False):
         print(f"{args.dataset} / {model} under {args.attack}, goal {params.get('goal', 'top1')} "
               f"(n={res['n']}, eps={res['eps']}, seed={args.seed})")
@@ -73,6 +75,8 @@ def run_attack_eval(args, model_id: str | None = None) -> dict:
         print(f"success rate {100 * res['success_rate']:.1f}%  queries/doc {res['queries_mean']:.0f}  "
               f"median {res['perturbation']} {'n/a' if pm is None else f'{pm:.4g}'}  "
               f"{res['seconds_per_doc']:.2f} s/doc")
+        if res.get("note"):
+            print(f"note: {res['note']}")
     return out
 
 
@@ -86,7 +90,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--goal", choices=GOALS, default="top1",
                    help="top1: the top-1 label changes; drop: --label leaves the top-k; topk: every top-k label leaves it")
     p.add_argument("--label", default=None, help="label (id or name) to push out of the top-k, with --goal drop")
-    p.add_argument("--top-k", type=int, default=5, dest="top_k")
+    p.add_argument("--top-k", type=int, default=5, dest="top_k", help=f"labels kept (1..{MAX_TOP_K})")
     p.add_argument("--eps", type=float, default=None)
     p.add_argument("--norm", choices=("2", "inf"), default="2")
     p.add_argument("--max-iter", type=int, default=None, dest="max_iter")
@@ -121,5 +125,7 @@ def run(args) -> int:
               + (f", words changed {res.words_changed}" if res.words_changed is not None else ""))
     if res.adversarial_text is not None:
         print("swaps: " + ", ".join(f"{a} -> {b}" for a, b in res.params.get("swaps", [])))
+    n_changed = "?" if res.features_changed is None else f"{res.features_changed:,}"
+    print(f"features changed: {n_changed} (the {min(10, len(res.changed))} largest below)")
     print("most changed: " + ", ".join(f"{w} {a:.3f}->{b:.3f}" for w, a, b in res.changed[:10]))
     return 0

@@ -76,6 +76,11 @@ def changed_features(names: Sequence[str], x0: np.ndarray, x1: np.ndarray, limit
     return [(str(names[i]), float(x0[i]), float(x1[i])) for i in idx if d[i] > 0]
 
 
+def count_changed(x0: np.ndarray, x1: np.ndarray) -> int:
+    """How many coordinates of x1 (d,) differ from x0 (d,): the true count behind the capped changed list."""
+    return int(np.count_nonzero(np.asarray(x1, dtype=np.float64) != np.asarray(x0, dtype=np.float64)))
+
+
 def initial_adversarial(clf: GoalClassifier, x0: np.ndarray, clip: tuple[float, float], rng: np.random.Generator,
                         tries: int = 20, steps: int = 12) -> np.ndarray | None:
     """A seeded starting point that meets the goal: uniform noise in the clip box, then a binary
@@ -118,7 +123,8 @@ def feature_result(attack: str, goal: Goal, target_label: int | None, clf: GoalC
         queries=int(clf.queries), seconds=round(time.perf_counter() - t0, 4), before=before, after=after,
         l2=l2, linf=linf, words_changed=None, changed=changed_features(view.feature_names, x0, x_adv),
         original_text=original_text if is_text else None, adversarial_text=None,
-        adversarial_vector=x_adv, params={**params, "projected": projected, "view": view.description})
+        adversarial_vector=x_adv, params={**params, "projected": projected, "view": view.description},
+        features_changed=count_changed(x0, x_adv))
 
 
 def run_in_feature_view(attack_fn, model, inp, goal: Goal, before: Prediction, params: dict, ctx) -> AttackResult:

@@ -16,8 +16,11 @@ class AttackResult:
 
     space: "text" (readable adversarial text) or "features" (a vector in the model's feature view).
     changed: (feature name, value before, value after) in the model's feature view, most changed
-        first. For text datasets the names are words (TF-IDF weights), also for WordNet attacks:
-        a replaced word goes from its weight to 0, its synonym from 0 to a weight.
+        first, at most common.N_CHANGED of them (for display). For text datasets the names are words
+        (TF-IDF weights), also for WordNet attacks: a replaced word goes from its weight to 0, its
+        synonym from 0 to a weight.
+    features_changed: how many features of the feature view changed in all (``changed`` is capped;
+        this is not). None only in results written before it was counted.
     adversarial_vector: ndarray (d,) float32 in the feature view, feature attacks only.
     l2 / linf: norms of the perturbation in the feature view (None when not measured).
     """
@@ -39,6 +42,7 @@ class AttackResult:
     adversarial_text: str | None
     adversarial_vector: np.ndarray | None
     params: dict = field(default_factory=dict)
+    features_changed: int | None = None
 
     def to_json(self) -> str:
         d = asdict(self)

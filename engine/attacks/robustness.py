@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +22,33 @@ from engine.paths import REPO_ROOT, result_cache_file
 from engine.types import ProgressFn, report
 
 KS = (1, 2, 3, 4, 5)
+TOP_K = 5  # labels kept per attacked document (P@1..5, R@1..5); the topk goal pushes all of them out
+RAY_CONNECT_TIMEOUT = 5.0  # seconds to reach a Ray cluster's address before refusing it
+
+
+def check_ray_address(address: str | None) -> None:
+    """Before any work: Ray is installed and a cluster address answers on its port.
+
+    address: None (no Ray), "local" (a Ray started in this process), "auto" (Ray finds the running
+    cluster itself), or "host:port" / "ray://host:port". Raises InputError naming the address.
+    """
+    if not address:
+        return
+    try:
+        import ray  # noqa: F401
+    except ImportError:
+        raise InputError("Ray is not installed: pip install ray==2.49.2, or leave --ray / RAY_ADDRESS unset.") from None
+    if address in ("local", "auto"):
+        return
+    host, sep, port = address.split("://", 1)[-1].rstrip("/").rpartition(":")
+    if not sep or not host or not port.isdigit():
+        raise InputError(f"the Ray address {address!r} is not host:port (e.g. 10.0.0.5:6379 or ray://head:10001), "
+                         "'local' or 'auto'.")
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=RAY_CONNECT_TIMEOUT).close()
+    except (OSError, OverflowError) as exc:
+        raise InputError(f"cannot reach the Ray cluster at {address} ({getattr(exc, 'strerror', None) or exc}): "
+                         "check the address and that the cluster is up, or leave --ray / RAY_ADDRESS unset.") from None
 
 
 def _attack_one(dataset: str, model_id: str, index: int, attack: str, eps, seed: int, split: str, store_root: str,
@@ -37,12 +65,13 @@ def _attack_one(dataset: str, model_id: str, index: int, attack: str, eps, seed:
     doc = ds.document(int(index), split)
     inp = ds.input_of(doc)
     try:
-        res = run_attack(model, inp, attack=attack, eps=eps, seed=seed, top_k=5, truth=list(doc.labels), **params)
+        res = run_attack(model, inp, attack=attack, eps=eps, seed=seed, top_k=min(TOP_K, model.n_labels),
+                         truth=list(doc.labels), **params)
     except InputError as exc:
         if attack != "wordnet" or "synonym" not in str(exc):
             raise
         # a document with no replaceable word cannot be attacked: it counts as a failed attack
-        top = model.predict(model.check_inputs([inp]), 5)[0].label_ids
+        top = model.predict(model.check_inputs([inp]), min(TOP_K, model.n_labels))[0].label_ids
         return {"index": int(index), "success": False, "queries": 0, "seconds": 0.0, "l2": 0.0, "words_changed": 0,
                 "clean_top": top, "adv_top": top, "skipped": str(exc)}
     return {"index": int(index), "success": bool(res.success), "queries": int(res.queries),
@@ -77,7 +106,8 @@ def evaluate_robustness(dataset: str, model_id: str, attack: str, n: int = 50, e
     """Clean vs attacked metrics over a seeded sample of n documents; cached on disk.
 
     Returns {"clean": {"P@1".."R@5"}, "attacked": {...}, "success_rate", "queries_mean",
-    "perturbation_median", "seconds_per_doc", "n", "attack", "eps", "docs"}.
+    "perturbation_median", "seconds_per_doc", "n", "n_requested", "attack", "eps", "docs"}, plus "note"
+    when ``n`` was more than the split has (then every document of the split is attacked).
     attack_params: goal, max_iter, max_eval, norm, learning_rate, nb_parallel, max_words (see attack_document).
     """
     from engine.data import load_dataset
@@ -100,23 +130,36 @@ def evaluate_robustness(dataset: str, model_id: str, attack: str, n: int = 50, e
     check_attack_params(attack, goal, eps, attack_params.get("max_iter"), attack_params.get("max_eval"),
                         attack_params.get("norm", "2"), attack_params.get("learning_rate"),
                         attack_params.get("nb_parallel"), attack_params.get("max_words", 5))
+    address = ray_address or os.environ.get("RAY_ADDRESS")
+    check_ray_address(address)
     store = store or ModelStore()
     ds = load_dataset(dataset)
     if attack == "wordnet" and not ds.has_text:
         raise InputError(f"the WordNet attack replaces words; {ds.display_name} has only numeric features.")
+    # these commands have no top-k option: name what the user can change instead
+    if ds.n_labels < 2:
+        raise InputError(f"{ds.display_name} has {ds.n_labels} label: an attack needs at least 2 labels to change "
+                         "the top-1 label.")
+    if goal == "topk" and ds.n_labels < 2 * TOP_K:
+        raise InputError(f"the topk goal (--goal topk) pushes all top-{TOP_K} labels out of the top-{TOP_K}, which "
+                         f"needs at least {2 * TOP_K} labels; {ds.display_name} has {ds.n_labels}. Use --goal top1.")
     info = store.info(ds.name, model_id)
-    docs = sample_documents(ds.split(split).n, int(n), seed)
+    n_split = ds.split(split).n
+    docs = sample_documents(n_split, int(n), seed)
+    extra = {"n_requested": int(n)}
+    if n > n_split:
+        extra["note"] = (f"n capped: asked for {int(n):,} documents, the {split} split has {n_split:,}, so all "
+                         f"{n_split:,} were attacked.")
     key = {"dataset": ds.name, "model_id": model_id, "attack": attack, "n": int(n), "eps": eps, "seed": seed,
            "split": split, "params": attack_params, "store": str(Path(store.root).resolve()),
            "model_created": info.manifest.get("created")}
     path = result_cache_file("robustness", ds.name, key=key)
     if path.is_file():
         try:
-            return json.loads(path.read_text())
+            return {**json.loads(path.read_text()), **extra}
         except (OSError, ValueError):
             pass
     args = (ds.name, model_id, attack, eps, seed, split, str(store.root), dict(attack_params))
-    address = ray_address or os.environ.get("RAY_ADDRESS")
     if address:
         rows = _run_ray(docs, args, address, progress)
     else:
@@ -137,8 +180,11 @@ def evaluate_robustness(dataset: str, model_id: str, attack: str, n: int = 50, e
            "seconds_per_doc": float(np.mean([r["seconds"] for r in rows])),
            "n": len(rows), "attack": attack, "eps": eps, "seed": seed, "docs": docs,
            "not_attackable": sum(1 for r in rows if r.get("skipped")),
-           "distributed": bool(address)}
-    write_text_atomic(path, json.dumps(out))
+           "distributed": bool(address), **extra}
+    try:
+        write_text_atomic(path, json.dumps(out))
+    except OSError:
+        pass  # the cache is an optimisation: a result computed for minutes is never lost to a read-only disk
     return out
 
 
@@ -149,7 +195,12 @@ def _run_ray(docs: list[int], args: tuple, address: str, progress: ProgressFn | 
     except ImportError:
         raise InputError("Ray is not installed: pip install ray==2.49.2, or leave --ray / RAY_ADDRESS unset.") from None
     if not ray.is_initialized():
-        ray.init(address=None if address == "local" else address, include_dashboard=False, ignore_reinit_error=True)
+        try:
+            ray.init(address=None if address == "local" else address, include_dashboard=False,
+                     ignore_reinit_error=True)
+        except (ConnectionError, RuntimeError, TimeoutError, ValueError) as exc:
+            raise InputError(f"could not connect to Ray at {address} ({exc}); leave --ray / RAY_ADDRESS unset to "
+                             "attack in this process.") from None
     # the workers import engine from the repo and read data, models and caches where the driver does
     env = {"PYTHONPATH": os.pathsep.join([str(REPO_ROOT), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep)}
     for var in ("XTRUST_DATA_DIR", "XTRUST_MODEL_DIR", "XTRUST_CACHE_DIR", "XTRUST_NLTK_DATA"):

@@ -15,7 +15,7 @@ from typing import Sequence
 
 import numpy as np
 
-from engine.attacks.common import changed_features, perturbation_norms
+from engine.attacks.common import changed_features, count_changed, perturbation_norms
 from engine.attacks.goals import Goal, GoalClassifier
 from engine.attacks.result import AttackResult
 from engine.attacks.spec import AttackParam, AttackSpec
@@ -101,7 +101,8 @@ def wordnet_attack(model, text: str, goal: Goal, before: Prediction, *, max_word
         l2=l2, linf=linf, words_changed=len(swaps), changed=changed_features(view0.feature_names, view0.x0, view1.x0),
         original_text=text, adversarial_text=adv_text, adversarial_vector=None,
         params={"max_words": int(max_words), "seed": int(seed), "max_synonyms": MAX_SYNONYMS,
-                "swaps": [list(s) for s in swaps], "words_with_synonyms": len(cands)})
+                "swaps": [list(s) for s in swaps], "words_with_synonyms": len(cands)},
+        features_changed=count_changed(view0.x0, view1.x0))
     report(progress, 1.0, "WordNet: done")
     return res
 

@@ -56,12 +56,17 @@ def explain_input(model, model_input: Any, label_ids: Sequence[int], method: str
     (n, d) raw training rows and feature_names). label_ids: the labels to explain (k of them).
     top_k: for method "whole", the labels must be in the input's top-k (None: any label).
     """
+    from engine.models.base import MAX_TOP_K
+
     check_params(method, samples, n_features, seed)
     spec = explainer_spec(method)
     ids = [int(i) for i in model.check_label_ids(label_ids)]
     reason = spec.incompatibility(model.family, model.input_kind)
     if reason:
         raise InputError(reason)
+    if len(ids) > MAX_TOP_K:
+        raise InputError(f"at most {MAX_TOP_K} labels can be explained at once (XTrust's maximum top-k), "
+                         f"got {len(ids):,}.")
     if model.input_kind == "text":
         if not isinstance(model_input, str):
             raise InputError("this model reads text: give the document as a string.")
@@ -160,13 +165,13 @@ def explain_document(dataset: str, model_id: str, index: int, method: str = "lim
     Raises InputError for bad parameters, an unknown label, an empty document, or attention on a
     model without it; ModelError if the model is missing.
     """
-    from engine.models.base import check_top_k
+    from engine.models.base import MAX_TOP_K, check_top_k
 
     key, store, info = _document_key(dataset, model_id, index, method, top_k, samples, n_features, seed, split,
                                      labels, store)
     n_labels = int(info.manifest.get("n_labels", 0)) or None
     if labels is None and n_labels:
-        check_top_k(top_k, n_labels)
+        check_top_k(top_k, n_labels, limit=MAX_TOP_K)
     if use_cache:
         hit = _read_cache(key)
         if hit is not None:
@@ -185,7 +190,7 @@ def explain_document(dataset: str, model_id: str, index: int, method: str = "lim
     if ds.has_text and not TextUnits.of_or_none(model_input):
         raise InputError(f"document {index} of {dataset} {split} has no words left to explain (its text is empty).")
     if labels is None:
-        top_k = check_top_k(top_k, model.n_labels)
+        top_k = check_top_k(top_k, model.n_labels, limit=MAX_TOP_K)
         x = [model_input] if ds.has_text else doc.features[None, :]
         ids = model.predict(x, top_k)[0].label_ids
     else:
@@ -246,10 +251,10 @@ def _text_model_and_doc(dataset: str, model_id: str, index: int, split: str, sto
 def attention_heatmap(dataset: str, model_id: str, index: int, top_k: int = 5, split: str = "test",
                       store=None) -> AttentionMap:
     """Label-wise attention x gradient of a document's top-k labels (X-Transformer only)."""
-    from engine.models.base import check_top_k
+    from engine.models.base import MAX_TOP_K, check_top_k
 
     ds, model, doc = _text_model_and_doc(dataset, model_id, index, split, store, "attention heatmaps")
-    top_k = check_top_k(top_k, model.n_labels)
+    top_k = check_top_k(top_k, model.n_labels, limit=MAX_TOP_K)
     ids = model.predict([doc.text], top_k)[0].label_ids
     return attention_map(model, doc.text, ids)
 

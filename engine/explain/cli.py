@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+from engine.models.base import MAX_TOP_K
+
 
 def add_parser(subparsers) -> None:
     p = subparsers.add_parser("explain", help="explain a document's top-k labels with LIME or attention, "
@@ -15,7 +17,7 @@ def add_parser(subparsers) -> None:
     p.add_argument("--method", default="lime", choices=("lime", "attention", "whole"),
                    help="whole: exact TF-IDF + integrated-gradients encoder attribution of the whole score, "
                         "with each label's encoder share of the score")
-    p.add_argument("--top-k", type=int, default=5)
+    p.add_argument("--top-k", type=int, default=5, help=f"labels explained (1..{MAX_TOP_K})")
     p.add_argument("--samples", type=int, default=500, help="LIME perturbed samples (1..20000)")
     p.add_argument("--features", type=int, default=10, help="words shown per label")
     p.add_argument("--seed", type=int, default=0)
@@ -28,7 +30,7 @@ def add_parser(subparsers) -> None:
     f.add_argument("--model", default="xlinear")
     f.add_argument("--docs", type=int, default=100, help="number of test documents (drawn with --seed)")
     f.add_argument("--samples", type=int, default=500, help="LIME samples per document")
-    f.add_argument("--top-k", type=int, default=5)
+    f.add_argument("--top-k", type=int, default=5, help=f"labels per document (1..{MAX_TOP_K})")
     f.add_argument("--seed", type=int, default=0)
     f.add_argument("--json", action="store_true")
 

@@ -132,9 +132,19 @@ class XMCModel(ABC):
         return X
 
 
-def check_top_k(top_k, n_labels: int) -> int:
+# The most labels one explanation or attack works on (check_top_k(..., limit=MAX_TOP_K)): their cost
+# grows with k (LIME weights and faithfulness curves per label, top-k goals rank 2k labels), so a top-k
+# of 50,000 on a 50,000-label set would run for hours. A prediction is one sparse product: no limit.
+# The CLI's --top-k help and the dashboard's slider use it too.
+MAX_TOP_K = 100
+
+
+def check_top_k(top_k, n_labels: int, limit: int | None = None) -> int:
+    """top_k as an int in 1..min(n_labels, limit); InputError naming the bound otherwise."""
     if isinstance(top_k, bool) or not isinstance(top_k, (int, np.integer)):
         raise InputError(f"top-k must be a whole number, got {top_k!r}.")
-    if top_k < 1 or top_k > n_labels:
-        raise InputError(f"top-k must be between 1 and {n_labels} (the number of labels), got {top_k}.")
+    upper = n_labels if limit is None else min(n_labels, limit)
+    if top_k < 1 or top_k > upper:
+        why = "the number of labels" if upper == n_labels else f"XTrust's maximum; the model has {n_labels:,} labels"
+        raise InputError(f"top-k must be between 1 and {upper} ({why}), got {top_k}.")
     return int(top_k)

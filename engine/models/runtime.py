@@ -68,6 +68,7 @@ def train_model(dataset: str | Dataset, family: str = "xlinear", params=None, st
     ds = dataset if isinstance(dataset, Dataset) else load_dataset(dataset)
     fam.check_dataset(ds)  # before any work
     store = store or ModelStore()
+    store.check_writable()
     model_id = model_id or families.format_model_id(family)
     params = params or fam.default_params(ds)
     t0 = time.perf_counter()

@@ -27,7 +27,7 @@ from typing import Any
 from engine.atomic import new_temp_folder, recover_folders, swap_into_place, write_text_atomic
 from engine.errors import InputError, ModelError
 from engine.models.families import FAMILIES, family_of_manifest, train_command
-from engine.paths import model_dir
+from engine.paths import MODEL_DIR_NAME, ensure_writable_dir, model_dir
 
 MANIFEST = "manifest.json"
 CHECKSUMS = "file_checksums"    # manifest key: {path relative to the model folder: sha256 hex}
@@ -165,6 +165,10 @@ def _listed(names: list[str], n: int = 5) -> str:
 class ModelStore:
     def __init__(self, root: Path | str | None = None):
         self.root = Path(root) if root is not None else model_dir()
+
+    def check_writable(self) -> None:
+        """StorageError now, before minutes of training, when this store's folder cannot take a model."""
+        ensure_writable_dir(self.root, MODEL_DIR_NAME)
 
     def folder(self, dataset: str, model_id: str) -> Path:
         return self.root / _check_id("dataset name", dataset) / _check_id("model id", model_id)

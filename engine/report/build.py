@@ -20,8 +20,11 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.errors import ModelError, XTrustError
+from engine.atomic import write_text_atomic
+from engine.errors import InputError, ModelError, XTrustError
 from engine.models.store import ModelStore
+from engine.paths import ensure_writable_dir
+from engine.plot_text import plot_text, plot_texts
 from engine.types import ProgressFn, report
 
 PAPER_FILE = Path(__file__).with_name("paper_numbers.json")
@@ -71,15 +74,19 @@ def _ensure(store: ModelStore, dataset: str, model_id: str, progress) -> bool:
 def build_report(datasets=("bibtex", "delicious", "mediamill"), out_dir: str | Path = "reports/latest", n: int = 40,
                  quick: bool = False, seed: int = 0, store: ModelStore | None = None,
                  progress: ProgressFn | None = None) -> dict:
-    """Compute everything, write summary.md + report.html + results.json into out_dir."""
+    """Compute everything, write summary.md + report.html + results.json into out_dir.
+
+    Raises InputError for n < 1 and StorageError for an out_dir that cannot be written, before any work."""
     from engine import pipeline
 
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+        raise InputError(f"n (test documents attacked per model and attack) must be a whole number of at least 1, "
+                         f"got {n!r}.")
     store = store or ModelStore()
     # --quick: a demo in minutes. 5 documents, and no attacks on the smoothed model (each of its
     # queries costs n_samples model calls: ~60% of the full report's attack time)
     n = 5 if quick else n
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    out_dir = ensure_writable_dir(out_dir, "report folder (--out)")
     t0 = time.perf_counter()
     paper = paper_numbers()
     attacks_here = available_attacks()
@@ -126,10 +133,10 @@ def build_report(datasets=("bibtex", "delicious", "mediamill"), out_dir: str | P
             entry["example"] = _worked_example(name, xtf or "xlinear", store)
         results["datasets"][name] = entry
     results["seconds"] = round(time.perf_counter() - t0, 1)
-    (out_dir / "results.json").write_text(json.dumps(results, indent=1, default=str))
+    write_text_atomic(out_dir / "results.json", json.dumps(results, indent=1, default=str))
     md = render_markdown(results, paper)
-    (out_dir / "summary.md").write_text(md)
-    (out_dir / "report.html").write_text(render_html(results, paper, md))
+    write_text_atomic(out_dir / "summary.md", md)
+    write_text_atomic(out_dir / "report.html", render_html(results, paper, md))
     report(progress, 1.0, "done")
     return {"markdown": str(out_dir / "summary.md"), "html": str(out_dir / "report.html"),
             "json": str(out_dir / "results.json"), "seconds": results["seconds"]}
@@ -274,7 +281,8 @@ def render_markdown(results: dict, paper: dict) -> str:
 
 
 def render_html(results: dict, paper: dict, markdown: str) -> str:
-    """One self-contained file: the tables plus plotly charts, plotly.js inlined (no network)."""
+    """One self-contained file: the tables plus plotly charts, plotly.js inlined (no network).
+    Every name drawn in a chart (datasets, labels, words) goes through plot_text: uploads name them."""
     import plotly.graph_objects as go
     from plotly.offline import get_plotlyjs
 
@@ -287,23 +295,26 @@ def render_html(results: dict, paper: dict, markdown: str) -> str:
                 continue
             fig = go.Figure()
             for role in roles:
-                fig.add_bar(name=f"{role} clean", x=[f"P@{k}" for k in range(1, 6)],
+                fig.add_bar(name=plot_text(f"{role} clean"), x=[f"P@{k}" for k in range(1, 6)],
                             y=[per[role]["clean"][f"P@{k}"] for k in range(1, 6)])
-                fig.add_bar(name=f"{role} attacked", x=[f"P@{k}" for k in range(1, 6)],
+                fig.add_bar(name=plot_text(f"{role} attacked"), x=[f"P@{k}" for k in range(1, 6)],
                             y=[per[role]["attacked"][f"P@{k}"] for k in range(1, 6)])
-            fig.update_layout(title=f"{e['display_name']}: P@k clean vs under {a}", barmode="group", height=360)
+            fig.update_layout(title=plot_text(f"{e['display_name']}: P@k clean vs under {a}"), barmode="group",
+                              height=360)
             figs.append(fig)
         ex = e.get("example") or {}
         if ex.get("lime"):
             lab = ex["lime"]["labels"][0]
             w = lab["weights"][:12][::-1]
-            fig = go.Figure(go.Bar(x=[v for _, v in w], y=[t for t, _ in w], orientation="h"))
-            fig.update_layout(title=f"{name} doc {ex['doc']}: LIME weights for {lab['label']}", height=380)
+            fig = go.Figure(go.Bar(x=[v for _, v in w], y=plot_texts(t for t, _ in w), orientation="h"))
+            fig.update_layout(title=plot_text(f"{name} doc {ex['doc']}: LIME weights for {lab['label']}"), height=380)
             figs.append(fig)
         if ex.get("attention"):
             at = ex["attention"]
-            fig = go.Figure(go.Heatmap(z=at["weights"], x=at["tokens"], y=at["labels"], colorscale="Reds"))
-            fig.update_layout(title=f"{name} doc {ex['doc']}: label-wise attention", height=300)
+            # i:word keeps a repeated word's columns apart (equal category names would merge)
+            fig = go.Figure(go.Heatmap(z=at["weights"], x=plot_texts(f"{i}:{t}" for i, t in enumerate(at["tokens"])),
+                                       y=plot_texts(at["labels"]), colorscale="Reds"))
+            fig.update_layout(title=plot_text(f"{name} doc {ex['doc']}: label-wise attention"), height=300)
             figs.append(fig)
     body = "\n".join(f.to_html(full_html=False, include_plotlyjs=False) for f in figs)
     table_html = _markdown_tables_to_html(markdown)

@@ -140,6 +140,7 @@ def train_robust(dataset, family: str = "xlinear", params=None, store=None, prog
         except ImportError as exc:
             raise ModelError(f"the X-Transformer model family is not available ({exc}); use xlinear.") from None
     store = store or ModelStore()
+    store.check_writable()  # before minutes of training
     encoder_from = None
     if family == "xtransformer" and not fine_tune_encoder:
         try:

@@ -209,7 +209,9 @@ def train_attack_trained(dataset, family: str = "xlinear", training: AttackTrain
             raise InputError(f"Gaussian-noise training would stack {need / 1024 ** 3:.1f} GiB of dense rows "
                              f"({ds.train.n:,} documents x {training.rounds + 1} copies x about {dim:,} features); "
                              f"the limit is {MAX_DENSE_BYTES / 1024 ** 3:.0f} GiB: use fewer rounds.")
-    return _train(ds, family, training, params, store or ModelStore(), progress)
+    store = store or ModelStore()
+    store.check_writable()  # before minutes of training
+    return _train(ds, family, training, params, store, progress)
 
 
 def _train(ds, family, tp: AttackTrainingParams, params, store, progress):

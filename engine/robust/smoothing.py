@@ -16,6 +16,7 @@ def train_smoothed(dataset: str, base_model_id: str = "xlinear", params: Smoothi
     from engine.models.runtime import evaluate_model, forget_model
 
     store = store or ModelStore()
+    store.check_writable()  # before minutes of training
     ds = load_dataset(dataset)
     base_info = store.info(ds.name, base_model_id)
     model = SmoothedXMC(store.load(ds.name, base_model_id), params, (ds.name, base_model_id))

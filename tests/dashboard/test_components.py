@@ -1,6 +1,8 @@
 """Rendering helpers: escaping, diffs, highlighting and the one-file HTML report (no Streamlit run)."""
 from __future__ import annotations
 
+import json
+
 import numpy as np
 
 from dashboard import components as C
@@ -58,3 +60,71 @@ def test_feature_attack_changes_sorted_by_size():
     assert list(df["name"]) == ["f2", "f1", "f3"]
     fig = C.changed_features_figure(res)
     assert list(fig.data[0].y) == ["f3", "f1", "f2"]  # largest at the top of a horizontal bar chart
+
+
+# -- text from uploads inside plotly figures ------------------------------------------------------------
+LINK, BOLD = '<a href="http://x">evil</a>', "<b>x</b>"
+
+
+def figure_strings(fig) -> list[str]:
+    """Every string in a figure's JSON (axis categories, hover texts, titles, names, annotations)."""
+    found = []
+
+    def walk(v):
+        if isinstance(v, str):
+            found.append(v)
+        elif isinstance(v, dict):
+            for x in v.values():
+                walk(x)
+        elif isinstance(v, (list, tuple)):
+            for x in v:
+                walk(x)
+        elif isinstance(v, np.ndarray) and v.dtype.kind in "OUS":
+            walk(v.tolist())
+
+    walk(json.loads(fig.to_json()))
+    return found
+
+
+def assert_inert(fig) -> None:
+    strings = figure_strings(fig)
+    assert not [s for s in strings if "<a" in s or "<b>" in s], strings
+    joined = "\n".join(strings)
+    assert "&lt;a href=\"http://x\"&gt;evil&lt;/a&gt;" in joined and "&lt;b&gt;x&lt;/b&gt;" in joined, strings
+
+
+def test_every_dashboard_figure_escapes_uploaded_text():
+    from engine.explain.result import AttentionMap
+
+    p = pred(LINK, BOLD)
+    assert_inert(C.score_bars(p, title=f"doc about {BOLD} and {LINK}"))
+    assert_inert(C.weight_bars([(LINK, 0.5), (BOLD, -0.2)], title=LINK))
+    am = AttentionMap(tokens=[LINK, "w", BOLD], label_names=[LINK, BOLD], label_ids=[0, 1],
+                      weights=np.ones((2, 3)), raw=np.zeros((1, 1, 1, 1)), pieces=[], piece_word=np.zeros(0, int))
+    assert_inert(C.attention_figure(am))
+    res = AttackResult("hsj", "features", "top1", None, True, 10, 0.1, p, p, 0.5, 0.4, None,
+                       [(LINK, 0.0, 0.1), (BOLD, 1.0, 0.2)], None, None, np.zeros(2, np.float32), features_changed=2)
+    assert_inert(C.changed_features_figure(res))
+    # plotly shows the entities as the characters they stand for: the label reads exactly as uploaded
+    assert C.plot_text(LINK) == "&lt;a href=\"http://x\"&gt;evil&lt;/a&gt;" and C.plot_text("R&D") == "R&amp;D"
+
+
+def _render_attack_app(res_json: str):
+    from dashboard import components as C
+    from engine.attacks.result import AttackResult
+
+    C.render_attack(AttackResult.from_json(res_json), key="t")
+
+
+def test_render_attack_shows_the_true_feature_count():
+    from streamlit.testing.v1 import AppTest
+
+    names = [(f"f{i}", 0.0, 0.1 + i) for i in range(25)]  # the capped display list
+    res = AttackResult("hsj", "features", "top1", None, True, 10, 0.1, pred("a"), pred("b"), 0.5, 0.4, None,
+                       names, None, None, np.zeros(3, np.float32), features_changed=1234)
+    at = AppTest.from_function(_render_attack_app, args=(res.to_json(),), default_timeout=30)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    metric = next(m for m in at.metric if m.label == "features changed")
+    assert metric.value == "1,234"
+    assert any("of 1,234 changed features" in c.value for c in at.caption)

@@ -288,3 +288,20 @@ def test_compare_baseline_and_robust_side_by_side(xtrust_dirs):
     job = finish(state.K_ROBUST_JOB)
     df = next(d.value for d in at.dataframe if "clean P@1" in d.value.columns)
     assert len(df) == 2 and (df["clean P@1"] >= df["attacked P@1"]).all()
+
+
+@pytest.mark.parametrize("page, title", [("overview", "Overview"), ("/overview/", "Overview"), ("Predict", "Predict"),
+                                         ("/your_data", "Your data"), ("attack/", "Attack")])
+def test_each_page_opens_by_its_own_url_name(xtrust_dirs, page, title):
+    """?page=overview is the app's own link to its first page (whose Streamlit url_path is "")."""
+    at = open_page(page)
+    assert at.title[0].value == title
+    assert not [w for w in at.warning if "does not exist" in str(w.value)], [w.value for w in at.warning]
+
+
+def test_an_unusable_model_folder_is_named_in_the_sidebar(xtrust_dirs, tmp_path, monkeypatch):
+    (tmp_path / "file").write_text("x")
+    monkeypatch.setenv("XTRUST_MODEL_DIR", str(tmp_path / "file" / "models"))
+    at = open_page("overview")
+    shown = " ".join(str(w.value) for w in at.sidebar.warning)
+    assert "model folder (XTRUST_MODEL_DIR)" in shown and "not writable" in shown

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -32,6 +33,36 @@ def fresh_cache(rel_dirs, tmp_path, monkeypatch):
     os.symlink(rel_dirs["cache"] / "datasets", cache / "datasets")
     monkeypatch.setenv("XTRUST_CACHE_DIR", str(cache))
     return cache
+
+
+def _chattr_immutable(path: Path) -> bool:
+    """Make ``path`` immutable (chattr +i): the one read-only folder that holds for root, who ignores
+    permission bits. False where chattr is missing or not permitted."""
+    try:
+        return subprocess.run(["chattr", "+i", str(path)], capture_output=True, timeout=10).returncode == 0
+    except (OSError, subprocess.SubprocessError):
+        return False
+
+
+@pytest.fixture()
+def read_only_dir(tmp_path):
+    d = tmp_path / "read-only"
+    d.mkdir()
+    if not _chattr_immutable(d):
+        pytest.skip("chattr +i is not available here: no folder is read-only for root")
+    yield d
+    subprocess.run(["chattr", "-i", str(d)], capture_output=True, timeout=10)
+
+
+@pytest.fixture()
+def no_training(monkeypatch):
+    """Fail the test if any model training starts (the preflight must refuse first)."""
+    from engine.models.xlinear import XLinearXMC
+
+    def refuse(*a, **k):
+        raise AssertionError("training started before the folder was checked")
+
+    monkeypatch.setattr(XLinearXMC, "train", refuse)
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):

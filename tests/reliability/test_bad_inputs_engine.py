@@ -225,3 +225,81 @@ def test_any_out_of_range_samples_is_refused(rel_dirs, samples, top_k):
        index=hs.integers(-10**9, 10**9))
 def test_any_non_positive_eps_is_refused(rel_dirs, eps, index):
     expect_error(f"hypothesis/eps/{eps!r}/{index}", "params-prop", attack, index, eps=eps, names=["eps", "document"])
+
+
+# -- folders, bounds, Ray: refused before the work, never a lost result --------------------------------
+def test_ensure_writable_dir_proves_it_can_write(tmp_path, read_only_dir):
+    from engine.errors import StorageError
+    from engine.paths import ensure_writable_dir
+
+    made = ensure_writable_dir(tmp_path / "a" / "b", "test folder")
+    assert made.is_dir() and list(made.iterdir()) == []  # created, and the probe file removed
+    (tmp_path / "f").write_text("x")
+    for bad, why in ((tmp_path / "f", "is a file"), (tmp_path / "f" / "sub", "not writable"),
+                     (read_only_dir, "not writable"), (read_only_dir / "sub", "not writable")):
+        with pytest.raises(StorageError, match=why) as err:
+            ensure_writable_dir(bad, "test folder")
+        assert "test folder" in str(err.value) and str(bad) in str(err.value)
+
+
+def test_train_model_refuses_a_read_only_store_before_training(rel_dirs, read_only_dir, no_training):
+    from engine.errors import StorageError
+    from engine.models.store import ModelStore
+
+    with pytest.raises(StorageError, match="model folder"):
+        pipeline.train_model("bibtex", "xlinear", store=ModelStore(read_only_dir))
+    with pytest.raises(StorageError, match="model folder"):
+        pipeline.train_robust("bibtex", "xlinear", store=ModelStore(read_only_dir))
+
+
+def test_attack_result_survives_a_read_only_cache(rel_dirs, read_only_dir, monkeypatch):
+    """The cache is an optimisation: a finished attack is returned even when it cannot be cached."""
+    monkeypatch.setenv("XTRUST_CACHE_DIR", str(read_only_dir))
+    res = attack(0)
+    assert res.queries > 0 and list(read_only_dir.iterdir()) == []
+
+
+def test_top_k_has_one_documented_maximum():
+    from engine.errors import InputError
+    from engine.models.base import MAX_TOP_K, check_top_k
+
+    assert check_top_k(MAX_TOP_K, 50_000) == MAX_TOP_K
+    with pytest.raises(InputError, match=f"between 1 and {MAX_TOP_K} .*50,000 labels"):
+        check_top_k(50_000, 50_000, limit=MAX_TOP_K)  # an explanation of 50,000 labels would run for hours
+    with pytest.raises(InputError, match="between 1 and 7 \\(the number of labels\\)"):
+        check_top_k(8, 7, limit=MAX_TOP_K)
+    assert check_top_k(50_000, 50_000) == 50_000  # no limit: a prediction of every label is one sparse product
+
+
+def test_explain_and_attack_refuse_top_k_above_the_maximum(rel_dirs):
+    from engine.models.base import MAX_TOP_K
+
+    for name, fn in (("explain", explain), ("attack", attack)):
+        err = expect_error(f"bounds/{name}-top-k-max", "params", fn, 0, top_k=MAX_TOP_K + 1, names=["top-k"])
+        assert f"between 1 and {MAX_TOP_K} (XTrust's maximum" in str(err)
+    # a prediction is one sparse product: all 159 labels stay allowed (test_huge_but_legal_budgets_stay_fast)
+
+
+@pytest.mark.parametrize("n", [0, -1, 2.5, True])
+def test_report_refuses_n_below_one(rel_dirs, tmp_path, n):
+    from engine.report.build import build_report
+
+    expect_error(f"bounds/report-n/{n}", "params", build_report, ["bibtex"], tmp_path / "r", n=n, names=["at least 1"])
+    assert not (tmp_path / "r").exists()
+
+
+def test_report_refuses_an_unwritable_out_before_work(rel_dirs, tmp_path, monkeypatch):
+    from engine.report import build
+
+    monkeypatch.setattr(build, "_ensure", lambda *a, **k: pytest.fail("the report started working"))
+    (tmp_path / "file").write_text("x")
+    err = expect_error("faults/report-out-under-file", "faults", build.build_report, ["bibtex"],
+                       tmp_path / "file" / "out", names=["report folder"])
+    assert "not writable" in str(err)
+
+
+def test_robustness_refuses_an_unreachable_ray_address(rel_dirs, fresh_cache):
+    err = expect_error("faults/ray-unreachable", "faults", pipeline.evaluate_robustness, "bibtex", "xlinear", "hsj",
+                       n=2, ray_address="127.0.0.1:1", names=["127.0.0.1:1"])
+    assert "cannot reach the Ray cluster" in str(err)
+    assert not (fresh_cache / "robustness").exists()  # refused before any document was attacked
