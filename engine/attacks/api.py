@@ -35,8 +35,6 @@ def check_attack_params(attack: str, goal: str, eps, max_iter, max_eval, norm, l
                         max_words) -> None:
     """Raise InputError naming the first bad parameter."""
     attack_spec(attack)
-    if max_words is None:  # the WordNet budget has always been explicit (default 5 in the signatures)
-        raise InputError("max_words (words the WordNet attack may change) must be a whole number, got None.")
     if goal not in GOALS:
         raise InputError(f"unknown attack goal {goal!r}: choose one of {', '.join(GOALS)}.")
     if eps is not None and (isinstance(eps, bool) or not isinstance(eps, (int, float, np.floating))
@@ -50,7 +48,7 @@ def check_attack_params(attack: str, goal: str, eps, max_iter, max_eval, norm, l
 
 def run_attack(model, inp, *, attack: str, goal: str = "top1", target_label=None, top_k: int = 5,
                eps: float | None = None, max_iter: int | None = None, max_eval: int | None = None, norm: str = "2",
-               learning_rate: float | None = None, nb_parallel: int | None = None, max_words: int = 5,
+               learning_rate: float | None = None, nb_parallel: int | None = None, max_words: int | None = None,
                seed: int = 0, truth=None, progress: ProgressFn | None = None) -> AttackResult:
     """Attack one model input (a text, or a feature row (d,)) with no dataset and no cache. Any XMCModel.
     Parameters left None take the attack's defaults (engine/attacks/registry.py)."""
@@ -75,7 +73,7 @@ def run_attack(model, inp, *, attack: str, goal: str = "top1", target_label=None
 def attack_document(dataset: str, model_id: str, index: int, attack: str = "hsj", goal: str = "top1",
                     target_label: int | str | None = None, top_k: int = 5, eps: float | None = None,
                     max_iter: int | None = None, max_eval: int | None = None, norm: str = "2",
-                    learning_rate: float | None = None, nb_parallel: int | None = None, max_words: int = 5,
+                    learning_rate: float | None = None, nb_parallel: int | None = None, max_words: int | None = None,
                     seed: int = 0, split: str = "test", store=None, progress: ProgressFn | None = None) -> AttackResult:
     """Attack one document of a dataset with a saved model; cached on disk.
 

@@ -175,7 +175,7 @@ PARAM_CASES = [
     *[(f"param/nb-parallel/{v!r}", lambda v=v: attack(0, attack="zoo", nb_parallel=v), ["nb_parallel"])
       for v in (0, -1, 10**9)],
     *[(f"param/max-words/{v!r}", lambda v=v: attack(0, attack="wordnet", max_words=v), ["max_words"])
-      for v in (0, -1, None, 1.5)],
+      for v in (0, -1, 1.5)],
     ("param/goal-drop-without-label", lambda: attack(0, goal="drop"), ["label"]),
     *[(f"param/robustness-n/{n!r}", lambda n=n: pipeline.evaluate_robustness("bibtex", "xlinear", "hsj", n=n), ["n "])
       for n in (0, -1, 1.5, "5", True)],
@@ -205,6 +205,9 @@ def test_huge_but_legal_budgets_stay_fast(rel_dirs):
                                valid=lambda r: r.before is not None and r.after is not None)
     expect_ok_or_message("param-ok/max-words-10000", "params", attack, 1, attack="wordnet", max_words=10_000,
                          valid=lambda r: r.words_changed is None or r.words_changed >= 0)
+    # None means the attack's own default (engine/attacks/registry.py), as for every attack parameter
+    expect_ok_or_message("param-ok/max-words-none-is-the-default", "params", attack, 1, attack="wordnet",
+                         max_words=None, valid=lambda r: r.params.get("max_words", 5) == 5 or r.words_changed <= 5)
     expect_ok_or_message("param-ok/top-k-all-labels", "params", pipeline.predict_document, "bibtex", "xlinear", 0,
                          top_k=N_LABELS, valid=lambda t: len(t[1].labels) == N_LABELS)
     expect_ok_or_message("param-ok/explain-max-samples-boundary", "params", explain, 0, samples=20, n_features=10**6,
