@@ -22,7 +22,7 @@ from dashboard import components as C  # noqa: E402
 from dashboard import state as S  # noqa: E402
 from engine import pipeline  # noqa: E402
 from engine.errors import DataError, XTrustError  # noqa: E402
-from engine.models.base import MAX_TOP_K  # noqa: E402
+from engine.pipeline import MAX_TOP_K  # noqa: E402
 
 logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 st.set_page_config(page_title="XTrust", page_icon=":material/search:", layout="wide")

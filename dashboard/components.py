@@ -14,7 +14,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from engine.errors import XTrustError
-from engine.plot_text import plot_text, plot_texts
+from engine.pipeline import plot_text, plot_texts
 
 from dashboard import state
 

@@ -11,7 +11,8 @@ from engine.data import load_dataset
 from engine.data import DATASETS, list_datasets  # noqa: F401
 from engine.data.user_data import DEFAULT_LABEL_SEPARATOR  # noqa: F401
 from engine.errors import InputError
-from engine.models.base import check_top_k
+from engine.models.base import MAX_TOP_K, check_top_k  # noqa: F401  (MAX_TOP_K: the one maximum top-k)
+from engine.plot_text import plot_text, plot_texts  # noqa: F401  (text drawn in charts, made inert)
 from engine.models import families
 from engine.models.families import format_model_id
 from engine.models.runtime import ensure_model, evaluate_model, forget_model, get_model, train_model  # noqa: F401

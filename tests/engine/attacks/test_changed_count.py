@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from engine.attacks.api import attack_document, run_attack
-from engine.attacks.cli import add_parser, run
+from engine.cli.attacks import add_parser, run
 from engine.attacks.common import N_CHANGED
 from engine.attacks.result import AttackResult
 

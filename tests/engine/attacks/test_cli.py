@@ -1,7 +1,7 @@
 import argparse
 import json
 
-from engine.attacks.cli import add_attack_args, add_parser, run, run_attack_eval
+from engine.cli.attacks import add_attack_args, add_parser, run, run_attack_eval
 
 
 def test_evaluate_json(attack_store, attack_cache, monkeypatch, capsys):
@@ -14,10 +14,10 @@ def test_evaluate_json(attack_store, attack_cache, monkeypatch, capsys):
     add_attack_args(p)
     args = p.parse_args(["--dataset", "bibtex", "--model", "xlinear", "--attack", "hsj", "--n", "2", "--json"])
     out = run_attack_eval(args)
-    assert capsys.readouterr().out == ""  # engine/cli.py prints the returned object, once
+    assert capsys.readouterr().out == ""  # engine/cli/main.py prints the returned object, once
     out = json.loads(json.dumps(out))
     assert {"clean", "attacked", "success_rate", "queries_mean", "perturbation_median"} <= set(out)
-    assert run_attack_eval(args, "xlinear") == out  # model id given by engine/cli.py (e.g. "-robust")
+    assert run_attack_eval(args, "xlinear") == out  # model id given by engine/cli/main.py (e.g. "-robust")
     args = p.parse_args(["--dataset", "bibtex", "--model", "xlinear", "--attack", "hsj", "--n", "2"])
     run_attack_eval(args)
     assert "success rate" in capsys.readouterr().out

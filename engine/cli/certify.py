@@ -1,5 +1,5 @@
 """``python -m engine certify --dataset D --model M --doc I [--method gaussian|wordnet] ...``: one
-document's certified radii and MultiGuard count (a plugin of engine/cli.py: add_parser / run)."""
+document's certified radii and MultiGuard count (a sub-command module of engine/cli/main.py: add_parser / run)."""
 from __future__ import annotations
 
 import argparse

@@ -1,4 +1,4 @@
-"""Command-line pieces for attacks, wired into engine/cli.py by the lead:
+"""Command-line pieces for attacks, wired into engine/cli/main.py:
 
 - ``add_attack_args(parser)`` / ``run_attack_eval(args)``: ``python -m engine evaluate --attack hsj ...``
 - ``add_parser(subparsers)`` / ``run(args)``: ``python -m engine attack --dataset D --model M --doc I ...``
@@ -48,7 +48,7 @@ def run_attack_eval(args, model_id: str | None = None) -> dict:
 
     Without --json prints a table. With --json prints nothing and returns one JSON-ready object
     (keys clean, attacked, success_rate, queries_mean, perturbation_median, n, n_requested, attack, eps,
-    seconds_per_doc, and note when --n was capped to the split's size): engine/cli.py prints what it
+    seconds_per_doc, and note when --n was capped to the split's size): engine/cli/main.py prints what it
     returns, so the output is exactly one object.
     """
     from engine.attacks.robustness import evaluate_robustness

@@ -1,43 +1,25 @@
-"""python -m engine train | evaluate | explain | attack | bench | data"""
+"""python -m engine train | evaluate | explain | faithfulness | attack | certify | bench | tune | report | data
+
+The command line is a client of the engine (above engine.pipeline): it parses, checks storage and
+output before any long work (``preflight``), calls the engine, prints, and turns every XTrustError
+into ``error: ...`` with exit code 2."""
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
 import os
 import sys
 
+from engine.cli import attacks as attacks_cli, certify as certify_cli, explain as explain_cli
+from engine.cli.progress import tqdm_progress
 from engine.errors import Cancelled, InputError, StorageError, XTrustError
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-# Feature packages that add their own sub-commands / options (module, adds a sub-command?).
-PLUGINS = ("engine.explain.cli", "engine.attacks.cli", "engine.certify.cli")
-
-
-def tqdm_progress(desc: str):
-    """A ProgressFn drawing a tqdm bar on stderr."""
-    from tqdm import tqdm
-
-    bar = tqdm(total=1000, desc=desc, file=sys.stderr, bar_format="{desc}: {percentage:3.0f}%|{bar}| {postfix}")
-
-    def progress(fraction: float, message: str = ""):
-        bar.n = int(fraction * 1000)
-        bar.set_postfix_str(message[:60], refresh=True)
-        if fraction >= 1.0:
-            bar.close()
-        return True
-
-    return progress
-
-
-def _plugin(module: str):
-    try:
-        return importlib.import_module(module)
-    except ImportError:
-        return None
+# Sub-command modules: each has add_parser(sub) and run(args); attacks also adds evaluate's options.
+COMMAND_MODULES = (explain_cli, attacks_cli, certify_cli)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -106,16 +88,13 @@ def build_parser() -> argparse.ArgumentParser:
     d = sub.add_parser("data", help="show where each dataset is found, downloading what is missing")
     d.add_argument("--no-download", action="store_true")
 
-    mods = {m: _plugin(m) for m in PLUGINS}
-    if mods["engine.attacks.cli"] is not None:
-        mods["engine.attacks.cli"].add_attack_args(e)
-    for mod in mods.values():
-        if mod is not None and hasattr(mod, "add_parser"):
-            before = set(sub.choices)
-            mod.add_parser(sub)
-            for name in set(sub.choices) - before:  # route the plugin's sub-commands to its run()
-                if sub.choices[name].get_default("run") is None:
-                    sub.choices[name].set_defaults(run=mod.run)
+    attacks_cli.add_attack_args(e)
+    for mod in COMMAND_MODULES:
+        before = set(sub.choices)
+        mod.add_parser(sub)
+        for name in set(sub.choices) - before:  # route the module's sub-commands to its run()
+            if sub.choices[name].get_default("run") is None:
+                sub.choices[name].set_defaults(run=mod.run)
     return p
 
 
@@ -178,7 +157,7 @@ def _evaluate(args) -> dict:
 
     model_id = args.model + ("-robust" if args.robust and not args.model.endswith("-robust") else "")
     if getattr(args, "attack", None):
-        return importlib.import_module("engine.attacks.cli").run_attack_eval(args, model_id)
+        return attacks_cli.run_attack_eval(args, model_id)
     ds = load_dataset(args.dataset)
     model = pipeline.get_model(ds.name, model_id)
     return pipeline.evaluate_model(model, ds, progress=tqdm_progress(f"evaluate {ds.name}/{model_id}"))

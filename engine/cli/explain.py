@@ -69,7 +69,7 @@ def format_table(res: dict) -> str:
 
 
 def run(args) -> int:
-    from engine.cli import tqdm_progress
+    from engine.cli.progress import tqdm_progress
 
     if args.command == "faithfulness":
         from engine.explain.faithfulness_table import faithfulness_table
