@@ -135,6 +135,78 @@ __all__ = ["DATASETS", "FAMILIES", "load_dataset", "train_model", "evaluate_mode
            "import_user_dataset", "list_user_datasets", "storage_problems"]
 
 
+# -- the registries the interfaces build their menus, options, defaults and help texts from --------
+# (imported when asked: the attack, explanation and defence modules load their libraries lazily)
+def attacks() -> dict:
+    """name -> AttackSpec (title, space, needs, help, params with defaults and bounds), menu order."""
+    from engine.attacks.registry import ATTACKS
+
+    return dict(ATTACKS)
+
+
+def attack_goals() -> dict:
+    """name -> Goal class (help, needs_target)."""
+    from engine.attacks.goals import GOAL_CLASSES
+
+    return dict(GOAL_CLASSES)
+
+
+def explainers() -> dict:
+    """name -> ExplainerSpec (title, help, needs, uses_samples), menu order."""
+    from engine.explain.registry import EXPLAINERS
+
+    return dict(EXPLAINERS)
+
+
+def explainers_for(dataset: str, model_id: str, store: ModelStore | None = None) -> tuple[list[str], dict[str, str]]:
+    """The explanation methods that can explain this saved model, and why each other one cannot."""
+    from engine.explain.registry import methods_for
+
+    info = (store or ModelStore()).info(dataset, model_id)
+    return methods_for(info.family, info.manifest.get("input_kind", ""))
+
+
+def model_families() -> dict:
+    """name -> ModelFamily (title, help, needs_text, trainable)."""
+    return dict(families.FAMILIES)
+
+
+def defences() -> dict:
+    """variant -> DefenceSpec (title, help, wraps, families)."""
+    from engine.robust.registry import DEFENCES
+
+    return dict(DEFENCES)
+
+
+def train_defended(dataset: str, model_id: str, store: ModelStore | None = None, progress=None) -> ModelInfo:
+    """Make a robust model id (xlinear-robust, xlinear-advhsj, xlinear-smoothed, ...) from its baseline."""
+    from engine.robust.registry import train_defended as train
+
+    return train(dataset, model_id, store=store, progress=progress)
+
+
+def trainable_model_ids(dataset: str) -> list[str]:
+    """Every model id that can be trained for this dataset (baselines first, then each defence)."""
+    ds_has_text = load_dataset(dataset).has_text
+    out = []
+    for fam in families.TRAINABLE:
+        if families.FAMILIES[fam].needs_text and not ds_has_text:
+            continue
+        out.append(format_model_id(fam))
+    for variant, spec in defences().items():
+        if spec.needs_text and not ds_has_text:
+            continue
+        for fam in spec.families:
+            if fam in out:
+                out.append(format_model_id(fam, variant))
+    return out
+
+
+model_title = families.model_title
+parse_model_id = families.parse_model_id
+base_model_id = families.base_of
+
+
 # -- certified robustness (engine/certify/): one document's certificate; the registry for menus --
 certify_document = _forward("engine.certify.api", "certify_document")
 
@@ -146,4 +218,6 @@ def list_certificates() -> dict:
     return dict(CERTIFICATES)
 
 
-__all__ += ["certify_document", "list_certificates"]
+__all__ += ["certify_document", "list_certificates", "attacks", "attack_goals", "explainers", "explainers_for",
+            "model_families", "defences", "train_defended", "trainable_model_ids", "model_title", "parse_model_id",
+            "base_model_id", "MAX_TOP_K", "plot_text", "plot_texts", "DEFAULT_LABEL_SEPARATOR", "list_datasets"]

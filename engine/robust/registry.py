@@ -26,6 +26,7 @@ class DefenceSpec:
     wraps: bool
     families: tuple[str, ...]
     train: Callable
+    needs_text: bool = False  # a text-only defence (WordNet) is not offered on numeric datasets
 
 
 def _robust(dataset, family, store=None, progress: ProgressFn | None = None, base_variant: str = "baseline"):
@@ -53,7 +54,7 @@ DEFENCES: dict[str, DefenceSpec] = {d.variant: d for d in (
     DefenceSpec("advzoo", "trained on ZOO examples", "as HopSkipJump training, with ZOO's examples", False,
                 ATTACK_TRAINED_FAMILIES, _attack_trained("zoo")),
     DefenceSpec("advwordnet", "trained on WordNet-attack texts", "adds the WordNet attack's adversarial texts",
-                False, ATTACK_TRAINED_FAMILIES, _attack_trained("wordnet")),
+                False, ATTACK_TRAINED_FAMILIES, _attack_trained("wordnet"), needs_text=True),
     DefenceSpec("gauss", "trained on Gaussian-noise copies",
                 "adds x + N(0, sigma^2) copies in the feature view (what makes smoothing certificates large)",
                 False, ATTACK_TRAINED_FAMILIES, _attack_trained("gauss")),
