@@ -66,7 +66,7 @@ def _train_lock() -> threading.Lock:
 
 
 def _load_query_params() -> None:
-    """Once per session: take dataset / model / doc from the URL (validated later)."""
+    """Once per session: take dataset / model / doc / top-k from the URL (validated later)."""
     if ss.get(S.K_QP_LOADED):
         return
     ss[S.K_QP_LOADED] = True
@@ -82,6 +82,11 @@ def _load_query_params() -> None:
     except ValueError:
         ss[S.K_DOC] = 0
         notes.append(f"The link's document id {qp['doc']!r} is not a whole number; showing document 0.")
+    if qp.get("topk"):  # validated against the dataset's label count when the slider is drawn
+        try:
+            ss[S.K_TOPK] = max(1, int(qp["topk"]))
+        except ValueError:
+            notes.append(f"The link's top-k {qp['topk']!r} is not a whole number; showing the top 5.")
     page = qp.get("page")
     ss["_wanted_page"] = page_name(page)
     if page and page_name(page) is None:
@@ -200,7 +205,9 @@ def sidebar() -> None:
             ss[S.K_READY] = (False, f"no model for {dataset} yet, and training one failed (see above).")
             return
         models = S.model_manifests(dataset)
-    ids = sorted(models, key=lambda m: (S.ALL_MODEL_IDS.index(m) if m in S.ALL_MODEL_IDS else 99, m))
+    known = C.call(pipeline.trainable_model_ids, dataset, what="the model list")
+    known = [] if C.failed(known) else known
+    ids = sorted(models, key=lambda m: (known.index(m) if m in known else len(known), m))
     if ss.get(S.K_MODEL) not in ids:
         ss[S.K_MODEL] = ids[0]
     bound(sb.selectbox, "Model", S.K_MODEL, ids, format_func=C.model_label)
@@ -242,8 +249,8 @@ def sidebar() -> None:
 
 
 def sync_query_params(page) -> None:
-    dataset, model_id, doc, _ = S.selection()
-    want = {"dataset": dataset, "model": model_id, "doc": str(doc), "page": url_name(page)}
+    dataset, model_id, doc, top_k = S.selection()
+    want = {"dataset": dataset, "model": model_id, "doc": str(doc), "topk": str(top_k), "page": url_name(page)}
     if dict(st.query_params) != want:
         st.query_params.from_dict(want)
 

@@ -1,4 +1,4 @@
-"""The one place with Streamlit caches, session-state keys and background jobs.
+"""The one place with Streamlit caches and session-state keys (background jobs: dashboard/jobs.py).
 
 Pages never call ``st.cache_*`` themselves: they call the cached wrappers here, each a thin
 pass-through to one ``engine.pipeline`` function. Every cached call takes the model's
@@ -6,20 +6,14 @@ pass-through to one ``engine.pipeline`` function. Every cached call takes the mo
 """
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
-import threading
-import time
-import uuid
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import streamlit as st
 
 from engine import pipeline
-from engine.errors import Cancelled, XTrustError
+from engine.errors import XTrustError
 
 log = logging.getLogger("xtrust.dashboard")
 
@@ -43,7 +37,6 @@ K_USER_IMPORT = "user_import"  # last imported user dataset name
 QP = {"dataset": K_DATASET, "model": K_MODEL, "doc": K_DOC}
 
 BUILTIN_DATASETS = ("bibtex", "delicious", "mediamill")
-ALL_MODEL_IDS = ("xlinear", "xtransformer", "xlinear-robust", "xtransformer-robust")
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
 
 
@@ -57,6 +50,11 @@ def dataset_stats(dataset: str) -> dict:
 def label_names(dataset: str) -> list[str]:
     """Label names indexed by label id."""
     return list(pipeline.load_dataset(dataset).label_names)
+
+
+@st.cache_data(max_entries=16, ttl=3600, show_spinner=False)
+def feature_names(dataset: str) -> list[str]:
+    return list(pipeline.load_dataset(dataset).feature_names)
 
 
 @st.cache_data(max_entries=32, ttl=5, show_spinner=False)
@@ -78,11 +76,9 @@ def model_version(dataset: str, model_id: str) -> str:
 
 @st.cache_data(max_entries=16, ttl=30, show_spinner=False)
 def user_datasets() -> list[str]:
-    """Names of imported user datasets; empty until engine.data.user_data lands."""
+    """Names of imported user datasets (an unreadable store is logged and lists none)."""
     try:
         return list(pipeline.list_user_datasets())
-    except (ImportError, NotImplementedError):
-        return []
     except XTrustError as exc:
         log.warning("list_user_datasets failed: %s", exc)
         return []
@@ -91,6 +87,11 @@ def user_datasets() -> list[str]:
 @st.cache_data(max_entries=512, ttl=3600, show_spinner=False)
 def predict_document(dataset: str, model_id: str, index: int, top_k: int, version: str):
     return pipeline.predict_document(dataset, model_id, index, top_k)
+
+
+@st.cache_data(max_entries=128, ttl=3600, show_spinner=False)
+def score_split_document(dataset: str, model_id: str, index: int, top_k: int, version: str):
+    return pipeline.score_split_document(dataset, model_id, index, top_k)
 
 
 @st.cache_data(max_entries=128, ttl=3600, show_spinner=False)
@@ -131,103 +132,6 @@ def clear_model_caches() -> None:
     model_manifests.clear()
     damaged_models.clear()
     user_datasets.clear()
-
-
-# -- background jobs ----------------------------------------------------------------------------
-@dataclass
-class Job:
-    """Long engine work in a thread. ``progress`` is the engine's ProgressFn; it returns False to cancel."""
-
-    key: str
-    label: str
-    fraction: float = 0.0
-    message: str = "starting"
-    result: Any = None
-    error: str | None = None
-    cancelled: bool = False
-    done: bool = False
-    started: float = field(default_factory=time.time)
-    finished: float | None = None
-    run_id: str = field(default_factory=lambda: uuid.uuid4().hex[:8])
-    _cancel: threading.Event = field(default_factory=threading.Event, repr=False)
-
-    def progress(self, fraction: float, message: str = "") -> bool:
-        self.fraction = float(min(max(fraction, 0.0), 1.0))
-        self.message = message or self.message
-        return not self._cancel.is_set()
-
-    def cancel(self) -> None:
-        self._cancel.set()
-
-    @property
-    def running(self) -> bool:
-        return not self.done
-
-    @property
-    def ok(self) -> bool:
-        return self.done and self.error is None and not self.cancelled
-
-
-MAX_JOBS = 64
-
-
-@st.cache_resource(max_entries=1)
-def _job_registry() -> tuple[dict[str, Job], threading.Lock]:
-    """Shared by all sessions: the same job (same key = same params and seed) runs once."""
-    return {}, threading.Lock()
-
-
-def job_key(kind: str, **params) -> str:
-    blob = json.dumps(params, sort_keys=True, default=str)
-    return f"{kind}:{hashlib.sha1(blob.encode()).hexdigest()[:16]}"
-
-
-def get_job(key: str | None) -> Job | None:
-    if not key:
-        return None
-    jobs, lock = _job_registry()
-    with lock:
-        return jobs.get(key)
-
-
-def start_job(key: str, label: str, fn: Callable[..., Any], *args, restart: bool = False, **kwargs) -> Job:
-    """Run ``fn(*args, progress=job.progress, **kwargs)`` in a thread, unless the same job is running
-    or already finished successfully (then its result is reused: results are cached by key)."""
-    jobs, lock = _job_registry()
-    with lock:
-        old = jobs.get(key)
-        if old is not None and (old.running or (old.ok and not restart)):
-            return old
-        job = Job(key, label)
-        jobs[key] = job
-        if len(jobs) > MAX_JOBS:  # forget the oldest finished jobs
-            for k, j in sorted(jobs.items(), key=lambda kv: kv[1].started):
-                if len(jobs) <= MAX_JOBS:
-                    break
-                if j.done and k != key:
-                    del jobs[k]
-
-    def work():
-        try:
-            job.result = fn(*args, progress=job.progress, **kwargs)
-            job.fraction, job.message = 1.0, "done"
-        except Cancelled:
-            job.cancelled, job.message = True, "cancelled"
-        except XTrustError as exc:
-            job.error = str(exc)
-        except (ImportError, NotImplementedError) as exc:
-            job.error = f"this part of XTrust is not available yet ({type(exc).__name__}: {exc})."
-        except Exception as exc:  # never a traceback in the UI; the log keeps it
-            log.exception("job %s failed", key)
-            job.error = f"{label} failed unexpectedly ({type(exc).__name__}); see the server log."
-        finally:
-            job.finished = time.time()
-            job.done = True
-            if key.startswith("train:"):
-                clear_model_caches()
-
-    threading.Thread(target=work, name=f"xtrust-{key}", daemon=True).start()
-    return job
 
 
 # -- selection ------------------------------------------------------------------------------------

@@ -57,6 +57,20 @@ def predict_document(dataset: str, model_id: str, index: int, top_k: int = 5, sp
     return doc, pred, paths
 
 
+def score_split_document(dataset: str, model_id: str, index: int, top_k: int = 5, split: str = "test",
+                         store: ModelStore | None = None):
+    """How much of each top-k label's score comes from the encoder vs TF-IDF (engine/explain/score_split.py)."""
+    from engine.explain.score_split import score_split
+
+    ds = load_dataset(dataset)
+    model = get_model(dataset, model_id, store)
+    top_k = check_top_k(top_k, model.n_labels, limit=MAX_TOP_K)
+    doc = ds.document(index, split)
+    x = ds.input_of(doc)
+    ids = model.predict([x] if ds.has_text else x[None, :], top_k)[0].label_ids
+    return score_split(model, x, ids)
+
+
 def predict_text(dataset: str, model_id: str, text: str, top_k: int = 5, store: ModelStore | None = None) -> Prediction:
     """Predict labels for free text typed by a user (text datasets only)."""
     from engine.text_input import check_text
@@ -220,4 +234,4 @@ def list_certificates() -> dict:
 
 __all__ += ["certify_document", "list_certificates", "attacks", "attack_goals", "explainers", "explainers_for",
             "model_families", "defences", "train_defended", "trainable_model_ids", "model_title", "parse_model_id",
-            "base_model_id", "MAX_TOP_K", "plot_text", "plot_texts", "DEFAULT_LABEL_SEPARATOR", "list_datasets"]
+            "base_model_id", "score_split_document", "MAX_TOP_K", "plot_text", "plot_texts", "DEFAULT_LABEL_SEPARATOR", "list_datasets"]

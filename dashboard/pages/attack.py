@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard import components as C
+from dashboard import jobs
 from dashboard import state as S
 from engine import pipeline
 
@@ -23,17 +24,18 @@ with st.container(border=True):
     params = C.attack_form("at", pred, stats["kind"], top_k)
     launch = st.button("Launch attack", type="primary", key="at_go")
 
-key = S.job_key("attack", dataset=dataset, model=model_id, version=C.version(), doc=index, **params)
+key = jobs.key_for("attack", dataset=dataset, model=model_id, version=C.version(), doc=index, **params)
 if launch:
-    S.start_job(key, f"{attacks[params['attack']]} on document {index}", pipeline.attack_document,
-                dataset, model_id, index, **params)
+    jobs.start(key, f"{attacks[params['attack']]} on document {index}", pipeline.attack_document,
+               dataset, model_id, index, **params)
     ss[S.K_ATTACK_JOB] = key
-job = S.get_job(ss.get(S.K_ATTACK_JOB))
+job = jobs.get(ss.get(S.K_ATTACK_JOB))
 if job is None or job.key != key:
     if job is not None and job.done:
         st.caption("The parameters or the document changed since the last attack; launch again to see its result.")
     job = None if job is None or job.done else job
-C.job_panel(job, "attack")
+jobs.panel(job, "attack", retry=lambda: jobs.start(key, job.label, pipeline.attack_document, dataset, model_id,
+                                                   index, restart=True, **params))
 if job is not None and job.ok:
     res = job.result
     S.remember("attack", res)

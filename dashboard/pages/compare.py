@@ -3,10 +3,10 @@ the same document (predictions, LIME, the same attack), and robustness tables an
 from __future__ import annotations
 
 import pandas as pd
-import plotly.graph_objects as go
 import streamlit as st
 
 from dashboard import components as C
+from dashboard import jobs
 from dashboard import state as S
 from engine import pipeline
 
@@ -14,18 +14,47 @@ dataset, model_id, index, top_k = C.require_selection()
 st.title("Compare: baseline vs robust")
 stats = S.dataset_stats(dataset)
 manifests = S.model_manifests(dataset)
-family = model_id.split("-")[0]
-pair = [family, f"{family}-robust"]
-have = [m for m in pair if m in manifests]
+family, _ = pipeline.parse_model_id(model_id)
+baseline = pipeline.base_model_id(family)
 ss = st.session_state
-st.caption(f"{dataset} · {C.model_label(pair[0])} vs {C.model_label(pair[1])} · test document {index}")
+trainable = C.call(pipeline.trainable_model_ids, dataset, what="the model list")
+defended = [] if C.failed(trainable) else [m for m in trainable if m != baseline and m.startswith(family + "-")]
+saved_defended = [m for m in defended if m in manifests]
 for m, why in S.damaged_models(dataset).items():
-    if m in pair:
-        st.warning(f"{C.model_label(m)} is damaged and cannot be used: {why}. Retrain it on the Overview page.")
-if len(have) < 2:
-    st.info(f"There is no {'robust' if pair[0] in have else 'baseline'} {C.model_label(pair[0]).split(' ·')[0]} model "
-            f"for {dataset} yet. Train it on the Overview page; until then the tables below cover "
-            f"{', '.join(C.model_label(m) for m in have) or 'no model'}.")
+    if m == baseline or m in defended:
+        st.warning(f"{C.model_label(m)} is damaged and cannot be used: {why}. Retrain it below or on the Overview page.")
+if saved_defended:
+    if ss.get("cmp_robust") not in saved_defended:
+        ss["cmp_robust"] = model_id if model_id in saved_defended else saved_defended[0]
+    robust = st.selectbox("Robust model to compare with", saved_defended, key="cmp_robust", format_func=C.model_label)
+else:
+    robust = None
+pair = [baseline] + ([robust] if robust else [])
+have = [m for m in pair if m in manifests]
+st.caption(f"{dataset} · {' vs '.join(C.model_label(m) for m in pair)} · test document {index}")
+
+# no robust model yet: train one here (adversarial training or smoothing), visible from every session
+train_prefix = f"train:{dataset}:"
+unsaved = [m for m in defended if m not in manifests]
+tjob = next(iter(j for j in jobs.running(train_prefix) if j.key[len(train_prefix):] in defended), None)
+if tjob is None:
+    tjob = jobs.get(ss.get(S.K_TRAIN_JOB))
+    tjob = tjob if tjob is not None and tjob.key[len(train_prefix):] in defended else None
+if unsaved and (robust is None or tjob is not None):
+    with st.container(border=True):
+        if robust is None:
+            st.markdown(f"There is no robust {C.model_label(baseline)} for {dataset} yet: train one here.")
+        c1, c2 = st.columns([2, 1], vertical_alignment="bottom")
+        choice = c1.selectbox("Robust model to train", unsaved, format_func=C.model_label, key="cmp_train_choice")
+        spec = pipeline.defences()[pipeline.parse_model_id(choice)[1].split("-")[-1]]
+        c1.caption(spec.help)
+        if c2.button("Train", type="primary", key="cmp_train_go"):
+            tjob = jobs.start(train_prefix + choice, f"training {C.model_label(choice)} on {dataset}",
+                              pipeline.train_defended, dataset, choice, restart=True, on_done=S.clear_model_caches)
+            ss[S.K_TRAIN_JOB] = tjob.key
+        jobs.panel(tjob, "cmp-train")
+        if tjob is not None and tjob.ok:
+            st.success(f"{tjob.label}: done.")
 if not have:
     st.stop()
 
@@ -57,7 +86,7 @@ if preds:
     with st.container(border=True):
         params = C.attack_form("cmp", first, stats["kind"], top_k)
         go_attack = st.button("Attack both models", type="primary", key="cmp_go")
-    key = S.job_key("cmp-attack", dataset=dataset, models=versions(), doc=index, **params)
+    key = jobs.key_for("cmp-attack", dataset=dataset, models=versions(), doc=index, **params)
 
     def attack_both(progress=None):
         """The same attack, baseline then robust; progress split evenly."""
@@ -68,11 +97,11 @@ if preds:
         return out
 
     if go_attack:
-        S.start_job(key, f"{C.ATTACKS[params['attack']]} on both models", attack_both)
+        jobs.start(key, f"{pipeline.attacks()[params['attack']].title} on both models", attack_both)
         ss[S.K_COMPARE_JOB] = key
-    job = S.get_job(ss.get(S.K_COMPARE_JOB))
+    job = jobs.get(ss.get(S.K_COMPARE_JOB))
     if job is not None and job.key == key:
-        C.job_panel(job, "cmp-attack")
+        jobs.panel(job, "cmp-attack")
         if job.ok:
             rows = []
             for m, res in job.result.items():
@@ -107,8 +136,8 @@ try:
 except ValueError:
     eps_values = []
     st.error("eps values must be numbers separated by commas, e.g. 0.1, 0.5, 1.")
-eval_key = S.job_key("robust-eval", dataset=dataset, models=versions(), attack=r_attack, n=r_n, eps=r_eps, seed=r_seed)
-curve_key = S.job_key("robust-curve", dataset=dataset, models=versions(), attack=r_attack, n=r_n, eps=eps_values,
+eval_key = jobs.key_for("robust-eval", dataset=dataset, models=versions(), attack=r_attack, n=r_n, eps=r_eps, seed=r_seed)
+curve_key = jobs.key_for("robust-curve", dataset=dataset, models=versions(), attack=r_attack, n=r_n, eps=eps_values,
                       seed=r_seed)
 
 
@@ -131,47 +160,29 @@ def curve_both(progress=None):
 
 
 if run_eval:
-    S.start_job(eval_key, f"robustness of {len(have)} model(s) to {r_attack}", evaluate_both)
+    jobs.start(eval_key, f"robustness of {len(have)} model(s) to {r_attack}", evaluate_both)
     ss[S.K_ROBUST_JOB] = eval_key
 if run_curve and eps_values:
-    S.start_job(curve_key, f"robustness curve of {len(have)} model(s)", curve_both)
+    jobs.start(curve_key, f"robustness curve of {len(have)} model(s)", curve_both)
     ss[S.K_CURVE_JOB] = curve_key
 
-job = S.get_job(ss.get(S.K_ROBUST_JOB))
+job = jobs.get(ss.get(S.K_ROBUST_JOB))
 if job is not None and job.key == eval_key:
-    C.job_panel(job, "rb-eval")
+    jobs.panel(job, "rb-eval")
     if job.ok:
-        rows = []
-        for m, r in job.result.items():
-            row = {"model": C.model_label(m)}
-            for part in ("clean", "attacked"):
-                for k, v in (r.get(part) or {}).items():
-                    row[f"{part} {k}"] = round(100 * float(v), 2)
-            for k in ("success_rate", "queries_mean", "perturbation_median"):
-                row[k.replace("_", " ")] = r.get(k)
-            rows.append(row)
-        df = pd.DataFrame(rows)
+        st.plotly_chart(C.robustness_figure(job.result), key="rb-eval-fig")
+        df = C.robustness_frame(job.result)
         st.dataframe(df, hide_index=True, width="stretch")
-        st.caption("P@k / R@k in % on the attacked documents, before (clean) and after the attack.")
+        st.caption("All numbers in %. P@k and R@k on the attacked test documents, clean (before) beside attacked "
+                   "(after); attack success: documents whose goal was reached.")
         st.download_button("Robustness (CSV)", df.to_csv(index=False), file_name=f"xtrust-{dataset}-robustness.csv",
                            mime="text/csv", on_click="ignore", key="rb-dl")
 
-job = S.get_job(ss.get(S.K_CURVE_JOB))
+job = jobs.get(ss.get(S.K_CURVE_JOB))
 if job is not None and job.key == curve_key:
-    C.job_panel(job, "rb-curve")
+    jobs.panel(job, "rb-curve")
     if job.ok:
-        fig = go.Figure()
-        frames = []
-        for m, rows in job.result.items():
-            df = pd.DataFrame(rows)
-            df.insert(0, "model", C.model_label(m))
-            frames.append(df)
-            if "P@1" in df:
-                fig.add_trace(go.Scatter(x=df["eps"], y=df["P@1"], mode="lines+markers", name=f"{C.model_label(m)} P@1"))
-            if "success_rate" in df:
-                fig.add_trace(go.Scatter(x=df["eps"], y=df["success_rate"], mode="lines+markers", line=dict(dash="dot"),
-                                         name=f"{C.model_label(m)} success rate"))
-        fig.update_layout(height=380, xaxis_title="eps", yaxis_title="value", margin=dict(l=10, r=10, t=30, b=10),
-                          title="Robustness curve")
-        st.plotly_chart(fig, key="rb-curve-fig")
-        st.dataframe(pd.concat(frames, ignore_index=True), hide_index=True, width="stretch")
+        st.plotly_chart(C.robustness_curve_figure(job.result), key="rb-curve-fig")
+        st.dataframe(C.robustness_curve_frame(job.result), hide_index=True, width="stretch")
+        st.caption("All numbers in %: attacked P@1 / P@5 and attack success against the budget eps (the clean "
+                   "P@k is the curve's value at eps = 0).")

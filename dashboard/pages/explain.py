@@ -6,38 +6,48 @@ import json
 
 import pandas as pd
 import streamlit as st
-import streamlit.components.v1 as components
 
 from dashboard import components as C
+from dashboard import jobs
 from dashboard import state as S
 from engine import pipeline
 
 dataset, model_id, index, top_k = C.require_selection()
+stats_kind_is_text = S.dataset_stats(dataset)["kind"] == "text"
 st.title("Explain")
 st.caption(f"{dataset} · {C.model_label(model_id)} · test document {index}")
-family = S.model_manifests(dataset).get(model_id, {}).get("family", model_id.split("-")[0])
+family = S.model_manifests(dataset).get(model_id, {}).get("family", "")
 is_xtf = family == "xtransformer"
 
-METHODS = ["lime", "attention", "whole"]
-NAMES = {"lime": "LIME", "attention": "Attention", "whole": "Whole score", "": "(none)"}
+# only the methods this model supports are offered (the engine's explainer registry); the others say why
+specs = pipeline.explainers()
+supported = C.call(pipeline.explainers_for, dataset, model_id, what="the explanation methods")
+if C.failed(supported):
+    st.stop()
+METHODS, missing = supported
+NAMES = {**{m: spec.title for m, spec in specs.items()}, "": "(none)"}
 ss = st.session_state
-ss.setdefault("ex_left", "lime")
-ss.setdefault("ex_right", "attention" if is_xtf else "")
-if ss["ex_right"] == "attention" and not is_xtf:
+ss.setdefault("ex_left", METHODS[0])
+ss.setdefault("ex_right", "attention" if "attention" in METHODS else "")
+if ss["ex_left"] not in METHODS:
+    ss["ex_left"] = METHODS[0]
+if ss["ex_right"] and ss["ex_right"] not in METHODS:
     ss["ex_right"] = ""
 with st.form("explain-params"):
     c = st.columns(5)
-    c[0].selectbox("Left method", METHODS, key="ex_left", format_func=NAMES.get)
-    c[1].selectbox("Right method", [""] + METHODS, key="ex_right", format_func=NAMES.get,
-                   help="attention needs an X-Transformer model")
+    c[0].selectbox("Left method", METHODS, key="ex_left", format_func=NAMES.get,
+                   help="; ".join(f"{NAMES[m]}: {specs[m].help}" for m in METHODS))
+    c[1].selectbox("Right method", [""] + METHODS, key="ex_right", format_func=NAMES.get)
     c[2].number_input("LIME samples", 50, 5000, 500, step=50, key="ex_samples")
-    c[3].number_input("Words shown", 3, 50, 10, key="ex_nfeat")
+    c[3].number_input("Words shown" if stats_kind_is_text else "Features shown", 3, 50, 10, key="ex_nfeat")
     c[4].number_input("Seed", 0, 2**31 - 1, 0, key="ex_seed")
     st.form_submit_button("Explain")
+for m, why in missing.items():
+    st.caption(f"**{NAMES[m]}** is not offered for this model: {why}")
 
 methods = [m for m in (ss["ex_left"], ss["ex_right"]) if m]
 methods = list(dict.fromkeys(methods))  # the same method twice is shown once
-runnable = [m for m in methods if m != "attention" or is_xtf]
+runnable = methods
 eparams = dict(top_k=top_k, samples=int(ss["ex_samples"]), n_features=int(ss["ex_nfeat"]), seed=int(ss["ex_seed"]))
 
 
@@ -56,25 +66,19 @@ background = is_xtf and not all(C.call(pipeline.explanation_is_cached, dataset, 
                                        what="the explanation cache", **eparams) is True for m in runnable)
 done: dict = {}
 if background:
-    ekey = S.job_key("explain", dataset=dataset, model=model_id, version=C.version(), doc=index, methods=runnable,
+    ekey = jobs.key_for("explain", dataset=dataset, model=model_id, version=C.version(), doc=index, methods=runnable,
                      **eparams)
     # started once per parameter set: a cancelled or failed job stays so until "Try again"
-    ejob = S.get_job(ekey) or S.start_job(ekey, f"explaining document {index}", explain_all)
-    C.job_panel(ejob, "explain")
+    ejob = jobs.get(ekey) or jobs.start(ekey, f"explaining document {index}", explain_all)
+    jobs.panel(ejob, "explain", retry=lambda: jobs.start(ekey, f"explaining document {index}", explain_all,
+                                                         restart=True))
     if ejob.ok:
         done = ejob.result
-    elif ejob.done:
-        st.button("Try again", key="ex_retry", on_click=S.start_job, args=(ekey, f"explaining document {index}",
-                                                                          explain_all), kwargs={"restart": True})
 cols = st.columns(len(methods))
 results = {}
 for col, method in zip(cols, methods):
     with col:
         st.subheader(NAMES[method])
-        if method == "attention" and not is_xtf:
-            st.info("Attention explanations need an X-Transformer model (XR-Linear has no attention). "
-                    "Train one on the Overview page, then choose it in the sidebar.")
-            continue
         if background:
             if method not in done:
                 continue
@@ -126,18 +130,21 @@ with st.form("faith-params"):
     c[1].number_input("LIME samples", 50, 5000, 500, step=50, key="faith_samples")
     measure = c[2].form_submit_button("Measure faithfulness")
 fparams = dict(n_docs=int(ss["faith_docs"]), samples=int(ss["faith_samples"]), seed=int(ss["ex_seed"]), top_k=top_k)
-fkey = S.job_key("faithfulness", dataset=dataset, model=model_id, version=C.version(), **fparams)
+fkey = jobs.key_for("faithfulness", dataset=dataset, model=model_id, version=C.version(), **fparams)
 if measure:
-    S.start_job(fkey, f"faithfulness over {fparams['n_docs']} documents", pipeline.faithfulness_table,
+    jobs.start(fkey, f"faithfulness over {fparams['n_docs']} documents", pipeline.faithfulness_table,
                 dataset, model_id, **fparams)
     ss[S.K_FAITH_JOB] = fkey
-fjob = S.get_job(ss.get(S.K_FAITH_JOB))
+fjob = jobs.get(ss.get(S.K_FAITH_JOB))
 if fjob is not None and fjob.key != fkey:
     fjob = None if fjob.done else fjob
-C.job_panel(fjob, "faith")
+jobs.panel(fjob, "faith")
 if fjob is not None and fjob.ok:
     res = fjob.result
-    st.dataframe(C.faithfulness_table_frame(res), hide_index=True, width="stretch")
+    ftable = C.faithfulness_table_frame(res)
+    st.dataframe(ftable, hide_index=True, width="stretch")
+    st.download_button("Faithfulness table (CSV)", ftable.to_csv(index=False), key="faith-dl", on_click="ignore",
+                       file_name=f"xtrust-{dataset}-{model_id}-faithfulness.csv", mime="text/csv")
     st.caption(f"{res['n_docs']} documents × top-{res['labels_per_doc']} labels, LIME {res['samples']} samples, "
                f"seed {res['seed']}; {res['cached_docs']} documents from the cache, {res['seconds']} s computing.")
 
@@ -153,7 +160,10 @@ else:
     elif not C.failed(am):
         st.plotly_chart(C.attention_figure(am), key="attn-heat")
         st.caption("Each row: how strongly the encoder's attention links each word to the label (row max = 1).")
-    view = st.radio("BertViz view", ["head", "model"], horizontal=True, key="bv_view")
-    markup = C.call(S.bertviz_html, dataset, model_id, index, view, C.version(), what="BertViz")
-    if not C.failed(markup):
-        components.html(markup, height=720 if view == "model" else 560, scrolling=True)
+    # the BertViz views are ~0.4-15 MB of HTML each: built and sent only when asked
+    view = st.radio("BertViz view", ["(none)", "head", "model"], horizontal=True, key="bv_view",
+                    help="BertViz's head / model view of the encoder's attention, loaded on demand")
+    if view != "(none)":
+        markup = C.call(S.bertviz_html, dataset, model_id, index, view, C.version(), what="BertViz")
+        if not C.failed(markup):
+            st.iframe(markup, height=720 if view == "model" else 560)

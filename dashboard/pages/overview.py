@@ -6,6 +6,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from dashboard import components as C
+from dashboard import jobs
 from dashboard import state as S
 from engine import pipeline
 
@@ -32,9 +33,10 @@ freq = stats["label_frequency"]
 names, counts = list(freq), list(freq.values())
 fig = go.Figure(go.Bar(x=list(range(1, len(counts) + 1)), y=counts, hovertext=C.plot_texts(names), hoverinfo="text+y",
                        marker_color="#4575b4"))
+# a tick per decade with full numbers: plotly's default log axis labels minor ticks with bare digits
 fig.update_layout(title="Label frequency in the training split (labels ranked by frequency)", height=320,
-                  xaxis_title="label rank", yaxis_title="training documents", yaxis_type="log",
-                  margin=dict(l=10, r=10, t=40, b=10))
+                  xaxis_title="label rank", yaxis_title="training documents",
+                  yaxis=dict(type="log", dtick=1, tickformat=",d"), margin=dict(l=10, r=10, t=40, b=10))
 st.plotly_chart(fig, key="label-freq")
 with st.expander("Most and least frequent labels"):
     c1, c2 = st.columns(2)
@@ -61,7 +63,10 @@ for mid, why in damaged.items():
                "Train it again below to replace it.")
 if rows:
     df = pd.DataFrame(rows)
-    order = ["model", "id", "variant"] + [f"{m}@{k}" for m in ("P", "R", "nDCG", "PSP") for k in (1, 3, 5)] + ["train s", "trained"]
+    # what a reader compares first, on screen without scrolling: P@k, PSP@5 and training time
+    order = (["model", "P@1", "P@3", "P@5", "PSP@5", "train s"]
+             + [f"{m}@{k}" for m in ("R", "nDCG", "PSP") for k in (1, 3, 5) if f"{m}@{k}" != "PSP@5"]
+             + ["variant", "id", "trained"])
     st.dataframe(df[order], hide_index=True, width="stretch")
     st.caption("Metrics in % on the test split. PSP@k is propensity-scored precision, normalised by the best achievable.")
     st.download_button("Metrics (CSV)", df[order].to_csv(index=False), file_name=f"xtrust-{dataset}-metrics.csv",
@@ -69,27 +74,35 @@ if rows:
 elif not damaged:
     st.info("No model is trained for this dataset yet.")
 
-missing = [m for m in S.ALL_MODEL_IDS if m not in manifests]
-if stats["kind"] != "text":
-    missing = [m for m in missing if not m.startswith("xtransformer")]
+# a training started in any browser session is shown here, not offered again
+train_prefix = f"train:{dataset}:"
+job = jobs.get(st.session_state.get(S.K_TRAIN_JOB))
+if job is None or not job.key.startswith(train_prefix):
+    job = next(iter(jobs.running(train_prefix)), job)
+running_ids = {j.key[len(train_prefix):] for j in jobs.running(train_prefix)}
+trainable = C.call(pipeline.trainable_model_ids, dataset, what="the model list")
+missing = [] if C.failed(trainable) else [m for m in trainable if m not in manifests and m not in running_ids]
 if missing:
     st.markdown("**Train a missing model**")
     c1, c2 = st.columns([2, 1], vertical_alignment="bottom")
     choice = c1.selectbox("Model to train", missing, format_func=C.model_label, key="train_choice")
-    if choice == "xtransformer":
-        c1.caption("The X-Transformer fine-tunes a MiniLM encoder: on a CPU this takes tens of minutes.")
-    if choice.endswith("-robust"):
-        c1.caption("Adversarial training: the baseline's training set augmented with attacked copies."
-                   + (" It keeps the trained X-Transformer's encoder and retrains its TF-IDF and ranker (minutes)."
-                      if choice.startswith("xtransformer") else ""))
+    fam, variant = pipeline.parse_model_id(choice)
+    if variant == "baseline":
+        c1.caption(pipeline.model_families()[fam].help)
+    else:
+        spec = pipeline.defences()[variant.split("-")[-1]]
+        c1.caption(f"{spec.help}, around the saved {C.model_label(pipeline.base_model_id(choice))}."
+                   if spec.wraps else spec.help + ".")
     if c2.button("Train", type="primary", key="train_go"):
-        key = f"train:{dataset}:{choice}"
-        family, robust = choice.split("-")[0], choice.endswith("-robust")
-        fn = pipeline.train_robust if robust else pipeline.train_model
-        S.start_job(key, f"training {C.model_label(choice)} on {dataset}", fn, dataset, family, restart=True)
+        key = train_prefix + choice
+        if variant == "baseline":
+            job = jobs.start(key, f"training {C.model_label(choice)} on {dataset}", pipeline.train_model, dataset, fam,
+                             restart=True, on_done=S.clear_model_caches)
+        else:
+            job = jobs.start(key, f"training {C.model_label(choice)} on {dataset}", pipeline.train_defended, dataset,
+                             choice, restart=True, on_done=S.clear_model_caches)
         st.session_state[S.K_TRAIN_JOB] = key
-job = S.get_job(st.session_state.get(S.K_TRAIN_JOB))
-if job is not None and job.key.startswith(f"train:{dataset}:"):
-    C.job_panel(job, "train")
+if job is not None and job.key.startswith(train_prefix):
+    jobs.panel(job, "train")
     if job.ok:
         st.success(f"{job.label}: done; choose the model in the sidebar.")

@@ -29,7 +29,9 @@ with left:
                    "(the benchmark files hold word ids, not the original sentences)." if dataset in S.BUILTIN_DATASETS else "")
         C.html_block(f'<div class="xt-text xt-doc">{html.escape(doc.text)}</div>')
     else:
-        nz = pd.DataFrame({"feature": [f"f{i}" for i in range(doc.features.size)], "value": doc.features})
+        names = S.feature_names(dataset)
+        nz = pd.DataFrame({"feature": names if len(names) == doc.features.size else
+                           [f"f{i}" for i in range(doc.features.size)], "value": doc.features})
         st.caption(f"{stats['display_name']} has numeric features only ({doc.features.size}); no text.")
         st.dataframe(nz, hide_index=True, width="stretch", height=300)
     truth_names = sorted(S.label_names(dataset)[j] for j in doc.labels)
@@ -39,6 +41,14 @@ with right:
     st.plotly_chart(C.score_bars(pred), key="pred-bars", config={"displayModeBar": False})
     st.caption("green: a true label · red: not a true label")
 df = C.prediction_frame(pred, paths)
+if S.model_manifests(dataset).get(model_id, {}).get("family") == "xtransformer":
+    split = C.call(S.score_split_document, dataset, model_id, index, top_k, C.version(), what="the score split")
+    if not C.failed(split):
+        shares = {s.label_id: 100 * s.encoder_share for s in split.labels}
+        df.insert(3, "evidence from the encoder %", [round(shares.get(x.label_id, float("nan")), 1) for x in pred.labels])
+        st.caption("The X-Transformer's ranker reads [TF-IDF ; text embedding]: *evidence from the encoder* is the "
+                   "encoder half's share of each label's ranker evidence (summed |parts| along the label's tree path; "
+                   "the rest is TF-IDF). Attention maps explain only that share.")
 st.dataframe(df, hide_index=True, width="stretch")
 hits = sum(1 for x in pred.labels if x.is_true)
 st.caption(f"{hits} of the top {len(pred.labels)} are true labels (P@{len(pred.labels)} = {hits / len(pred.labels):.2f}). "

@@ -190,6 +190,35 @@ class _PecosLogs:
         return False
 
 
+class ThreadSafeTokenizer:
+    """A Hugging Face fast tokenizer behind a lock. Its Rust core changes its padding / truncation
+    state on each call and raises "Already borrowed" when two threads call it at once (the Explain
+    page's heatmap while a background explanation runs): calls are serialised, attributes pass through."""
+
+    def __init__(self, tokenizer):
+        self._tok = tokenizer
+        self._lock = threading.Lock()
+
+    @classmethod
+    def wrap(cls, tokenizer):
+        return tokenizer if isinstance(tokenizer, cls) else cls(tokenizer)
+
+    def __call__(self, *args, **kwargs):
+        with self._lock:
+            return self._tok(*args, **kwargs)
+
+    def __getattr__(self, name):
+        attr = getattr(self._tok, name)
+        if callable(attr) and name in ("encode", "encode_plus", "batch_encode_plus", "decode", "batch_decode",
+                                       "convert_ids_to_tokens", "convert_tokens_to_ids", "tokenize",
+                                       "get_special_tokens_mask"):
+            def locked(*args, **kwargs):
+                with self._lock:
+                    return attr(*args, **kwargs)
+            return locked
+        return attr
+
+
 class XTransformerXMC(XMCModel):
     """Text in, labels out. ``xtf``: the PECOS XTransformer; ``featurizer``: its TF-IDF (V words).
 
@@ -211,7 +240,7 @@ class XTransformerXMC(XMCModel):
         self.params = params
         self.is_quantized = quantized
         matcher = xtf.text_encoder
-        self.tokenizer = matcher.text_tokenizer
+        self.tokenizer = ThreadSafeTokenizer.wrap(matcher.text_tokenizer)
         self.max_tokens = int(params.max_tokens)
         # BertForXMC (or another *ForXMC) holds the HF encoder as ``.bert`` / ``.roberta`` / ...
         inner = matcher.text_encoder

@@ -41,7 +41,7 @@ def test_pages_render_beside_a_damaged_model(damaged_robust):
     assert "`xlinear-robust`" in shown and "damaged" in shown
     df = next(d.value for d in at.dataframe if "model" in d.value.columns)
     assert list(df["id"]) == ["xlinear"] and 55 < float(df["P@1"].iloc[0]) < 75  # the good one, real metrics
-    assert "XR-Linear · robust" in at.selectbox(key="train_choice").options  # offered for retraining
+    assert "XR-Linear (adversarially trained)" in at.selectbox(key="train_choice").options  # offered for retraining
 
     at = open_page("predict")
     assert len(next(d.value for d in at.dataframe if "label-tree path" in d.value.columns)) == 5

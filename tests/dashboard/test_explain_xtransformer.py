@@ -39,11 +39,11 @@ def open_explain(**query) -> AppTest:
 
 
 def explain_job(at):
-    from dashboard import state
+    from dashboard import jobs, state
 
-    keys = [k for k in state._job_registry()[0] if k.startswith("explain:")]
+    keys = [k for k in jobs._job_registry()[0] if k.startswith("explain:")]
     assert keys, "an uncached X-Transformer explanation starts a background job"
-    return state.get_job(keys[-1])
+    return jobs.get(keys[-1])
 
 
 def wait(job, seconds=120):
@@ -67,9 +67,9 @@ def test_uncached_explanation_runs_in_the_background_then_renders(xtf_dirs):
 
 
 def test_a_cancelled_explanation_stays_cancelled_until_try_again(xtf_dirs):
-    from dashboard import state
+    from dashboard import jobs, state
 
-    state._job_registry()[0].clear()
+    jobs._job_registry()[0].clear()
     at = open_explain(doc="3")
     job = explain_job(at)
     job.cancel()
@@ -77,10 +77,10 @@ def test_a_cancelled_explanation_stays_cancelled_until_try_again(xtf_dirs):
     assert job.cancelled
     at.run()
     assert not at.exception
-    assert state.get_job(job.key) is job  # not restarted on rerun
+    assert jobs.get(job.key) is job  # not restarted on rerun
     assert any("cancelled" in str(w.value) for w in at.warning)
-    at.button(key="ex_retry").click().run()
-    again = state.get_job(job.key)
+    at.button(key="retry-explain").click().run()
+    again = jobs.get(job.key)
     assert again is not job and not again.cancelled
     wait(again)
     assert again.ok, again.error

@@ -24,11 +24,12 @@ N = 8
 
 
 def test_every_streamlit_cache_is_bounded():
-    tree = ast.parse((ROOT / "dashboard" / "state.py").read_text())
-    for fn in [n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef)]:
-        for d in fn.decorator_list:
-            if isinstance(d, ast.Call) and getattr(d.func, "attr", "") in ("cache_data", "cache_resource"):
-                assert any(k.arg == "max_entries" for k in d.keywords), fn.name
+    for path in (ROOT / "dashboard").rglob("*.py"):
+        tree = ast.parse(path.read_text())
+        for fn in [n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef)]:
+            for d in fn.decorator_list:
+                if getattr(getattr(d, "func", d), "attr", "") in ("cache_data", "cache_resource"):
+                    assert isinstance(d, ast.Call) and any(k.arg == "max_entries" for k in d.keywords), (path, fn.name)
     assert 1 <= runtime._MODEL_CACHE_MAX <= 16
 
 

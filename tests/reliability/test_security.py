@@ -71,20 +71,22 @@ def test_xsrf_protection_stays_on():
 
 
 def test_foreign_html_only_inside_an_iframe():
-    """BertViz/LIME HTML goes to components.html (an iframe); st.markdown(unsafe_allow_html) gets only the
+    """BertViz/LIME HTML goes to st.iframe; st.markdown(unsafe_allow_html) gets only the
     dashboard's own escaped blocks."""
     src = {p.relative_to(ROOT).as_posix(): p.read_text() for p in (ROOT / "dashboard").rglob("*.py")}
     unsafe = [(f, i) for f, t in src.items() for i, ln in enumerate(t.splitlines()) if "unsafe_allow_html=True" in ln]
-    assert [f for f, _ in unsafe] == ["dashboard/components.py"], unsafe  # only html_block
+    assert [f for f, _ in unsafe] == ["dashboard/components/formatting.py"], unsafe  # only html_block
     for f, t in src.items():
         for ln in t.splitlines():
             if "html_block(" in ln and "def html_block" not in ln:
                 assert any(k in ln for k in ("highlighted_html(", "word_diff_html(", "html.escape(")), (f, ln)
             if "as_html(" in ln:  # LIME's own HTML page
-                pytest.fail(f"{f}: LIME HTML outside components.html: {ln}")
+                pytest.fail(f"{f}: LIME HTML outside an iframe: {ln}")
             if "st.html(" in ln:
                 assert "css()" in ln, (f, ln)  # st.html is for the app's own stylesheet only
-    assert "components.html(" in src["dashboard/pages/explain.py"]
+    # BertViz goes through st.iframe (the supported replacement of the deprecated components.v1.html)
+    assert "st.iframe(" in src["dashboard/pages/explain.py"]
+    assert not any("components.v1" in t or "components.html(" in t for t in src.values())
 
 
 def test_dashboard_html_blocks_escape_user_text():

