@@ -173,6 +173,9 @@ def walk_through(pg, server):
     pg.goto(f"{server}/explain?dataset=bibtex&model=xtransformer&doc=0")
     pg.locator("h1").filter(has_text="Explain").first.wait_for()
     pg.get_by_text("BertViz view").first.wait_for(timeout=120_000)
+    # BertViz is built and sent only when asked (its HTML is megabytes): no iframe before the click
+    assert pg.locator('[data-testid="stIFrame"]').count() == 0
+    pg.get_by_text("head", exact=True).first.click()
     frame = pg.frame_locator('iframe[title="st.iframe"], [data-testid="stIFrame"], iframe').last
     frame.locator("svg").first.wait_for(timeout=60_000)  # BertViz drew its attention graph
     assert frame.locator("svg *").count() > 20
