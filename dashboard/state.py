@@ -161,3 +161,30 @@ def remember(kind: str, value: Any) -> None:
 def recall(kind: str) -> Any:
     dataset, model_id, doc, _ = selection()
     return session_results().get((kind, dataset, model_id, doc))
+
+
+# -- a new user's pages (Predict "Your own text", Attack, Your data, Overview) ----------------------
+K_FREE_TEXT = "free_text"          # the text last predicted in Predict's "Your own text"
+K_TEXT_EXPLAIN_JOB = "text_explain_job"
+K_TEXT_ATTACK_JOB = "text_attack_job"
+K_WORDNET_WARMED = "_wordnet_warmed"  # this session asked the engine to warm WordNet up
+
+
+@st.cache_data(max_entries=16, ttl=3600, show_spinner=False)
+def label_display(dataset: str) -> dict[str, str]:
+    """Raw label name -> the name charts and tables show (engine/labels.py); only names that differ.
+    Downloads keep the raw names."""
+    ds = pipeline.load_dataset(dataset)
+    return {raw: shown for raw, shown in zip(ds.label_names, ds.label_display_names) if raw != shown}
+
+
+@st.cache_data(max_entries=128, ttl=3600, show_spinner=False)
+def text_coverage(dataset: str, model_id: str, text: str, version: str):
+    return pipeline.text_coverage(dataset, model_id, text)
+
+
+def forget_dataset() -> None:
+    """After an imported dataset is deleted: forget every cached listing and dataset-derived table."""
+    clear_model_caches()
+    for fn in (dataset_stats, label_names, feature_names, label_display, search_documents):
+        fn.clear()

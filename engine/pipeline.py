@@ -235,3 +235,163 @@ def list_certificates() -> dict:
 __all__ += ["certify_document", "list_certificates", "attacks", "attack_goals", "explainers", "explainers_for",
             "model_families", "defences", "train_defended", "trainable_model_ids", "model_title", "parse_model_id",
             "base_model_id", "score_split_document", "MAX_TOP_K", "plot_text", "plot_texts", "DEFAULT_LABEL_SEPARATOR", "list_datasets"]
+
+
+# -- a new user's pages: free text explained / attacked, vocabulary coverage, deleting an import,
+#    WordNet warmed in the background (dashboard/pages/predict.py "Your own text", attack.py, your_data.py)
+from engine.text_input import TOKEN_PATTERN  # noqa: E402,F401  (what counts as a word: the dashboard marks them)
+from engine.labels import common_prefix_note as label_names_note  # noqa: E402,F401
+def _text_model(dataset: str, model_id: str, store: ModelStore | None):
+    model = get_model(dataset, model_id, store)
+    if model.input_kind != "text":
+        raise InputError("this model reads numeric features, not text.")
+    return model
+
+
+def _tfidf_vocabulary(model) -> dict:
+    """The TF-IDF vocabulary a text model reads (XR-Linear's, the X-Transformer's; a wrapper's base's)."""
+    for m in (model, getattr(model, "base", None)):
+        vocab = getattr(getattr(m, "featurizer", None), "vocabulary", None)
+        if vocab is not None:
+            return vocab
+    raise InputError(f"{model_title(getattr(model, 'family', ''))} has no word vocabulary to check a text against.")
+
+
+def reads_raw_text(model) -> bool:
+    """Whether the model also reads the raw text (an encoder), not only its TF-IDF vocabulary words."""
+    return bool(families.FAMILIES[model.family].needs_text) if model.family in families.FAMILIES else False
+
+
+def text_coverage(dataset: str, model_id: str, text: str, store: ModelStore | None = None):
+    """Which words of a free text the model's TF-IDF vocabulary knows and which it ignores
+    (engine.text_input.TextCoverage). The X-Transformer's encoder still reads every word."""
+    from engine.text_input import vocabulary_coverage
+
+    return vocabulary_coverage(text, _tfidf_vocabulary(_text_model(dataset, model_id, store)))
+
+
+def _check_free_text(dataset: str, model_id: str, text: str, store):
+    """-> (model, cleaned text, model key); refuses, before long work, a text no part of the model reads."""
+    from engine.results_cache import model_key
+    from engine.text_input import check_text, vocabulary_coverage
+
+    text = check_text(text)
+    model = _text_model(dataset, model_id, store)
+    if not reads_raw_text(model) and not vocabulary_coverage(text, _tfidf_vocabulary(model)).known:
+        raise InputError(f"none of the words of this text is in the vocabulary of {model_title(model_id)} on "
+                         f"{dataset}: the model would ignore all of them. Use words of the dataset's domain.")
+    store = store or ModelStore()
+    return model, text, model_key(store.root, store.info(dataset, model_id).manifest)
+
+
+def explain_text(dataset: str, model_id: str, text: str, method: str = "lime", top_k: int = 5, samples: int = 500,
+                 n_features: int = 10, seed: int = 0, store: ModelStore | None = None, progress=None):
+    """Explain the top-k labels of a free text (LIME / whole-score; any method the model supports) ->
+    DocumentExplanation (doc_index -1, split "text"). Cached on disk by text and parameters."""
+    import json
+    import time
+
+    from engine.explain.api import CACHE_VERSION, check_params, explain_input
+    from engine.explain.result import DocumentExplanation
+    from engine.results_cache import cached
+
+    check_params(method, samples, n_features, seed)
+    model, text, mkey = _check_free_text(dataset, model_id, text, store)
+    top_k = check_top_k(top_k, model.n_labels, limit=MAX_TOP_K)
+    uses_samples = explainers()[method].uses_samples if method in explainers() else True
+    key = {"v": CACHE_VERSION, "dataset": dataset, "model_id": model_id, "text": text, "method": method,
+           "top_k": top_k, "samples": samples if uses_samples else None, "n_features": n_features, "seed": seed,
+           **mkey}
+
+    def compute():
+        t0 = time.perf_counter()
+        ids = model.predict([text], top_k)[0].label_ids
+        labels = explain_input(model, text, ids, method=method, samples=samples, n_features=n_features, seed=seed,
+                               progress=progress, top_k=top_k)
+        params = {"top_k": top_k, "samples": key["samples"], "n_features": n_features, "seed": seed,
+                  "labels": None, "model_created": mkey["model_created"], "text": True}
+        return DocumentExplanation(dataset, model_id, -1, "text", method, params, labels,
+                                   round(time.perf_counter() - t0, 4))
+
+    return cached("explanations", (dataset, model_id), key, compute, dump=lambda r: json.dumps(r.to_json()),
+                  load=lambda t: DocumentExplanation.from_json(json.loads(t)))
+
+
+ATTACK_TEXT_PARAMS = frozenset({"eps", "norm", "max_iter", "max_eval", "learning_rate", "nb_parallel", "max_words"})
+
+
+def attack_text(dataset: str, model_id: str, text: str, attack: str = "wordnet", goal: str = "top1",
+                target_label: int | str | None = None, top_k: int = 5, seed: int = 0,
+                store: ModelStore | None = None, progress=None, **params):
+    """Attack a free text (any attack the model supports; ``params``: eps, norm, max_iter, max_words, ...
+    as for attack_document, None = the attack's default) -> AttackResult. Cached on disk."""
+    from engine.attacks.api import run_attack
+    from engine.attacks.result import AttackResult
+    from engine.results_cache import cached
+
+    if attack not in attacks():
+        raise InputError(f"unknown attack {attack!r}: choose one of {', '.join(attacks())}.")
+    unknown = sorted(set(params) - ATTACK_TEXT_PARAMS)
+    if unknown:
+        raise InputError(f"unknown attack parameter(s) {', '.join(unknown)}: use {', '.join(sorted(ATTACK_TEXT_PARAMS))}.")
+    model, text, mkey = _check_free_text(dataset, model_id, text, store)
+    top_k = check_top_k(top_k, model.n_labels, limit=MAX_TOP_K)
+    spec = attacks()[attack]
+    own = {p.name for p in spec.params}
+    resolved = spec.check_params({k: v for k, v in params.items() if k in own})
+    key = {"dataset": dataset, "model_id": model_id, "text": text, "attack": attack, "goal": goal,
+           "target_label": None if target_label is None else str(target_label), "top_k": top_k,
+           "params": resolved, "given": {k: v for k, v in sorted(params.items()) if k not in own}, "seed": seed,
+           **mkey}
+
+    def compute():
+        res = run_attack(model, text, attack=attack, goal=goal, target_label=target_label, top_k=top_k, seed=seed,
+                         progress=progress, **params)
+        res.params.update({"dataset": dataset, "model_id": model_id, "text": True})
+        return res
+
+    return cached("attacks", (dataset,), key, compute, dump=AttackResult.to_json, load=AttackResult.from_json)
+
+
+def warm_up_wordnet(words=()) -> None:
+    """Load WordNet (and the synonyms of ``words``) in a background thread, once per process, so that
+    the first WordNet attack does not wait for it (engine.wordnet.warm_up)."""
+    from engine.wordnet import warm_up
+
+    warm_up(tuple(words))
+
+
+RESULT_KINDS_KEPT = ("datasets", "user_datasets")  # cache_dir() folders that are not per-dataset results
+
+
+def delete_user_dataset(name: str, store: ModelStore | None = None) -> dict:
+    """Delete an imported dataset: its stored files, then its saved models and its cached results
+    (explanations, attacks, certificates, robustness: every results folder named after it). Each is
+    renamed aside, then removed. Refuses built-ins, unknown names and an import in progress.
+    -> {"dataset": name, "models": [removed model ids], "result_folders": n}."""
+    from engine.atomic import swap_lock
+    from engine.data.user_data import delete_user_dataset as delete_files, remove_folder_atomic
+    from engine.models.runtime import forget_model
+    from engine.paths import cache_dir
+
+    store = store or ModelStore()
+    delete_files(name)  # raises, removing nothing, when the name may not be deleted
+    removed = []
+    folder = store.root / name
+    if folder.is_dir():
+        with swap_lock(folder):  # a model save's swap holds this lock
+            for p in sorted(folder.iterdir()):
+                if p.is_dir() and not p.name.startswith("."):
+                    remove_folder_atomic(p)
+                    forget_model(name, p.name, store)
+                    removed.append(p.name)
+    n_results = 0
+    root = cache_dir()
+    for kind in (sorted(root.iterdir()) if root.is_dir() else []):
+        if kind.is_dir() and kind.name not in RESULT_KINDS_KEPT and (kind / name).is_dir():
+            remove_folder_atomic(kind / name)
+            n_results += 1
+    return {"dataset": name, "models": removed, "result_folders": n_results}
+
+
+__all__ += ["TOKEN_PATTERN", "label_names_note", "text_coverage", "explain_text", "attack_text", "warm_up_wordnet", "delete_user_dataset"]

@@ -1,7 +1,9 @@
 """Validation of free text typed or pasted by users."""
 from __future__ import annotations
 
+import re
 import unicodedata
+from dataclasses import dataclass
 
 from engine.errors import InputError
 
@@ -21,3 +23,27 @@ def check_text(text) -> str:
     if not cleaned:
         raise InputError("the text is empty (or only whitespace / control characters).")
     return cleaned
+
+
+@dataclass(frozen=True)
+class TextCoverage:
+    """Which words of a text a model's vocabulary knows. known / ignored: distinct lower-cased words
+    (TOKEN_PATTERN) in text order; n_words / n_known: word occurrences, all and known."""
+
+    known: tuple[str, ...]
+    ignored: tuple[str, ...]
+    n_words: int
+    n_known: int
+
+    @property
+    def share_known(self) -> float:
+        return self.n_known / self.n_words if self.n_words else 0.0
+
+
+def vocabulary_coverage(text: str, vocabulary) -> TextCoverage:
+    """Split a text's words into those in ``vocabulary`` (a set or dict of lower-cased words, e.g. a
+    TF-IDF's) and those a model reading only that vocabulary ignores."""
+    words = re.findall(TOKEN_PATTERN, check_text(text).lower())
+    known = [w for w in words if w in vocabulary]
+    return TextCoverage(tuple(dict.fromkeys(known)), tuple(dict.fromkeys(w for w in words if w not in vocabulary)),
+                        len(words), len(known))

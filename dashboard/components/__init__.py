@@ -5,12 +5,13 @@ from dashboard.components.engine_calls import FAILED, call, failed, require_sele
 from dashboard.components.figures import (GREEN, GREY, RED, attention_figure, changed_features_figure,  # noqa: F401
                                           deletion_curve, robustness_curve_figure, robustness_figure,
                                           score_bars, weight_bars)
-from dashboard.components.formatting import (_fmt, changed_frame, explanation_frame, faithfulness_frame,  # noqa: F401
-                                             faithfulness_table_frame, highlighted_html, html_block, model_label,
-                                             prediction_frame, robustness_curve_frame, robustness_frame, to_json_text,
-                                             truth_mark, word_diff_html)
+from dashboard.components.formatting import (UNITS, _fmt, changed_frame, coverage_html,  # noqa: F401
+                                             explanation_frame, faithfulness_frame, faithfulness_table_frame,
+                                             feature_weight_frame, highlighted_html, html_block, model_label,
+                                             prediction_frame, robustness_curve_frame, robustness_frame, shown,
+                                             to_json_text, truth_mark, unit_of, word_diff_html)
 from dashboard.components.report import REPORT_CSS, _table, report_button, report_html  # noqa: F401
-from dashboard.components.widgets import (attack_form, attacks_for, download_row, render_attack,  # noqa: F401
-                                          render_explanation)
+from dashboard.components.widgets import (attack_form, attacks_for, download_row, explanation_unit,  # noqa: F401
+                                          render_attack, render_explanation)
 from dashboard.jobs import panel as job_panel  # noqa: F401
 from engine.pipeline import plot_text, plot_texts  # noqa: F401

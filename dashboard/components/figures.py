@@ -10,9 +10,10 @@ from engine.pipeline import plot_text, plot_texts
 GREEN, RED, GREY = "#1a9850", "#d73027", "#8c8c8c"
 
 
-def score_bars(pred, title: str = "") -> go.Figure:
+def score_bars(pred, title: str = "", display: dict[str, str] | None = None) -> go.Figure:
+    """Top-k scores as bars; ``display``: raw -> display label names (state.label_display)."""
     # every name drawn in a figure goes through plot_text: plotly renders HTML tags in its strings
-    labels = plot_texts(x.name for x in pred.labels)[::-1]
+    labels = plot_texts((display or {}).get(x.name, x.name) for x in pred.labels)[::-1]
     scores = [float(x.score) for x in pred.labels][::-1]
     colors = [GREEN if x.is_true else (RED if x.is_true is False else GREY) for x in pred.labels][::-1]
     fig = go.Figure(go.Bar(x=scores, y=labels, orientation="h", marker_color=colors))
@@ -31,12 +32,14 @@ def weight_bars(weights: list[tuple[str, float]], title: str = "") -> go.Figure:
     return fig
 
 
-def deletion_curve(le) -> go.Figure:
+def deletion_curve(le, unit: str = "word") -> go.Figure:
+    """Label score as the explanation's top units are removed; ``unit``: "word" (text) or "feature"
+    (numeric data: a feature is reset to its training mean)."""
     xs = [float(r[0]) for r in le.deletion_curve]
     ys = [float(r[1]) for r in le.deletion_curve]
     fig = go.Figure(go.Scatter(x=xs, y=ys, mode="lines+markers", name="explanation order"))
     fig.update_layout(height=220, margin=dict(l=10, r=10, t=30, b=10), title="deletion curve",
-                      xaxis_title="words removed", yaxis_title="label score")
+                      xaxis_title=f"{unit}s removed", yaxis_title="label score")
     return fig
 
 

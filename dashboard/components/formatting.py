@@ -27,12 +27,20 @@ def _fmt(v) -> str:
         return "–"
 
 
-def prediction_frame(pred, paths: list[list[int]] | None = None) -> pd.DataFrame:
+def shown(name: str, display: dict[str, str] | None = None) -> str:
+    """A label's display name from a raw -> display map (state.label_display); the raw name without one."""
+    return display.get(name, name) if display else name
+
+
+def prediction_frame(pred, paths: list[list[int]] | None = None, display: dict[str, str] | None = None) -> pd.DataFrame:
+    """One row per top-k label. ``display``: raw -> display label names for the screen (state.label_display);
+    leave it out for downloads, which keep the raw names."""
     rows = []
     for r, x in enumerate(pred.labels, 1):
-        row = {"rank": r, "label": x.name, "score": round(float(x.score), 4), "true": truth_mark(x.is_true)}
+        name = shown(x.name, display)
+        row = {"rank": r, "label": name, "score": round(float(x.score), 4), "true": truth_mark(x.is_true)}
         if paths is not None:
-            row["label-tree path"] = " → ".join(["root", *[f"c{c}" for c in paths[r - 1]], x.name])
+            row["label-tree path"] = " → ".join(["root", *[f"c{c}" for c in paths[r - 1]], name])
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -153,3 +161,34 @@ def robustness_curve_frame(results: dict) -> pd.DataFrame:
                          **{f"attacked P@{k}": round(100 * float(r[f"P@{k}"]), 2) for k in range(1, 6) if f"P@{k}" in r},
                          "attack success %": round(100 * float(r.get("success_rate", float("nan"))), 1)})
     return pd.DataFrame(rows)
+
+
+UNITS = ("word", "feature")  # what an explanation or a deletion curve removes: words of a text, numeric features
+
+
+def unit_of(kind: str | None) -> str:
+    """'word' for a text dataset's kind, 'feature' for a numeric (dense) one."""
+    return "word" if kind in (None, "text") else "feature"
+
+
+def feature_weight_frame(token_weights, top: int | None = None) -> pd.DataFrame:
+    """A dense explanation's per-feature weights as a table, largest |weight| first (not a paragraph)."""
+    df = pd.DataFrame([(str(n), float(w)) for n, w in token_weights], columns=["feature", "weight"])
+    df = df.reindex(df["weight"].abs().sort_values(ascending=False, kind="stable").index).reset_index(drop=True)
+    return df if top is None else df.head(top)
+
+
+def coverage_html(text: str, ignored) -> str:
+    """The text with the words the model ignores struck through in grey (escaped)."""
+    import re
+
+    out, last, skip = [], 0, set(ignored)
+    for m in re.finditer(pipeline.TOKEN_PATTERN, text):
+        out.append(html.escape(text[last:m.start()]))
+        w = m.group(0)
+        out.append(f'<span class="xt-ignored" style="color:#8c8c8c;text-decoration:line-through" '
+                   f'title="not in the model\'s vocabulary">{html.escape(w)}</span>' if w.lower() in skip
+                   else html.escape(w))
+        last = m.end()
+    out.append(html.escape(text[last:]))
+    return '<div class="xt-text">' + "".join(out) + "</div>"

@@ -4,8 +4,8 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard.components.figures import changed_features_figure, deletion_curve, weight_bars
-from dashboard.components.formatting import (_fmt, changed_frame, highlighted_html, html_block, prediction_frame,
-                                             word_diff_html)
+from dashboard.components.formatting import (UNITS, _fmt, changed_frame, feature_weight_frame, highlighted_html,
+                                             html_block, prediction_frame, shown, unit_of, word_diff_html)
 from engine import pipeline
 
 def download_row(items: list[tuple[str, str | bytes, str, str]], key: str) -> None:
@@ -15,10 +15,28 @@ def download_row(items: list[tuple[str, str | bytes, str, str]], key: str) -> No
         col.download_button(label, data, file_name=name, mime=mime, key=f"{key}-{i}", on_click="ignore")
 
 
-def render_explanation(expl, key: str) -> None:
-    """One DocumentExplanation: per label, weight bars + highlighted text + faithfulness."""
+def explanation_unit(expl) -> str:
+    """'word' or 'feature' for an explanation: from its dataset's kind (a numeric dataset's
+    explanation removes features, not words); 'word' when the dataset cannot be read."""
+    from dashboard import state
+
+    try:
+        return unit_of(state.dataset_stats(expl.dataset)["kind"])
+    except Exception:  # a deleted or damaged dataset: the explanation is still shown
+        return "word"
+
+
+def render_explanation(expl, key: str, unit: str | None = None, display: dict[str, str] | None = None) -> None:
+    """One DocumentExplanation: per label, weight bars, the highlighted text (words) or a weight table
+    (features), faithfulness and the deletion curve. ``unit``: "word" | "feature" (None: from the
+    explanation's dataset); ``display``: raw -> display label names (state.label_display)."""
+    unit = unit or explanation_unit(expl)
+    if unit not in UNITS:
+        raise ValueError(f"unit must be one of {UNITS}, got {unit!r}")
+    units = f"{unit}s"
     for i, le in enumerate(expl.labels):
-        title = f"{le.name} — score {float(le.score):.3f} {'(true)' if le.is_true else '(not true)' if le.is_true is False else ''}"
+        title = (f"{shown(le.name, display)} — score {float(le.score):.3f} "
+                 f"{'(true)' if le.is_true else '(not true)' if le.is_true is False else ''}")
         with st.expander(title, expanded=i == 0):
             note = (getattr(le, "extra", None) or {}).get("note")
             if note:
@@ -28,15 +46,24 @@ def render_explanation(expl, key: str) -> None:
             else:
                 st.caption("no weights for this label")
             if le.token_weights:
-                html_block(highlighted_html(le.token_weights))
+                if unit == "word":
+                    html_block(highlighted_html(le.token_weights))
+                else:
+                    st.caption(f"every feature's weight, largest first ({len(le.token_weights):,} features)")
+                    st.dataframe(feature_weight_frame(le.token_weights), hide_index=True, width="stretch",
+                                 height=240, key=f"{key}-f-{i}")
+            removed = "reset to their training mean" if unit == "feature" else "removed"
             cols = st.columns(3)
-            cols[0].metric("comprehensiveness", _fmt(le.comprehensiveness), help="score drop when the top words are removed (higher = more faithful)")
-            cols[1].metric("sufficiency", _fmt(le.sufficiency), help="score drop when only the top words are kept (lower = more faithful)")
-            cols[2].metric("deletion AUC", _fmt(le.deletion_auc), help="area under the score curve as top words are deleted (lower = more faithful)")
+            cols[0].metric("comprehensiveness", _fmt(le.comprehensiveness),
+                           help=f"score drop when the top {units} are {removed} (higher = more faithful)")
+            cols[1].metric("sufficiency", _fmt(le.sufficiency),
+                           help=f"score drop when only the top {units} are kept (lower = more faithful)")
+            cols[2].metric("deletion AUC", _fmt(le.deletion_auc),
+                           help=f"area under the score curve as the top {units} are {removed} (lower = more faithful)")
             if le.random_baseline:
-                st.caption("random-words baseline: " + ", ".join(f"{k} {_fmt(v)}" for k, v in le.random_baseline.items()))
+                st.caption(f"random-{units} baseline: " + ", ".join(f"{k} {_fmt(v)}" for k, v in le.random_baseline.items()))
             if le.deletion_curve:
-                st.plotly_chart(deletion_curve(le), key=f"{key}-d-{i}", config={"displayModeBar": False})
+                st.plotly_chart(deletion_curve(le, unit), key=f"{key}-d-{i}", config={"displayModeBar": False})
 
 
 def attacks_for(kind: str) -> dict[str, str]:
@@ -54,7 +81,7 @@ def _param_input(col, p, key: str):
                                   help=p.help))
 
 
-def attack_form(prefix: str, pred, kind: str, top_k: int) -> dict:
+def attack_form(prefix: str, pred, kind: str, top_k: int, display: dict[str, str] | None = None) -> dict:
     """Attack parameter widgets (keys under ``prefix``) built from the attack registry; returns
     attack_document's keyword arguments."""
     ss = st.session_state
@@ -70,14 +97,14 @@ def attack_form(prefix: str, pred, kind: str, top_k: int) -> dict:
     target = None
     if goals[goal].needs_target:
         ids = [x.label_id for x in pred.labels]
-        names = {x.label_id: x.name for x in pred.labels}
+        names = {x.label_id: shown(x.name, display) for x in pred.labels}
         if ss.get(f"{prefix}_target") not in ids:
             ss[f"{prefix}_target"] = ids[0]
         target = c[2].selectbox("Label to drop", ids, format_func=names.get, key=f"{prefix}_target")
     elif goal == "topk":
         c[2].caption(f"target: all {len(pred.labels)} current top-k labels leave the top-k")
     else:
-        c[2].caption(f"target: the current top-1 label, **{pred.labels[0].name}**")
+        c[2].caption(f"target: the current top-1 label, **{shown(pred.labels[0].name, display)}**")
     p = dict(attack=attack, goal=goal, target_label=target, top_k=top_k)
     widgets = list(spec.params)
     c = st.columns(max(4, len(widgets) + (2 if spec.space == "features" else 0)))
@@ -94,7 +121,9 @@ def attack_form(prefix: str, pred, kind: str, top_k: int) -> dict:
     return p
 
 
-def render_attack(res, key: str) -> None:
+def render_attack(res, key: str, display: dict[str, str] | None = None) -> None:
+    """An AttackResult: outcome, cost, before/after tables (``display``: raw -> display label names)
+    and what changed (words, or the most-changed features)."""
     if res.success:
         st.success(f"Attack succeeded ({res.attack}, goal {res.goal}).")
     else:
@@ -110,9 +139,9 @@ def render_attack(res, key: str) -> None:
                    "–" if n_changed is None else f"{int(n_changed):,}")
     left, right = st.columns(2)
     left.markdown("**Before**")
-    left.dataframe(prediction_frame(res.before), hide_index=True, width="stretch")
+    left.dataframe(prediction_frame(res.before, display=display), hide_index=True, width="stretch")
     right.markdown("**After**")
-    right.dataframe(prediction_frame(res.after), hide_index=True, width="stretch")
+    right.dataframe(prediction_frame(res.after, display=display), hide_index=True, width="stretch")
     if res.space == "text":
         st.markdown("**Changed words** (removed struck through, inserted underlined)")
         if res.original_text is not None and res.adversarial_text is not None:

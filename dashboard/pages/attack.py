@@ -20,8 +20,17 @@ doc, pred, _ = out
 
 attacks = C.attacks_for(stats["kind"])
 ss = st.session_state
+display = S.label_display(dataset)
+if stats["kind"] == "text":
+    if "wordnet" in attacks and not ss.get(S.K_WORDNET_WARMED):
+        # WordNet takes seconds to load: warm it now, in the background, for this document's words
+        pipeline.warm_up_wordnet(tuple(dict.fromkeys(doc.text.split())) if doc.text else ())
+        ss[S.K_WORDNET_WARMED] = True
+else:
+    st.caption(f"{stats['display_name']} reads {stats['n_features']:,} numeric features and has no text: every "
+               "attack here changes feature values, and the budget eps is measured on them.")
 with st.container(border=True):
-    params = C.attack_form("at", pred, stats["kind"], top_k)
+    params = C.attack_form("at", pred, stats["kind"], top_k, display=display)
     launch = st.button("Launch attack", type="primary", key="at_go")
 
 key = jobs.key_for("attack", dataset=dataset, model=model_id, version=C.version(), doc=index, **params)
@@ -39,7 +48,7 @@ jobs.panel(job, "attack", retry=lambda: jobs.start(key, job.label, pipeline.atta
 if job is not None and job.ok:
     res = job.result
     S.remember("attack", res)
-    C.render_attack(res, key="at")
+    C.render_attack(res, key="at", display=display)
     C.download_row([
         ("Attack result (JSON)", C.to_json_text(res), f"xtrust-{dataset}-{model_id}-{index}-{res.attack}.json", "application/json"),
         ("Changes (CSV)", C.changed_frame(res).to_csv(index=False), f"xtrust-{dataset}-{model_id}-{index}-{res.attack}-changes.csv", "text/csv"),

@@ -30,7 +30,8 @@ cols[4].metric("labels / document", f"{stats['labels_per_row_train']:.2f}")
 cols[5].metric("input", "text" if stats["kind"] == "text" else "numeric features")
 
 freq = stats["label_frequency"]
-names, counts = list(freq), list(freq.values())
+display = S.label_display(dataset)
+names, counts = [C.shown(n, display) for n in freq], list(freq.values())
 fig = go.Figure(go.Bar(x=list(range(1, len(counts) + 1)), y=counts, hovertext=C.plot_texts(names), hoverinfo="text+y",
                        marker_color="#4575b4"))
 # a tick per decade with full numbers: plotly's default log axis labels minor ticks with bare digits
@@ -39,6 +40,9 @@ fig.update_layout(title="Label frequency in the training split (labels ranked by
                   yaxis=dict(type="log", dtick=1, tickformat=",d"), margin=dict(l=10, r=10, t=40, b=10))
 st.plotly_chart(fig, key="label-freq")
 with st.expander("Most and least frequent labels"):
+    note = pipeline.label_names_note(list(freq))
+    if note:
+        st.caption(note[0].upper() + note[1:] + " (downloads and the CLI keep the raw names).")
     c1, c2 = st.columns(2)
     c1.dataframe(pd.DataFrame({"label": names[:15], "train docs": counts[:15]}), hide_index=True, width="stretch")
     c2.dataframe(pd.DataFrame({"label": names[-15:], "train docs": counts[-15:]}), hide_index=True, width="stretch")

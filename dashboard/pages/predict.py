@@ -67,12 +67,73 @@ st.subheader("Your own text")
 if stats["kind"] != "text":
     st.info(f"{stats['display_name']} models read numeric features, so they cannot label free text.")
 else:
+    from dashboard import jobs
+    from engine import pipeline
+
+    ss = st.session_state
+    display = S.label_display(dataset)
     with st.form("free-text"):
         text = st.text_area("Text to label", height=120, placeholder="paste an abstract or a few sentences…")
         go = st.form_submit_button("Predict labels")
     if go:
+        ss[S.K_FREE_TEXT] = text
+    text = ss.get(S.K_FREE_TEXT)
+    p = C.FAILED
+    if text is not None:
         p = C.call(S.predict_text, dataset, model_id, text, top_k, C.version(), what="prediction")
-        if not C.failed(p):
-            st.dataframe(C.prediction_frame(p), hide_index=True, width="stretch")
-            if dataset in S.BUILTIN_DATASETS:
-                st.caption("Only words of the dataset's vocabulary count; the others are ignored.")
+    if text is not None and not C.failed(p):
+        cov = C.call(S.text_coverage, dataset, model_id, text, C.version(), what="the vocabulary check")
+        if not C.failed(cov):
+            encoder = S.model_manifests(dataset).get(model_id, {}).get("family") == "xtransformer"
+            known = f"{cov.n_known} of the text's {cov.n_words} words are in the model's vocabulary"
+            if cov.ignored:
+                st.markdown(f"**{known}.** " + ("Its TF-IDF half ignores the others (its encoder still reads "
+                            "them): " if encoder else "The model ignores the others: ")
+                            + ", ".join(f"`{w}`" for w in cov.ignored[:40])
+                            + (f" and {len(cov.ignored) - 40} more" if len(cov.ignored) > 40 else ""))
+                C.html_block(C.coverage_html(text, cov.ignored))
+            else:
+                st.markdown(f"**{known}:** the model reads every word.")
+        raw = C.prediction_frame(p)
+        st.dataframe(C.prediction_frame(p, display=display), hide_index=True, width="stretch")
+        st.download_button("Predictions for this text (CSV)", raw.to_csv(index=False), key="ft-dl",
+                           file_name=f"xtrust-{dataset}-{model_id}-text-predictions.csv", mime="text/csv",
+                           on_click="ignore")
+
+        # explain and attack the text right here, each a background job (progress, Cancel, cached)
+        left, right = st.columns(2)
+        with left.container(border=True):
+            st.markdown("**Explain this text**")
+            methods = C.call(pipeline.explainers_for, dataset, model_id, what="the explanation methods")
+            methods = [] if C.failed(methods) else methods[0]
+            specs = pipeline.explainers()
+            method = st.radio("Method", methods, key="ft_method", format_func=lambda m: specs[m].title,
+                              horizontal=True) if methods else None
+            ex_key = jobs.key_for("text-explain", dataset=dataset, model=model_id, version=C.version(), text=text,
+                                  method=method, top_k=top_k)
+            if method and st.button("Explain this text", key="ft_explain_go"):
+                jobs.start(ex_key, f"{specs[method].title} on your text", pipeline.explain_text, dataset, model_id,
+                           text, method=method, top_k=top_k)
+                ss[S.K_TEXT_EXPLAIN_JOB] = ex_key
+        with right.container(border=True):
+            st.markdown("**Attack this text**")
+            at_params = C.attack_form("ft", p, "text", top_k, display=display)
+            at_key = jobs.key_for("text-attack", dataset=dataset, model=model_id, version=C.version(), text=text,
+                                  **at_params)
+            if st.button("Attack this text", key="ft_attack_go"):
+                jobs.start(at_key, f"{pipeline.attacks()[at_params['attack']].title} on your text",
+                           pipeline.attack_text, dataset, model_id, text, **at_params)
+                ss[S.K_TEXT_ATTACK_JOB] = at_key
+        for job_key, current, what in ((S.K_TEXT_EXPLAIN_JOB, ex_key, "explain"), (S.K_TEXT_ATTACK_JOB, at_key, "attack")):
+            job = jobs.get(ss.get(job_key))
+            if job is None or job.key != current:
+                continue  # the text or the parameters changed since: launch again
+            retry = (lambda j=job, w=what: jobs.start(j.key, j.label, pipeline.explain_text, dataset, model_id, text,
+                                                      method=method, top_k=top_k, restart=True) if w == "explain"
+                     else jobs.start(j.key, j.label, pipeline.attack_text, dataset, model_id, text, restart=True,
+                                     **at_params))
+            jobs.panel(job, f"ft-{what}", retry=retry)
+            if job.ok and what == "explain":
+                C.render_explanation(job.result, key="ft-ex", unit="word", display=display)
+            elif job.ok:
+                C.render_attack(job.result, key="ft-at", display=display)

@@ -98,3 +98,31 @@ if imported:
 users = S.user_datasets()
 if users:
     st.caption("Imported datasets: " + ", ".join(users))
+    with st.expander("Delete an imported dataset", expanded=bool(ss.get("ud_confirm"))):
+        victim = st.selectbox("Imported dataset", users, key="ud_delete_name",
+                              help="built-in datasets (BibTeX, Delicious, MediaMill) cannot be deleted")
+        n_models = len(S.model_manifests(victim)) + len(S.damaged_models(victim))
+        if st.button("Delete…", key="ud_delete"):
+            ss["ud_confirm"] = victim
+        if ss.get("ud_confirm") == victim:
+            st.warning(f"Delete **{victim}**: its stored files, its {n_models} saved model(s) and its cached "
+                       "explanations and attacks. This cannot be undone.")
+            c1, c2 = st.columns(2)
+            if c1.button(f"Yes, delete {victim}", type="primary", key="ud_delete_yes"):
+                ss.pop("ud_confirm", None)
+                out = C.call(pipeline.delete_user_dataset, victim, what="deleting the dataset")
+                if not C.failed(out):
+                    S.forget_dataset()
+                    if ss.get(S.K_USER_IMPORT) == victim:
+                        ss.pop(S.K_USER_IMPORT, None)
+                    if ss.get(S.K_DATASET) == victim:  # the sidebar falls back to a built-in dataset
+                        ss[S.K_DATASET], ss[S.K_DOC] = S.BUILTIN_DATASETS[0], 0
+                        ss.pop(S.K_MODEL, None)
+                    models = ", ".join(out["models"]) or "no model"
+                    ss["ud_deleted"] = f"Deleted {victim} (removed: its files, {models}, {out['result_folders']} cached-result folder(s))."
+                    st.rerun()
+            if c2.button("Keep it", key="ud_delete_no"):
+                ss.pop("ud_confirm", None)
+                st.rerun()
+if ss.get("ud_deleted"):
+    st.success(ss.pop("ud_deleted"))

@@ -6,13 +6,16 @@ Validated, stored under the cache directory and then loadable by name everywhere
 from __future__ import annotations
 
 import io
+import os
 import re
+import shutil
+import uuid
 from pathlib import Path
 
 import numpy as np
 import scipy.sparse as sp
 
-from engine.atomic import recover_folders, write_folder_atomic
+from engine.atomic import TMP_PREFIX, abandoned, recover_folders, swap_lock, write_folder_atomic, writer_tag
 from engine.data.build import build_dataset, read_split_arrays, write_split_arrays
 from engine.data.arff import FLOAT32_MAX, check_same_layout, parse_arff
 from engine.data.label_xml import parse_label_xml
@@ -318,3 +321,50 @@ def load_user_dataset(name: str):
         return read_split_arrays(folder)
     except Exception as exc:  # damaged files on disk: say which dataset, never a raw traceback
         raise DataError(f"imported dataset {name!r} is damaged ({type(exc).__name__}: {exc}); import it again.") from None
+
+
+def importing_now(name: str) -> bool:
+    """Whether a live process is writing an import of ``name`` right now (its '.tmp-<name>+<writer>+…'
+    folder exists and its writer still runs: engine/atomic.py's naming rules)."""
+    root = user_root()
+    if not root.is_dir():
+        return False
+    return any(p.name[len(TMP_PREFIX):].split("+")[0] == name and p.is_dir() and not abandoned(p)
+               for p in root.iterdir() if p.name.startswith(TMP_PREFIX) and "+" in p.name)
+
+
+def remove_folder_atomic(folder: Path) -> None:
+    """Rename ``folder`` aside to a writer-named '.tmp-' folder beside it, then remove that: readers
+    see the whole folder or none of it, and a crash midway leaves only a leftover that the next
+    listing removes once this process is gone (engine/atomic.py recover_folders)."""
+    aside = folder.parent / f"{TMP_PREFIX}{folder.name}+{writer_tag()}+{uuid.uuid4().hex[:8]}"
+    os.replace(folder, aside)
+    shutil.rmtree(aside, ignore_errors=True)
+
+
+def delete_user_dataset(name: str) -> str:
+    """Remove an imported dataset's stored files (atomically: renamed aside, then removed) -> its name.
+
+    Refuses a built-in dataset, a name that is not an imported dataset, and a dataset that another
+    process is importing right now. Only the dataset's own folder is removed here: its saved
+    models and cached results are the caller's (engine.pipeline.delete_user_dataset removes them).
+    """
+    if isinstance(name, str) and name in SOURCES:
+        raise InputError(f"{name!r} is a built-in dataset; only imported datasets can be deleted.")
+    if not isinstance(name, str) or not NAME_PATTERN.fullmatch(name):
+        raise InputError(f"{name!r} is not the name of an imported dataset.")
+    root = user_root()
+    if not root.is_dir():
+        raise InputError(f"there is no imported dataset {name!r}; none is imported.")
+    with swap_lock(root):  # an import's swap holds this lock: it finishes before, or starts after
+        if importing_now(name):
+            raise InputError(f"{name!r} is being imported right now (in another session or process); "
+                             "delete it once the import has finished.")
+        folder = root / name
+        present = (folder / "meta.json").is_file()
+        if present:
+            remove_folder_atomic(folder)
+    if not present:  # named outside the lock: listing may take it to recover an interrupted swap
+        have = ", ".join(list_user_datasets()) or "none"
+        raise InputError(f"there is no imported dataset {name!r}; imported: {have}.")
+    return name
