@@ -99,11 +99,12 @@ def initial_adversarial(clf: GoalClassifier, x0: np.ndarray, clip: tuple[float, 
     return None
 
 
-def feature_result(attack: str, goal: Goal, target_label: int | None, clf: GoalClassifier, view: FeatureView,
-                   x_adv: np.ndarray | None, eps: float | None, norm: float, before: Prediction, k: int,
-                   label_names: Sequence[str], truth: Sequence[int] | None, is_text: bool, original_text: str | None,
-                   t0: float, params: dict) -> AttackResult:
-    """Apply the eps budget (projection, then a re-check) and assemble the AttackResult."""
+def apply_budget(clf: GoalClassifier, view: FeatureView, x_adv: np.ndarray | None, eps: float | None,
+                 norm: float) -> tuple[np.ndarray, bool, bool]:
+    """The eps budget applied to an attack's output x_adv (d,) (None: the attack found nothing):
+    (the point kept (d,) float32, whether it was projected onto the eps-ball, success). Over budget,
+    the point is projected and counts only if it still meets the goal (one query). The attack itself
+    never reads eps, so one unbounded run serves every budget (see robustness.py)."""
     x0 = view.x0
     projected = False
     if x_adv is None:
@@ -116,6 +117,16 @@ def feature_result(attack: str, goal: Goal, target_label: int | None, clf: GoalC
             x_adv = project(x0, x_adv, eps, norm, view.clip)
             projected = True
     success = bool(clf.met(x_adv[None, :])[0]) and not np.array_equal(x_adv, x0)
+    return x_adv, projected, success
+
+
+def feature_result(attack: str, goal: Goal, target_label: int | None, clf: GoalClassifier, view: FeatureView,
+                   x_adv: np.ndarray | None, eps: float | None, norm: float, before: Prediction, k: int,
+                   label_names: Sequence[str], truth: Sequence[int] | None, is_text: bool, original_text: str | None,
+                   t0: float, params: dict) -> AttackResult:
+    """Apply the eps budget (projection, then a re-check) and assemble the AttackResult."""
+    x0 = view.x0
+    x_adv, projected, success = apply_budget(clf, view, x_adv, eps, norm)
     after = view_prediction(view, x_adv, k, label_names, truth)
     l2, linf = perturbation_norms(x0, x_adv)
     return AttackResult(
