@@ -60,7 +60,7 @@ def train_ranker(X, Y: sp.csr_matrix, params: XLinearParams, cluster_chain=None,
         emb = LabelEmbeddingFactory.create(Y, Xs.astype(np.float32), method="pifa")
         cluster_chain = Indexer.gen(emb, indexer_type="hierarchicalkmeans", nr_splits=params.nr_splits,
                                     max_leaf_size=params.max_leaf_size, seed=params.seed)
-    report(progress, 0.25, "training the rankers (one uninterruptible PECOS call)")
+    report(progress, 0.05, "training the rankers (one uninterruptible PECOS call)")  # BibTeX: 0.07 s vs 2 s
     model = XLinearModel.train(X, Y, C=cluster_chain, threshold=params.threshold, Cp=params.C, Cn=params.C,
                                solver_type=SOLVERS[params.loss], beam_size=params.beam_size,
                                post_processor=params.post_processor)
