@@ -3,7 +3,8 @@
 Each (dataset, model) is measured in a fresh child process so its peak RSS is its own. The
 X-Transformer is not retrained here (tens of minutes on 2 cores): its training time comes from
 the saved model's manifest, and latency is measured on the saved model when one exists.
-Explanation and attack speed come from engine.explain.bench / engine.attacks.bench.
+Explanation and attack speed come from engine.explain.bench / engine.attacks.bench; the robustness
+curve (several eps values over one document sample, first run vs repeat) from bench_robustness_curve.
 """
 from __future__ import annotations
 
@@ -70,6 +71,39 @@ def _measure(dataset: str, family: str, queue) -> None:
         queue.put({"dataset": dataset, "model": family, "error": f"{type(exc).__name__}: {exc}"})
 
 
+CURVE_EPS = (0.1, 0.3, 1.0, 3.0)  # L2 budgets in BibTeX's TF-IDF view: from rarely to always enough
+
+
+def bench_robustness_curve(dataset: str = "bibtex", attack: str = "hsj", eps_values=CURVE_EPS, n: int = 5,
+                           seed: int = 0) -> dict:
+    """Seconds for robustness_curve(eps_values) over n documents on a freshly trained XR-Linear (a new
+    store, so nothing is cached): the first run, the same call again, and as the reference in the same
+    run one evaluate_robustness at a single eps on another fresh copy of the model (same documents).
+    curve_vs_one_eps near 1 means the curve costs one attack per document, not one per (document, eps)."""
+    from engine.attacks.robustness import evaluate_robustness, robustness_curve
+    from engine.models.runtime import train_model
+    from engine.models.store import ModelStore
+
+    ref_store = ModelStore(tempfile.mkdtemp(prefix="xtrust-bench-curve-"))
+    info = train_model(dataset, "xlinear", store=ref_store, evaluate=False)
+    curve_store = ModelStore(tempfile.mkdtemp(prefix="xtrust-bench-curve-"))
+    curve_store.save(ref_store.load(info.dataset, info.model_id), info.dataset, info.model_id, dict(info.manifest))
+    t = time.perf_counter()
+    evaluate_robustness(dataset, info.model_id, attack, n=n, eps=float(eps_values[0]), seed=seed, store=ref_store)
+    one = time.perf_counter() - t
+    t = time.perf_counter()
+    rows = robustness_curve(dataset, info.model_id, attack, list(eps_values), n=n, seed=seed, store=curve_store)
+    first = time.perf_counter() - t
+    t = time.perf_counter()
+    again = robustness_curve(dataset, info.model_id, attack, list(eps_values), n=n, seed=seed, store=curve_store)
+    repeat = time.perf_counter() - t
+    return {"dataset": dataset, "attack": attack, "n_docs": n, "eps": list(eps_values),
+            "one_eps_s": round(one, 3), "curve_first_s": round(first, 3), "curve_repeat_s": round(repeat, 4),
+            "curve_vs_one_eps": round(first / max(one, 1e-9), 2), "repeat_vs_first": round(repeat / max(first, 1e-9), 4),
+            "repeat_equal": again == rows, "success_rate_by_eps": [r["success_rate"] for r in rows],
+            "load_average_1_5_15": [round(x, 2) for x in os.getloadavg()]}
+
+
 _IMPORT_PROBE = ("import time; t = time.perf_counter(); import engine.pipeline; "
                  "print(time.perf_counter() - t)")
 _FIRST_PAGE_PROBE = ("import time; from streamlit.testing.v1 import AppTest; t = time.perf_counter(); "
@@ -125,8 +159,10 @@ def run_bench(quick: bool = False, datasets=("bibtex", "delicious", "mediamill")
            "models": rows}
     if not quick:
         for module, fn, key in (("engine.explain.bench", "bench_explain", "explain"),
-                                ("engine.attacks.bench", "bench_attacks", "attacks")):
-            report(progress, (len(jobs) + (key == "attacks")) / (len(jobs) + 2), key)
+                                ("engine.attacks.bench", "bench_attacks", "attacks"),
+                                ("engine.bench", "bench_robustness_curve", "robustness_curve")):
+            report(progress, (len(jobs) + 0.7 * ("explain", "attacks", "robustness_curve").index(key)) / (len(jobs) + 2),
+                   key)
             try:
                 out[key] = getattr(importlib.import_module(module), fn)()
             except Exception as exc:  # one failed measurement is reported, the others still run

@@ -13,12 +13,13 @@ from typing import Sequence
 
 import numpy as np
 
-from engine.attacks.common import feature_result, initial_adversarial, norm_value, query_progress, seeded_numpy, run_in_feature_view
+from engine.attacks.common import (AttackProgress, count_calls, feature_result, initial_adversarial, norm_value,
+                                   run_in_feature_view, seeded_numpy)
 from engine.attacks.goals import Goal, GoalClassifier
 from engine.attacks.result import AttackResult
 from engine.attacks.spec import AttackParam, AttackSpec
 from engine.models.base import FeatureView
-from engine.types import Prediction, ProgressFn, report
+from engine.types import Prediction, ProgressFn
 
 NUM_TRIAL = 5
 
@@ -28,21 +29,26 @@ def boundary(view: FeatureView, goal: Goal, before: Prediction, label_names: Seq
              top_k: int = 5, truth: Sequence[int] | None = None, is_text: bool = False,
              original_text: str | None = None, progress: ProgressFn | None = None) -> AttackResult:
     """Attack view.x0 (d,) toward ``goal``. Returns an AttackResult in the "features" space."""
-    from art.attacks.evasion import BoundaryAttack
-
     t0 = time.perf_counter()
     nv = norm_value(norm)
-    budget = max_iter * NUM_TRIAL * (max_eval + 1) + 50
-    clf = GoalClassifier(goal, view.score, view.top_k, query_progress(progress, budget, "Boundary"), margins=False)
+    # the bar: 5% for the starting-point search, then ART's walk steps done / max_iter (each about
+    # 2 * max_eval queries: proposals, then the step toward the input)
+    track = AttackProgress(progress, "Boundary", max_iter, step_queries=2 * max_eval + 2, start_share=0.05)
+    clf = GoalClassifier(goal, view.score, view.top_k, track.on_query, margins=False)
     x0 = view.x0.astype(np.float32)
-    report(progress, 0.0, "Boundary: finding a starting point")
+    track.phase("finding a starting point")
     # ART would draw the start from an unseeded generator: give it a seeded one (as for HopSkipJump)
-    start = initial_adversarial(clf, x0, view.clip, np.random.default_rng(seed))
+    start = initial_adversarial(clf, x0, view.clip, np.random.default_rng(seed), on_try=track.searching)
     x_adv = None
     if start is not None:
+        track.phase("loading ART")  # seconds on the first attack of a process
+        from art.attacks.evasion import BoundaryAttack
+
         art = BoundaryAttack(clf.art_classifier(x0.size, view.clip), targeted=False, max_iter=int(max_iter),
                              num_trial=NUM_TRIAL, sample_size=int(max_eval), init_size=1, batch_size=64,
                              verbose=False)
+        count_calls(art, "_best_adv", track.step_done)  # ART calls it once at the end of each walk step
+        track.begin_steps()
         with seeded_numpy(seed):
             x_adv = art.generate(x0[None, :], x_adv_init=start[None, :])[0]
         if not clf.met(x_adv[None, :])[0]:
@@ -51,7 +57,7 @@ def boundary(view: FeatureView, goal: Goal, before: Prediction, label_names: Seq
               "eps": eps, "seed": int(seed), "found_start": start is not None}
     res = feature_result("boundary", goal, goal.target_label, clf, view, x_adv, eps, nv,
                          before, top_k, label_names, truth, is_text, original_text, t0, params)
-    report(progress, 1.0, "Boundary: done")
+    track.done()
     return res
 
 

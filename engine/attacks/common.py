@@ -4,7 +4,7 @@ from __future__ import annotations
 import threading
 import time
 from contextlib import contextmanager
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 
@@ -50,11 +50,76 @@ def project(x0: np.ndarray, x: np.ndarray, eps: float, norm: float, clip: tuple[
     return np.clip(x0 + d, clip[0], clip[1]).astype(np.float32)
 
 
-def query_progress(progress: ProgressFn | None, budget: int, label: str, every: int = 1):
-    """on_query callback: report queries / budget (capped at 0.95); raises Cancelled when asked."""
-    def on_query(q: int) -> None:
-        report(progress, 0.95 * min(1.0, q / max(budget, 1)), f"{label}: {q} queries")
-    return on_query
+class AttackProgress:
+    """Progress of one attack as the fraction of its real budget, never going back.
+
+    [0, start_share) is the starting-point search (tries made / tries allowed); the rest is steps
+    done / n_steps (ART's iterations, read per query from ``steps_from``, or counted by
+    ``step_done``), filled within a step by its queries so far against ``step_queries`` (never past
+    90% of the step). Below 1.0 until ``done()``. Every query checks for Cancel (``on_query``).
+    """
+
+    def __init__(self, progress: ProgressFn | None, label: str, n_steps: int, step_queries: int = 1,
+                 start_share: float = 0.0):
+        self.progress, self.label = progress, label
+        self.n_steps, self.step_queries = max(1, int(n_steps)), max(1, int(step_queries))
+        self.start_share = float(start_share)
+        self.last, self.steps, self.step_q0, self.queries = 0.0, 0, 0, 0
+        self.stepping = start_share == 0.0
+        self.steps_from: Callable[[], int] | None = None
+
+    def _emit(self, f: float, what: str) -> None:
+        self.last = max(self.last, min(float(f), 0.99))
+        report(self.progress, self.last, f"{self.label}: {what}")
+
+    def _at(self, steps: float) -> float:
+        return self.start_share + (1.0 - self.start_share) * min(steps, self.n_steps) / self.n_steps
+
+    def phase(self, what: str) -> None:
+        """A named stretch with no fraction of its own (e.g. loading ART): the bar stays where it is."""
+        self._emit(self.last, what)
+
+    def searching(self, tried: int, tries: int) -> None:
+        self._emit(self.start_share * tried / max(tries, 1),
+                   f"finding a starting point (try {tried + 1} of at most {tries})")
+
+    def begin_steps(self) -> None:
+        self.stepping, self.step_q0 = True, self.queries
+        self._emit(self._at(0), f"step 1/{self.n_steps}")
+
+    def step_done(self) -> None:
+        self.steps, self.step_q0 = self.steps + 1, self.queries
+        self._emit(self._at(self.steps), f"step {min(self.steps + 1, self.n_steps)}/{self.n_steps}, "
+                                         f"{self.queries} queries")
+
+    def on_query(self, q: int) -> None:
+        """GoalClassifier's on_query: advance with the attack's steps; raises Cancelled when asked."""
+        self.queries = q
+        if not self.stepping:
+            self._emit(self.last, f"finding a starting point, {q} queries")
+            return
+        if self.steps_from is not None:
+            s = int(self.steps_from())
+            if s > self.steps:
+                self.steps, self.step_q0 = s, q
+        within = min(0.9, (q - self.step_q0) / self.step_queries)
+        self._emit(self._at(self.steps + within), f"step {min(self.steps + 1, self.n_steps)}/{self.n_steps}, {q} queries")
+
+    def done(self) -> None:
+        self.last = 1.0
+        report(self.progress, 1.0, f"{self.label}: done")
+
+
+def count_calls(obj, method: str, on_call: Callable[[], None]) -> None:
+    """Call on_call() after each call of obj.method (an instance attribute shadows the class's), e.g.
+    once per iteration of an ART attack that has no callback."""
+    inner = getattr(obj, method)
+
+    def counted(*args, **kwargs):
+        out = inner(*args, **kwargs)
+        on_call()
+        return out
+    setattr(obj, method, counted)
 
 
 def view_prediction(view: FeatureView, x: np.ndarray, k: int, label_names: Sequence[str],
@@ -82,10 +147,14 @@ def count_changed(x0: np.ndarray, x1: np.ndarray) -> int:
 
 
 def initial_adversarial(clf: GoalClassifier, x0: np.ndarray, clip: tuple[float, float], rng: np.random.Generator,
-                        tries: int = 20, steps: int = 12) -> np.ndarray | None:
+                        tries: int = 20, steps: int = 12,
+                        on_try: Callable[[int, int], None] | None = None) -> np.ndarray | None:
     """A seeded starting point that meets the goal: uniform noise in the clip box, then a binary
-    search along the line back to x0 (so HopSkipJump starts near the boundary). None if no luck."""
-    for _ in range(tries):
+    search along the line back to x0 (so HopSkipJump starts near the boundary). None if no luck.
+    on_try(tried, tries) before each try (progress)."""
+    for t in range(tries):
+        if on_try is not None:
+            on_try(t, tries)
         cand = rng.uniform(clip[0], clip[1], size=x0.shape).astype(np.float32)
         if clf.met(cand[None, :])[0]:
             lo, hi = 0.0, 1.0  # fraction of the way from x0 to cand; hi always adversarial
@@ -99,11 +168,12 @@ def initial_adversarial(clf: GoalClassifier, x0: np.ndarray, clip: tuple[float, 
     return None
 
 
-def feature_result(attack: str, goal: Goal, target_label: int | None, clf: GoalClassifier, view: FeatureView,
-                   x_adv: np.ndarray | None, eps: float | None, norm: float, before: Prediction, k: int,
-                   label_names: Sequence[str], truth: Sequence[int] | None, is_text: bool, original_text: str | None,
-                   t0: float, params: dict) -> AttackResult:
-    """Apply the eps budget (projection, then a re-check) and assemble the AttackResult."""
+def apply_budget(clf: GoalClassifier, view: FeatureView, x_adv: np.ndarray | None, eps: float | None,
+                 norm: float) -> tuple[np.ndarray, bool, bool]:
+    """The eps budget applied to an attack's output x_adv (d,) (None: the attack found nothing):
+    (the point kept (d,) float32, whether it was projected onto the eps-ball, success). Over budget,
+    the point is projected and counts only if it still meets the goal (one query). The attack itself
+    never reads eps, so one unbounded run serves every budget (see robustness.py)."""
     x0 = view.x0
     projected = False
     if x_adv is None:
@@ -116,6 +186,16 @@ def feature_result(attack: str, goal: Goal, target_label: int | None, clf: GoalC
             x_adv = project(x0, x_adv, eps, norm, view.clip)
             projected = True
     success = bool(clf.met(x_adv[None, :])[0]) and not np.array_equal(x_adv, x0)
+    return x_adv, projected, success
+
+
+def feature_result(attack: str, goal: Goal, target_label: int | None, clf: GoalClassifier, view: FeatureView,
+                   x_adv: np.ndarray | None, eps: float | None, norm: float, before: Prediction, k: int,
+                   label_names: Sequence[str], truth: Sequence[int] | None, is_text: bool, original_text: str | None,
+                   t0: float, params: dict) -> AttackResult:
+    """Apply the eps budget (projection, then a re-check) and assemble the AttackResult."""
+    x0 = view.x0
+    x_adv, projected, success = apply_budget(clf, view, x_adv, eps, norm)
     after = view_prediction(view, x_adv, k, label_names, truth)
     l2, linf = perturbation_norms(x0, x_adv)
     return AttackResult(

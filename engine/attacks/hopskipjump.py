@@ -11,12 +11,13 @@ from typing import Sequence
 
 import numpy as np
 
-from engine.attacks.common import feature_result, initial_adversarial, norm_value, query_progress, seeded_numpy, run_in_feature_view
+from engine.attacks.common import (AttackProgress, feature_result, initial_adversarial, norm_value, run_in_feature_view,
+                                   seeded_numpy)
 from engine.attacks.goals import Goal, GoalClassifier
 from engine.attacks.result import AttackResult
 from engine.attacks.spec import AttackParam, AttackSpec
 from engine.models.base import FeatureView
-from engine.types import Prediction, ProgressFn, report
+from engine.types import Prediction, ProgressFn
 
 THETA = 2.0 ** -8
 
@@ -27,19 +28,21 @@ def hopskipjump(view: FeatureView, goal: Goal, before: Prediction, label_names: 
                 is_text: bool = False, original_text: str | None = None,
                 progress: ProgressFn | None = None) -> AttackResult:
     """Attack view.x0 (d,) toward ``goal``. Returns an AttackResult in the "features" space."""
-    from art.attacks.evasion import HopSkipJump
-
     t0 = time.perf_counter()
     nv = norm_value(norm)
-    budget = max_iter * (max_eval + 30) + init_eval + 40  # rough query count, for the progress bar
-    clf = GoalClassifier(goal, view.score, view.top_k, query_progress(progress, budget, "HopSkipJump"),
-                         margins=False)
+    # the bar: 5% for the starting-point search, then ART's iterations (curr_iter) / max_iter, each
+    # filled by its queries (gradient estimate, binary search, step-size search)
+    track = AttackProgress(progress, "HopSkipJump", max_iter, step_queries=max_eval + 20, start_share=0.05)
+    clf = GoalClassifier(goal, view.score, view.top_k, track.on_query, margins=False)
     x0 = view.x0.astype(np.float32)
-    report(progress, 0.0, "HopSkipJump: finding a starting point")
+    track.phase("finding a starting point")
     # ART draws its own starting point from an unseeded RandomState: give it a seeded one instead
-    start = initial_adversarial(clf, x0, view.clip, np.random.default_rng(seed))
+    start = initial_adversarial(clf, x0, view.clip, np.random.default_rng(seed), on_try=track.searching)
     x_adv = None
     if start is not None:
+        track.phase("loading ART")  # seconds on the first attack of a process
+        from art.attacks.evasion import HopSkipJump
+
         art = HopSkipJump(clf.art_classifier(x0.size, view.clip), targeted=False, norm=nv, max_iter=int(max_iter),
                           max_eval=int(max_eval), init_eval=int(init_eval), init_size=1, batch_size=64,
                           verbose=False)
@@ -47,6 +50,8 @@ def hopskipjump(view: FeatureView, goal: Goal, before: Prediction, label_names: 
         # is 12-17 single-query steps per iteration. 2^-8 of the segment is precise enough for a margin
         # check and halves the queries spent on line searches.
         art.theta = max(art.theta, THETA)
+        track.steps_from = lambda: art.curr_iter
+        track.begin_steps()
         with seeded_numpy(seed):
             x_adv = art.generate(x0[None, :], x_adv_init=start[None, :])[0]
         if not clf.met(x_adv[None, :])[0]:
@@ -55,7 +60,7 @@ def hopskipjump(view: FeatureView, goal: Goal, before: Prediction, label_names: 
               "eps": eps, "seed": int(seed), "found_start": start is not None}
     res = feature_result("hsj", goal, goal.target_label, clf, view, x_adv, eps, nv, before,
                          top_k, label_names, truth, is_text, original_text, t0, params)
-    report(progress, 1.0, "HopSkipJump: done")
+    track.done()
     return res
 
 

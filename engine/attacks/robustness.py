@@ -10,16 +10,14 @@ from __future__ import annotations
 import json
 import os
 import socket
-from pathlib import Path
 
 import numpy as np
 import scipy.sparse as sp
 
-from engine.atomic import write_text_atomic
 from engine.attacks.goals import GOAL_CLASSES
 from engine.errors import InputError
-from engine.paths import REPO_ROOT, result_cache_file
-from engine.types import ProgressFn, report
+from engine.paths import REPO_ROOT
+from engine.types import ProgressFn, report, scaled_progress
 
 KS = (1, 2, 3, 4, 5)
 TOP_K = 5  # labels kept per attacked document (P@1..5, R@1..5); the topk goal pushes all of them out
@@ -51,32 +49,77 @@ def check_ray_address(address: str | None) -> None:
                          "check the address and that the cluster is up, or leave --ray / RAY_ADDRESS unset.") from None
 
 
-def _attack_one(dataset: str, model_id: str, index: int, attack: str, eps, seed: int, split: str, store_root: str,
-                params: dict) -> dict:
-    """Attack one document (top-5 kept) and return the compact numbers the evaluation needs."""
+DOC_KIND = "robustness-docs"  # results_cache kind of the per-document unbounded attacks
+
+
+def _attack_one(dataset: str, model_id: str, index: int, attack: str, eps_values, seed: int, split: str,
+                store_root: str, params: dict, progress: ProgressFn | None = None) -> list[dict]:
+    """Attack one document (top-5 kept) and return, for each eps of ``eps_values``, the compact numbers
+    the evaluation needs.
+
+    The attack runs once, with no budget, and is cached per document (results_cache kind
+    "robustness-docs"): no attack reads eps while it runs (common.apply_budget applies it to the
+    output), so each eps's result is the unbounded point projected onto the eps-ball and re-checked,
+    one model query -- the same numbers as an attack run with that eps. WordNet ignores eps.
+    """
+    from engine.attacks.api import _attack_params, run_attack
+    from engine.attacks.registry import attack_spec
     from engine.data import load_dataset
     from engine.models.runtime import get_model
-    from engine.attacks.api import run_attack
     from engine.models.store import ModelStore
+    from engine.results_cache import cached, model_key
 
     store = ModelStore(store_root)
     ds = load_dataset(dataset)
-    model = get_model(dataset, model_id, store)
+    info = store.info(ds.name, model_id)
+    k = min(TOP_K, ds.n_labels)
+    goal, norm = params.get("goal", "top1"), str(params.get("norm", "2"))
+    resolved, given = _attack_params(attack, **{p: params.get(p) for p in
+                                                ("max_iter", "max_eval", "learning_rate", "nb_parallel", "max_words")})
+    key = {"dataset": ds.name, "model_id": model_id, "index": int(index), "attack": attack, "goal": goal,
+           "norm": norm, "params": resolved, "given": sorted(given), "seed": seed, "split": split, "top_k": k,
+           **model_key(store.root, info.manifest)}
     doc = ds.document(int(index), split)
     inp = ds.input_of(doc)
-    try:
-        res = run_attack(model, inp, attack=attack, eps=eps, seed=seed, top_k=min(TOP_K, model.n_labels),
-                         truth=list(doc.labels), **params)
-    except InputError as exc:
-        if attack != "wordnet" or "synonym" not in str(exc):
-            raise
-        # a document with no replaceable word cannot be attacked: it counts as a failed attack
-        top = model.predict(model.check_inputs([inp]), min(TOP_K, model.n_labels))[0].label_ids
-        return {"index": int(index), "success": False, "queries": 0, "seconds": 0.0, "l2": 0.0, "words_changed": 0,
-                "clean_top": top, "adv_top": top, "skipped": str(exc)}
-    return {"index": int(index), "success": bool(res.success), "queries": int(res.queries),
-            "seconds": float(res.seconds), "l2": res.l2, "words_changed": res.words_changed,
-            "clean_top": res.before.label_ids, "adv_top": res.after.label_ids}
+
+    def compute() -> dict:
+        model = get_model(ds.name, model_id, store)
+        try:
+            res = run_attack(model, inp, attack=attack, eps=None, seed=seed, top_k=k, truth=list(doc.labels),
+                             progress=progress, **params)
+        except InputError as exc:
+            if attack != "wordnet" or "synonym" not in str(exc):
+                raise
+            # a document with no replaceable word cannot be attacked: it counts as a failed attack
+            top = model.predict(model.check_inputs([inp]), k)[0].label_ids
+            return {"index": int(index), "success": False, "queries": 0, "seconds": 0.0, "l2": 0.0,
+                    "words_changed": 0, "clean_top": top, "adv_top": top, "skipped": str(exc), "vector": None}
+        vec = res.adversarial_vector
+        return {"index": int(index), "success": bool(res.success), "queries": int(res.queries),
+                "seconds": float(res.seconds), "l2": res.l2, "words_changed": res.words_changed,
+                "clean_top": res.before.label_ids, "adv_top": res.after.label_ids,
+                "vector": None if vec is None else np.asarray(vec, dtype=np.float32).tolist()}
+
+    row = cached(DOC_KIND, (ds.name,), key, compute, dump=json.dumps, load=json.loads)
+    vector = row.pop("vector", None)
+    if vector is None or attack_spec(attack).space != "features" or all(e is None for e in eps_values):
+        return [dict(row) for _ in eps_values]
+    from engine.attacks.common import apply_budget, norm_value, perturbation_norms, view_prediction
+    from engine.attacks.goals import GoalClassifier, make_goal
+
+    model = get_model(ds.name, model_id, store)
+    view = model.feature_view(inp)
+    clf = GoalClassifier(make_goal(goal, row["clean_top"], None, k), view.score, view.top_k, margins=False)
+    x_adv = np.asarray(vector, dtype=np.float32)
+    out = []
+    for eps in eps_values:
+        if eps is None:
+            out.append(dict(row))
+            continue
+        x, _, success = apply_budget(clf, view, x_adv, float(eps), norm_value(norm))
+        out.append({**row, "success": success, "l2": perturbation_norms(view.x0, x)[0],
+                    "adv_top": view_prediction(view, x, k, model.label_names, list(doc.labels)).label_ids})
+    return out
 
 
 def _metrics(Y: sp.csr_matrix, tops: list[list[int]]) -> dict[str, float]:
@@ -103,16 +146,26 @@ def sample_documents(n_docs: int, n: int, seed: int) -> list[int]:
 def evaluate_robustness(dataset: str, model_id: str, attack: str, n: int = 50, eps: float | None = None, seed: int = 0,
                         split: str = "test", store=None, progress: ProgressFn | None = None,
                         ray_address: str | None = None, **attack_params) -> dict:
-    """Clean vs attacked metrics over a seeded sample of n documents; cached on disk.
+    """Clean vs attacked metrics over a seeded sample of n documents; cached on disk (the total, and
+    each document's attack, which robustness_curve and other eps values reuse).
 
     Returns {"clean": {"P@1".."R@5"}, "attacked": {...}, "success_rate", "queries_mean",
     "perturbation_median", "seconds_per_doc", "n", "n_requested", "attack", "eps", "docs"}, plus "note"
     when ``n`` was more than the split has (then every document of the split is attacked).
     attack_params: goal, max_iter, max_eval, norm, learning_rate, nb_parallel, max_words (see attack_document).
     """
+    return _evaluate(dataset, model_id, attack, n, [eps], seed, split, store, progress, ray_address, attack_params)[0]
+
+
+def _evaluate(dataset: str, model_id: str, attack: str, n, eps_values: list, seed: int, split: str, store,
+              progress: ProgressFn | None, ray_address: str | None, attack_params: dict) -> list[dict]:
+    """evaluate_robustness for each eps of ``eps_values`` over one document sample: every document is
+    attacked once (see _attack_one), whatever the number of eps values, and only where no cached
+    total or per-document result exists."""
     from engine.data import load_dataset
     from engine.attacks.api import ATTACKS, check_attack_params
     from engine.models.store import ModelStore
+    from engine import results_cache
 
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
         raise InputError(f"n (documents to attack) must be a whole number of at least 1, got {n!r}.")
@@ -127,9 +180,10 @@ def evaluate_robustness(dataset: str, model_id: str, attack: str, n: int = 50, e
     if goal not in batch_goals:
         raise InputError(f"robustness is measured with the {' or '.join(map(repr, batch_goals))} goal, not {goal!r} "
                          "(a goal with a target label needs a label per document).")
-    check_attack_params(attack, goal, eps, attack_params.get("max_iter"), attack_params.get("max_eval"),
-                        attack_params.get("norm", "2"), attack_params.get("learning_rate"),
-                        attack_params.get("nb_parallel"), attack_params.get("max_words", 5))
+    for eps in eps_values:
+        check_attack_params(attack, goal, eps, attack_params.get("max_iter"), attack_params.get("max_eval"),
+                            attack_params.get("norm", "2"), attack_params.get("learning_rate"),
+                            attack_params.get("nb_parallel"), attack_params.get("max_words", 5))
     address = ray_address or os.environ.get("RAY_ADDRESS")
     check_ray_address(address)
     store = store or ModelStore()
@@ -150,46 +204,56 @@ def evaluate_robustness(dataset: str, model_id: str, attack: str, n: int = 50, e
     if n > n_split:
         extra["note"] = (f"n capped: asked for {int(n):,} documents, the {split} split has {n_split:,}, so all "
                          f"{n_split:,} were attacked.")
-    key = {"dataset": ds.name, "model_id": model_id, "attack": attack, "n": int(n), "eps": eps, "seed": seed,
-           "split": split, "params": attack_params, "store": str(Path(store.root).resolve()),
-           "model_created": info.manifest.get("created")}
-    path = result_cache_file("robustness", ds.name, key=key)
-    if path.is_file():
-        try:
-            return {**json.loads(path.read_text()), **extra}
-        except (OSError, ValueError):
-            pass
-    args = (ds.name, model_id, attack, eps, seed, split, str(store.root), dict(attack_params))
-    if address:
-        rows = _run_ray(docs, args, address, progress)
-    else:
-        rows = []
-        for j, i in enumerate(docs):
-            rows.append(_attack_one(ds.name, model_id, i, attack, eps, seed, split, str(store.root), attack_params))
-            report(progress, (j + 1) / len(docs), f"attacked {j + 1}/{len(docs)} documents")
-    rows.sort(key=lambda r: r["index"])
-    Y = ds.split(split).Y[docs]
+
+    def total_key(eps) -> dict:
+        return {"dataset": ds.name, "model_id": model_id, "attack": attack, "n": int(n), "eps": eps, "seed": seed,
+                "split": split, "params": attack_params, **results_cache.model_key(store.root, info.manifest)}
+
+    results = [results_cache.lookup("robustness", (ds.name,), total_key(e), json.loads) for e in eps_values]
+    missing = [j for j, r in enumerate(results) if r is None]
+    if missing:
+        todo = [eps_values[j] for j in missing]
+        args = (ds.name, model_id, attack, todo, seed, split, str(store.root), dict(attack_params))
+        report(progress, 0.0, f"attacking {len(docs)} documents")
+        if address:
+            per_doc = _run_ray(docs, args, address, progress)
+        else:
+            per_doc = []
+            for j, i in enumerate(docs):
+                sub = scaled_progress(progress, j / len(docs), (j + 1) / len(docs))
+                doc_progress = None if sub is None else (
+                    lambda f, msg="", j=j, sub=sub: sub(f, f"document {j + 1}/{len(docs)}: {msg}"))
+                per_doc.append(_attack_one(ds.name, model_id, i, attack, todo, seed, split, str(store.root),
+                                           attack_params, progress=doc_progress))
+                report(progress, (j + 1) / len(docs), f"attacked {j + 1}/{len(docs)} documents")
+        Y = ds.split(split).Y[docs]
+        for m, (j, eps) in enumerate(zip(missing, todo)):
+            out = _summary(sorted((d[m] for d in per_doc), key=lambda r: r["index"]), Y, attack, eps, seed, docs,
+                           bool(address))
+            # a cache that cannot be written costs only the reuse: the finished result is returned
+            results[j] = results_cache.store("robustness", (ds.name,), total_key(eps), out, json.dumps)
+    return [{**r, **extra} for r in results]
+
+
+def _summary(rows: list[dict], Y: sp.csr_matrix, attack: str, eps, seed: int, docs: list[int],
+             distributed: bool) -> dict:
     succ = [r for r in rows if r["success"]]
     pert = [r["words_changed"] if attack == "wordnet" else r["l2"] for r in succ]
-    out = {"clean": _metrics(Y, [r["clean_top"] for r in rows]),
-           "attacked": _metrics(Y, [r["adv_top"] for r in rows]),
-           "success_rate": len(succ) / len(rows),
-           "queries_mean": float(np.mean([r["queries"] for r in rows])),
-           "perturbation_median": float(np.median(pert)) if pert else None,
-           "perturbation": "words changed" if attack == "wordnet" else "L2 in the feature view",
-           "seconds_per_doc": float(np.mean([r["seconds"] for r in rows])),
-           "n": len(rows), "attack": attack, "eps": eps, "seed": seed, "docs": docs,
-           "not_attackable": sum(1 for r in rows if r.get("skipped")),
-           "distributed": bool(address), **extra}
-    try:
-        write_text_atomic(path, json.dumps(out))
-    except OSError:
-        pass  # the cache is an optimisation: a result computed for minutes is never lost to a read-only disk
-    return out
+    return {"clean": _metrics(Y, [r["clean_top"] for r in rows]),
+            "attacked": _metrics(Y, [r["adv_top"] for r in rows]),
+            "success_rate": len(succ) / len(rows),
+            "queries_mean": float(np.mean([r["queries"] for r in rows])),
+            "perturbation_median": float(np.median(pert)) if pert else None,
+            "perturbation": "words changed" if attack == "wordnet" else "L2 in the feature view",
+            "seconds_per_doc": float(np.mean([r["seconds"] for r in rows])),
+            "n": len(rows), "attack": attack, "eps": eps, "seed": seed, "docs": docs,
+            "not_attackable": sum(1 for r in rows if r.get("skipped")),
+            "distributed": distributed}
 
 
-def _run_ray(docs: list[int], args: tuple, address: str, progress: ProgressFn | None) -> list[dict]:
-    """One Ray task per document; workers load the model themselves (cached per worker process)."""
+def _run_ray(docs: list[int], args: tuple, address: str, progress: ProgressFn | None) -> list[list[dict]]:
+    """One Ray task per document (its rows for every eps); workers load the model themselves (cached per
+    worker process)."""
     try:
         import ray
     except ImportError:
@@ -207,9 +271,9 @@ def _run_ray(docs: list[int], args: tuple, address: str, progress: ProgressFn | 
         if os.environ.get(var):
             env[var] = os.environ[var]
     task = ray.remote(_attack_one).options(runtime_env={"env_vars": env})
-    dataset, model_id, attack, eps, seed, split, root, params = args
-    pending = [task.remote(dataset, model_id, i, attack, eps, seed, split, root, params) for i in docs]
-    rows: list[dict] = []
+    dataset, model_id, attack, eps_values, seed, split, root, params = args
+    pending = [task.remote(dataset, model_id, i, attack, eps_values, seed, split, root, params) for i in docs]
+    rows: list[list[dict]] = []
     try:
         while pending:
             done, pending = ray.wait(pending, num_returns=1)
@@ -225,16 +289,14 @@ def _run_ray(docs: list[int], args: tuple, address: str, progress: ProgressFn | 
 def robustness_curve(dataset: str, model_id: str, attack: str, eps_values, n: int = 30, seed: int = 0,
                      split: str = "test", store=None, progress: ProgressFn | None = None,
                      ray_address: str | None = None, **attack_params) -> list[dict]:
-    """[{"eps", "P@1".."P@5" (attacked), "success_rate"}] for each eps, same documents throughout."""
+    """[{"eps", "P@1".."P@5" (attacked), "success_rate"}] for each eps, same documents throughout.
+    Each document is attacked once for the whole curve (see _attack_one); each eps's total is cached as
+    evaluate_robustness caches it, so a later evaluate_robustness at one of these eps is instant."""
     eps_values = list(eps_values)
     if not eps_values:
         raise InputError("give at least one eps value for the robustness curve.")
-    out = []
-    for j, e in enumerate(eps_values):
-        def sub(f, msg="", j=j):
-            return None if progress is None else progress((j + f) / len(eps_values), f"eps={e}: {msg}")
-        r = evaluate_robustness(dataset, model_id, attack, n=n, eps=e, seed=seed, split=split, store=store,
-                                progress=sub if progress else None, ray_address=ray_address, **attack_params)
-        out.append({"eps": e, **{k: r["attacked"][k] for k in ("P@1", "P@2", "P@3", "P@4", "P@5")},
-                    "success_rate": r["success_rate"], "clean_P@1": r["clean"]["P@1"], "clean_P@5": r["clean"]["P@5"]})
-    return out
+    results = _evaluate(dataset, model_id, attack, n, eps_values, seed, split, store, progress, ray_address,
+                        attack_params)
+    return [{"eps": e, **{k: r["attacked"][k] for k in ("P@1", "P@2", "P@3", "P@4", "P@5")},
+             "success_rate": r["success_rate"], "clean_P@1": r["clean"]["P@1"], "clean_P@5": r["clean"]["P@5"]}
+            for e, r in zip(eps_values, results)]

@@ -15,7 +15,7 @@ from typing import Sequence
 
 import numpy as np
 
-from engine.attacks.common import changed_features, count_changed, perturbation_norms
+from engine.attacks.common import AttackProgress, changed_features, count_changed, perturbation_norms
 from engine.attacks.goals import Goal, GoalClassifier
 from engine.attacks.result import AttackResult
 from engine.attacks.spec import AttackParam, AttackSpec
@@ -64,9 +64,11 @@ def wordnet_attack(model, text: str, goal: Goal, before: Prediction, *, max_word
     def rank(T, k):
         return top_k_indices(model.score_matrix(T, k), k)
 
-    budget = len(cands) + 1 + sum(len(v) for v in cands.values())
-    clf = GoalClassifier(goal, score, rank,
-                         lambda q: report(progress, 0.95 * min(1.0, q / budget), f"WordNet: {q} queries"))
+    # the bar: 10% for the words' importance (one batch), then words tried / words with synonyms (the
+    # greedy pass stops early when the goal is met or max_words words are replaced: then done)
+    track = AttackProgress(progress, "WordNet", len(cands), step_queries=MAX_SYNONYMS, start_share=0.1)
+    clf = GoalClassifier(goal, score, rank, track.on_query)
+    track.phase("ranking the words by importance")
     met0, m0 = clf.evaluate([" ".join(words)])
     # importance: margin after removing each candidate word (only words we could replace matter)
     pos = sorted(cands)
@@ -75,6 +77,7 @@ def wordnet_attack(model, text: str, goal: Goal, before: Prediction, *, max_word
     drop = m0[0] - m_removed
     tie = np.random.default_rng(seed).random(len(pos))
     order = [pos[j] for j in np.lexsort((tie, -drop))]
+    track.begin_steps()
 
     current = list(words)
     margin = float(m0[0])
@@ -90,6 +93,7 @@ def wordnet_attack(model, text: str, goal: Goal, before: Prediction, *, max_word
             swaps.append((current[i], cands[i][best]))
             current[i] = cands[i][best]
             margin, met = float(t_margin[best]), bool(t_met[best])
+        track.step_done()
     adv_text = " ".join(current)
     after = model.predict([adv_text], top_k, truth=None if truth is None else [truth])[0]
     view0, view1 = model.feature_view(text), model.feature_view(adv_text)
@@ -103,7 +107,7 @@ def wordnet_attack(model, text: str, goal: Goal, before: Prediction, *, max_word
         params={"max_words": int(max_words), "seed": int(seed), "max_synonyms": MAX_SYNONYMS,
                 "swaps": [list(s) for s in swaps], "words_with_synonyms": len(cands)},
         features_changed=count_changed(view0.x0, view1.x0))
-    report(progress, 1.0, "WordNet: done")
+    track.done()
     return res
 
 

@@ -15,13 +15,13 @@ from typing import Sequence
 
 import numpy as np
 
-from engine.attacks.common import feature_result, norm_value, query_progress, seeded_numpy, run_in_feature_view
+from engine.attacks.common import AttackProgress, count_calls, feature_result, norm_value, run_in_feature_view, seeded_numpy
 from engine.attacks.goals import Goal, GoalClassifier
 from engine.attacks.result import AttackResult
 from engine.attacks.spec import AttackParam, AttackSpec
 from engine.errors import InputError
 from engine.models.base import FeatureView
-from engine.types import Prediction, ProgressFn, report
+from engine.types import Prediction, ProgressFn
 
 # Margins of XMC scores are small (scores lie in [0, 1]); ART's default c = 1e-3 would make the
 # distance term dominate and ZOO would never move. c = 10 lets the margin term lead.
@@ -33,26 +33,29 @@ def zoo(view: FeatureView, goal: Goal, before: Prediction, label_names: Sequence
         eps: float | None = None, seed: int = 0, top_k: int = 5, truth: Sequence[int] | None = None,
         is_text: bool = False, original_text: str | None = None, progress: ProgressFn | None = None) -> AttackResult:
     """Attack view.x0 (d,) toward ``goal``. Returns an AttackResult in the "features" space."""
-    from art.attacks.evasion import ZooAttack
-
     t0 = time.perf_counter()
     nv = norm_value(norm)
     x0 = view.x0.astype(np.float32)
     nb_parallel = int(min(nb_parallel, x0.size))
-    budget = max_iter * (2 * nb_parallel + 1) + 2
-    clf = GoalClassifier(goal, view.score, view.top_k, query_progress(progress, budget, "ZOO"))
-    report(progress, 0.0, "ZOO: starting")
+    # the bar: ART's iterations done / max_iter (one _optimizer call each: 2 * nb_parallel + 1 queries)
+    track = AttackProgress(progress, "ZOO", max_iter, step_queries=2 * nb_parallel + 2)
+    clf = GoalClassifier(goal, view.score, view.top_k, track.on_query)
+    track.phase("loading ART")  # seconds on the first attack of a process
+    from art.attacks.evasion import ZooAttack
+
     art = ZooAttack(clf.art_classifier(x0.size, view.clip), confidence=0.0, targeted=False,
                     learning_rate=float(learning_rate), max_iter=int(max_iter), binary_search_steps=1,
                     initial_const=INITIAL_CONST, abort_early=True, use_resize=False, use_importance=False,
                     nb_parallel=nb_parallel, batch_size=1, variable_h=1e-3, verbose=False)
+    count_calls(art, "_optimizer", track.step_done)  # ZooAttack has no callback: one call per iteration
+    track.begin_steps()
     with seeded_numpy(seed):
         x_adv = art.generate(x0[None, :])[0]
     params = {"max_iter": int(max_iter), "learning_rate": float(learning_rate), "nb_parallel": nb_parallel,
               "norm": str(norm), "eps": eps, "seed": int(seed), "initial_const": INITIAL_CONST}
     res = feature_result("zoo", goal, goal.target_label, clf, view, x_adv, eps, nv, before,
                          top_k, label_names, truth, is_text, original_text, t0, params)
-    report(progress, 1.0, "ZOO: done")
+    track.done()
     return res
 
 

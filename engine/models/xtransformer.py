@@ -31,7 +31,7 @@ from engine.models.base import FeatureView, XMCModel
 from engine.models.featurize import TfidfText
 from engine.models.xlinear import (SOLVERS, LevelWeights, label_path_of, path_weights, pecos_combine,
                                    pecos_transform, selected_scores)
-from engine.types import ProgressFn, report
+from engine.types import ProgressFn, report, scaled_progress
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -130,41 +130,99 @@ def _make_eager(bert) -> None:
 
 
 class _ProgressFromLogs(logging.Handler):
-    """Turns PECOS' training log lines into progress reports.
+    """Turns PECOS' training log lines and encoder forward passes into progress reports.
 
-    PECOS' ``XTransformer.train`` has no callback, but logs each fine-tuning step (we set
-    ``logging_steps=1``) and each stage. Raising Cancelled from here propagates out of PECOS'
-    ``LOGGER.info`` call, so a cancel stops training within one step. Stages with no step logs
-    (embedding the training set, training the ranker) can only be cancelled at their ends.
+    PECOS' ``XTransformer.train`` has no callback. It logs each fine-tuning step (we set
+    ``logging_steps=1``) and each stage; an exception raised in a handler's ``emit`` is not caught
+    by ``logging`` (only the stock handlers catch their own errors), so Cancelled raised here stops
+    PECOS within one step. Embedding the training texts (after each level's fine-tuning) logs
+    nothing per batch: ``_EncoderForwards`` calls ``on_forward`` before every encoder forward pass,
+    a cancel point per batch there too. Each level's share is split between fine-tuning (forward +
+    backward, ``epochs`` passes) and embedding (one forward pass) by their cost, about 3 * epochs : 1.
+    The ranker (a PECOS C++ call) is reported before and after; it cannot be stopped mid-call.
     """
 
     STEP = re.compile(r"\[\s*(\d+)/\s*(\d+)\]\[\s*(\d+)/\s*(\d+)\]")
     LEVEL = re.compile(r"at level (\d+), nr_labels=(\d+)")
 
-    def __init__(self, progress: ProgressFn | None, n_levels: int, lo: float = 0.05, hi: float = 0.85):
+    def __init__(self, progress: ProgressFn | None, n_levels: int, n_texts: int = 1, batch_size: int = 1,
+                 epochs: int = 1, lo: float = 0.05, hi: float = 0.85):
         super().__init__(logging.INFO)
         self.progress, self.n_levels, self.lo, self.hi = progress, max(1, n_levels), lo, hi
         self.level, self.n_level_labels = 0, 0
+        self.n_batches = max(1, -(-int(n_texts) // max(1, int(batch_size))))
+        self.tune_share = 3.0 * epochs / (3.0 * epochs + 1.0)
+        self.embedding, self.batches = False, 0
+        self.fraction, self.message = lo, "fine-tuning the encoder"
+
+    def _report(self, fraction: float, message: str) -> None:
+        self.fraction, self.message = max(self.fraction, fraction), message
+        report(self.progress, self.fraction, message)
+
+    def _at(self, level_fraction: float) -> float:
+        return self.lo + (self.hi - self.lo) / self.n_levels * (self.level + level_fraction)
 
     def emit(self, record: logging.LogRecord) -> None:
         msg = record.getMessage()
-        span = (self.hi - self.lo) / self.n_levels
         m = self.LEVEL.search(msg)
         if m:
-            self.level, self.n_level_labels = int(m.group(1)), int(m.group(2))
-            report(self.progress, self.lo + span * self.level,
-                   f"fine-tuning the encoder, tree level {self.level + 1}/{self.n_levels} ({self.n_level_labels} clusters)")
+            self.level, self.n_level_labels, self.embedding = int(m.group(1)), int(m.group(2)), False
+            self._report(self._at(0.0), f"fine-tuning the encoder, tree level {self.level + 1}/{self.n_levels} "
+                                        f"({self.n_level_labels} clusters)")
             return
         m = self.STEP.search(msg)
         if m:
             step, total = int(m.group(3)), max(1, int(m.group(4)))
-            report(self.progress, self.lo + span * (self.level + step / total),
-                   f"fine-tuning level {self.level + 1}/{self.n_levels}: step {step}/{total}")
+            self._report(self._at(self.tune_share * step / total),
+                         f"fine-tuning level {self.level + 1}/{self.n_levels}: step {step}/{total}")
             return
         if "Predict on input text tensors" in msg or "Predict with csr_codes_next" in msg:
-            report(self.progress, self.lo + span * (self.level + 1), "embedding the training texts")
+            self.embedding, self.batches = True, 0
+            self._report(self._at(self.tune_share), f"level {self.level + 1}/{self.n_levels}: embedding the "
+                                                    f"training texts (batch 0/{self.n_batches})")
+        elif "Constructed instance feature matrix" in msg:
+            self.embedding = False
+            self._report(self.hi - 0.01, "building the ranker's label tree on [TF-IDF ; embedding]")
         elif "Start training ranker" in msg:
-            report(self.progress, self.hi, "training the ranker on [TF-IDF ; embedding]")
+            self.embedding = False
+            self._report(self.hi, "training the ranker on [TF-IDF ; embedding] (one uninterruptible PECOS call)")
+
+    def on_forward(self) -> None:
+        """Before each encoder forward pass: a cancel point; while embedding, one batch more."""
+        if self.embedding:
+            self.batches += 1
+            done = min(self.batches - 1, self.n_batches) / self.n_batches
+            self._report(self._at(self.tune_share + (1.0 - self.tune_share) * done),
+                         f"level {self.level + 1}/{self.n_levels}: embedding the training texts "
+                         f"(batch {min(self.batches, self.n_batches)}/{self.n_batches})")
+        else:
+            self._report(self.fraction, self.message)
+
+
+class _EncoderForwards:
+    """Context: ``on_forward()`` before every forward pass of a PECOS text encoder (``*ForXMC``) made
+    by this thread -- the only per-batch hook PECOS' embedding loop offers. The hook is global to
+    torch (PECOS creates and reloads its encoder objects inside train), so it filters by thread and
+    module type: other threads' models (a concurrent explanation) are never touched."""
+
+    def __init__(self, on_forward):
+        self.on_forward = on_forward
+
+    def _hook(self, module, args):
+        if threading.get_ident() == self.thread and type(module).__name__.endswith("ForXMC"):
+            self.on_forward()
+        return None
+
+    def __enter__(self):
+        from torch.nn.modules.module import register_module_forward_pre_hook
+
+        self.thread = threading.get_ident()
+        self.handle = register_module_forward_pre_hook(self._hook)
+        return self
+
+    def __exit__(self, *exc):
+        self.handle.remove()
+        return False
 
 
 class _PecosLogs:
@@ -307,15 +365,19 @@ class XTransformerXMC(XMCModel):
         old_threads = torch.get_num_threads()
         torch.set_num_threads(params.threads)
         try:
-            with _PecosLogs(_ProgressFromLogs(progress, n_levels)), warnings.catch_warnings():
+            logs = _ProgressFromLogs(progress, n_levels, len(texts), params.batch_size, params.epochs)
+            with _PecosLogs(logs), _EncoderForwards(logs.on_forward), warnings.catch_warnings():
                 warnings.filterwarnings("ignore", message=".*AdamW is deprecated.*", category=FutureWarning)
                 xtf = XTransformer.train(prob, clustering=clustering, train_params=tp, pred_params=pp,
                                          threads=params.threads)
         finally:
             torch.set_num_threads(old_threads)
         xtf.text_encoder.clear_cuda() if use_gpu else None
-        xlinear = _train_xlinear(X, Y, params) if params.ensemble_xlinear_weight > 0 else None
-        report(progress, 1.0, "done")
+        xlinear = None
+        if params.ensemble_xlinear_weight > 0:
+            report(progress, 0.95, "training the XR-Linear ranker of the ensemble")
+            xlinear = _train_xlinear(X, Y, params)
+        report(progress, 1.0, "X-Transformer trained")
         return cls(xtf, feat, label_names, params, xlinear=xlinear)
 
     def refit_ranker(self, texts: list[str], Y: sp.csr_matrix, progress: ProgressFn | None = None,
@@ -350,8 +412,9 @@ class XTransformerXMC(XMCModel):
         if X_tfidf.shape != (len(texts), feat.dim):
             raise InputError(f"X_tfidf must have shape ({len(texts)}, {feat.dim}), got {X_tfidf.shape}.")
         report(progress, 0.0, "embedding the training texts")
-        X = self.rank_features(self.embed(texts), X_tfidf)
-        report(progress, 0.7, "training the ranker on [TF-IDF ; embedding]")
+        emb = self.embed(texts, progress=scaled_progress(progress, 0.0, 0.7))
+        X = self.rank_features(emb, X_tfidf)
+        report(progress, 0.7, "training the ranker on [TF-IDF ; embedding] (one uninterruptible PECOS call)")
         tp, pp = _ranker_params(params)
         cl = Indexer.gen(LabelEmbeddingFactory.pifa(Y, X), train_params=tp.refined_indexer_params)
         tp.ranker_params.hlm_args = HierarchicalMLModel._duplicate_fields_with_name_ending_with_chain(
@@ -360,8 +423,11 @@ class XTransformerXMC(XMCModel):
             pp.ranker_params.hlm_args, HierarchicalMLModel.PredParams, len(cl))
         ranker = XLinearModel.train(X, Y, C=cl, train_params=tp.ranker_params, pred_params=pp.ranker_params)
         xtf = type(self.xtf)(self.xtf.text_encoder, ranker)
-        report(progress, 1.0, "done")
-        xl = _train_xlinear(X_tfidf, Y, params) if params.ensemble_xlinear_weight > 0 else None
+        xl = None
+        if params.ensemble_xlinear_weight > 0:
+            report(progress, 0.95, "training the XR-Linear ranker of the ensemble")
+            xl = _train_xlinear(X_tfidf, Y, params)
+        report(progress, 1.0, "ranker refitted")
         return type(self)(xtf, feat, self.label_names, params, self.is_quantized, xl)
 
     def with_xlinear_ensemble(self, texts: list[str], Y: sp.csr_matrix, weight: float) -> "XTransformerXMC":
@@ -384,13 +450,13 @@ class XTransformerXMC(XMCModel):
                               max_length=self.max_tokens, return_tensors="pt", return_token_type_ids=True,
                               return_attention_mask=True)
 
-    def embed(self, texts: list[str]) -> np.ndarray:
+    def embed(self, texts: list[str], progress: ProgressFn | None = None) -> np.ndarray:
         """Pooled encoder output PECOS feeds the ranker (before normalisation): ndarray (n, h) float32.
 
         Texts whose truncated token ids coincide are encoded once: perturbations that only touch
         words past the ``max_tokens`` window (deletion curves, LIME samples of long texts) leave the
         encoder input unchanged, and only their TF-IDF half differs. Inside ``reusing_embeddings()``
-        the encodings are also kept across calls.
+        the encodings are also kept across calls. progress: reported (and Cancel checked) per batch.
         """
         import torch
 
@@ -416,6 +482,7 @@ class XTransformerXMC(XMCModel):
             out = []
             with torch.no_grad():
                 for i in range(0, len(rows), self.params.batch_size):
+                    report(progress, i / len(rows), f"embedding {i:,}/{len(rows):,} texts")
                     r = torch.from_numpy(rows[i:i + self.params.batch_size])
                     width = int(lengths[r.numpy()].max())
                     o = enc(**{name: t[name][r, :width].to(dev)

@@ -32,10 +32,26 @@ TOLERANCE = 0.02  # allowed drop of validation P@1 below the baseline's
 STATS_SAMPLE = 500  # documents used for tag consistency and label-distribution KL
 
 
-def _p_at_1(model, inputs, Y) -> float:
+EVAL_BATCH = 256  # validation rows scored per call: a Cancel point (and a report) per batch
+
+
+def _p_at_1(model, inputs, Y, progress: ProgressFn | None = None, what: str = "validation") -> float:
     from engine.metrics import ranking_metrics
 
-    return ranking_metrics(Y, model.score_matrix(model.check_inputs(inputs), 5), ks=(1,))["P@1"]
+    n = len(inputs)
+    parts = []
+    for i in range(0, n, EVAL_BATCH):
+        report(progress, i / max(n, 1), f"scoring {what} {i:,}/{n:,}")
+        parts.append(model.score_matrix(model.check_inputs(inputs[i:i + EVAL_BATCH]), 5))
+    report(progress, 1.0, f"scored {what}")
+    return ranking_metrics(Y, sp.vstack(parts).tocsr(), ks=(1,))["P@1"]
+
+
+def _phase(progress: ProgressFn | None, lo: float, hi: float, name: str) -> ProgressFn | None:
+    """A sub-step's progress mapped onto [lo, hi], its messages prefixed by the phase's name (a nested
+    model's "trained" is then read as that phase's, never as the whole job's end)."""
+    sub = scaled_progress(progress, lo, hi)
+    return None if sub is None else (lambda f, msg="": sub(f, f"{name}: {msg}" if msg else name))
 
 
 def _fit(family: str, clean, aug, Y: sp.csr_matrix, label_names, feature_names, params, intensities, rng,
@@ -62,8 +78,7 @@ def _fit(family: str, clean, aug, Y: sp.csr_matrix, label_names, feature_names, 
     else:
         feat = DenseScaler().fit(np.asarray(clean), feature_names)
         X = feat.transform(np.vstack([clean, aug]))
-    report(progress, 0.2, "training rankers")
-    xlm = train_ranker(X, Y2, params)
+    xlm = train_ranker(X, Y2, params, progress=scaled_progress(progress, 0.2, 1.0))
     return XLinearXMC(xlm, feat, label_names, params)
 
 
@@ -173,8 +188,9 @@ def _train_robust(ds, family, params, store, progress, seed, max_rounds, encoder
     Y_fit, Y_val = ds.train.Y[fit_rows], ds.train.Y[val_rows]
 
     report(progress, 0.02, "training the clean reference model on 90% of train")
-    base = _fit_clean(family, fit_in, Y_fit, ds, params, scaled_progress(progress, 0.02, 0.15), encoder_from)
-    base_p1 = _p_at_1(base, val_in, Y_val)
+    base = _fit_clean(family, fit_in, Y_fit, ds, params, _phase(progress, 0.02, 0.14, "clean reference model"),
+                      encoder_from)
+    base_p1 = _p_at_1(base, val_in, Y_val, _phase(progress, 0.14, 0.15, "clean reference model"))
 
     table = synonym_table(ds.train.texts, scaled_progress(progress, 0.15, 0.2)) if is_text else None
     if is_text and not table:
@@ -194,8 +210,8 @@ def _train_robust(ds, family, params, store, progress, seed, max_rounds, encoder
         aug, changed = _augment(is_text, fit_in, table, scaler_stats, levels, rr)
         report(progress, lo + 0.1 * span, f"round {r}/{max_rounds}: training on clean + augmented data")
         model = _fit(family, fit_in, aug, Y_fit, ds.label_names, ds.feature_names, params, levels, rr,
-                     scaled_progress(progress, lo + 0.1 * span, lo + 0.9 * span), encoder_from)
-        p1 = _p_at_1(model, val_in, Y_val)
+                     _phase(progress, lo + 0.1 * span, lo + 0.9 * span, f"round {r}/{max_rounds}"), encoder_from)
+        p1 = _p_at_1(model, val_in, Y_val, _phase(progress, lo + 0.9 * span, lo + span, f"round {r}/{max_rounds}"))
         ok = p1 >= base_p1 - TOLERANCE
         rounds.append({"round": r, "max_intensity": r / max_rounds, "val_P@1": p1, "within_tolerance": ok,
                        "avg_words_changed": None if changed is None else float(changed.mean()),
@@ -218,6 +234,7 @@ def _train_robust(ds, family, params, store, progress, seed, max_rounds, encoder
     sample = np.random.default_rng([seed, 99]).choice(len(fit_rows), size=m, replace=False)
     clean_s = [fit_in[i] for i in sample] if is_text else fit_in[sample]
     aug_s = [aug[i] for i in sample] if is_text else aug[sample]
+    report(progress, 0.9, f"augmentation statistics on {m} documents")
     same5, same1, kl = _consistency_and_kl(base, clean_s, aug_s, ds.n_labels)
 
     cheap = family == "xlinear" or encoder_from is not None
@@ -227,14 +244,15 @@ def _train_robust(ds, family, params, store, progress, seed, max_rounds, encoder
         full_levels = rr.integers(1, r_kept + 1, size=n) / max_rounds
         full_aug, _ = _augment(is_text, inputs_all, table, scaler_stats, full_levels, rr)
         model = _fit(family, inputs_all, full_aug, ds.train.Y, ds.label_names, ds.feature_names, params, full_levels,
-                     rr, encoder_from=encoder_from)
+                     rr, _phase(progress, 0.92, 0.96, "final model on the full training split"), encoder_from)
     elif model is None:
         rr = np.random.default_rng([seed, 1])
-        model = _fit(family, fit_in, aug, Y_fit, ds.label_names, ds.feature_names, params, levels, rr)
+        model = _fit(family, fit_in, aug, Y_fit, ds.label_names, ds.feature_names, params, levels, rr,
+                     _phase(progress, 0.92, 0.96, "final model"))
     train_seconds = time.perf_counter() - t0
     vocab_before = len(base.featurizer.vocabulary) if is_text and hasattr(base, "featurizer") else ds.n_features
     vocab_after = len(model.featurizer.vocabulary) if is_text and hasattr(model, "featurizer") else ds.n_features
-    metrics = runtime.evaluate_model(model, ds, progress=scaled_progress(progress, 0.96, 0.99))
+    metrics = runtime.evaluate_model(model, ds, progress=_phase(progress, 0.96, 0.99, "evaluating on test"))
     manifest = {
         "variant": "robust", "baseline": family, "dataset_is_sample": ds.is_sample, "data_checksums": ds.checksums,
         "params": asdict(params), "seed": seed, "train_seconds": round(train_seconds, 3), "n_train": n,

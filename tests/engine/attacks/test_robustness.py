@@ -78,3 +78,68 @@ def test_wordnet_doc_without_synonyms_counts_as_failed(attack_store, attack_cach
     r = evaluate_robustness("bibtex", "xlinear", "wordnet", n=2, store=attack_store)
     assert r["success_rate"] == 0.0 and r["not_attackable"] == 2 and r["perturbation_median"] is None
     assert r["attacked"] == r["clean"]
+
+
+@pytest.mark.parametrize("attack", ["hsj", "zoo"])
+def test_curve_numbers_equal_attacks_run_with_each_eps(attack_store, attack_cache, attack):
+    from engine.attacks.robustness import _attack_one
+
+    eps_values = [0.05, 0.3, 2.0]
+    docs = sample_documents(500, 3, 0)
+    params = {"max_iter": 3} if attack == "hsj" else {"max_iter": 5}
+    rows = [_attack_one("bibtex", "xlinear", i, attack, eps_values, 0, "test", str(attack_store.root), params)
+            for i in docs]
+    from engine.attacks.api import run_attack
+    from engine.data import load_dataset
+    from engine.models.runtime import get_model
+
+    ds, model = load_dataset("bibtex"), get_model("bibtex", "xlinear", attack_store)
+    for d, i in enumerate(docs):
+        doc = ds.document(i, "test")
+        for e, eps in enumerate(eps_values):
+            res = run_attack(model, ds.input_of(doc), attack=attack, eps=eps, seed=0, top_k=5,
+                             truth=list(doc.labels), **params)
+            r = rows[d][e]
+            assert (r["success"], r["queries"], r["adv_top"], r["clean_top"]) == \
+                (res.success, res.queries, res.after.label_ids, res.before.label_ids), (i, eps)
+            assert r["l2"] == pytest.approx(res.l2, rel=1e-6, abs=1e-9)
+    # the budgets differ in what they let through on this sample (the test would not see a wrong projection)
+    assert len({tuple(r[e]["success"] for r in rows) for e in range(len(eps_values))}) > 1
+
+
+def test_curve_attacks_each_document_once_and_repeats_attack_nothing(attack_store, attack_cache, monkeypatch):
+    import engine.attacks.api as api
+
+    calls = []
+    real = api.run_attack
+    monkeypatch.setattr(api, "run_attack", lambda *a, **k: calls.append(k.get("eps")) or real(*a, **k))
+    curve = robustness_curve("bibtex", "xlinear", "hsj", [0.1, 1.0, 3.0], n=3, store=attack_store, max_iter=3)
+    assert calls == [None, None, None]  # one unbounded attack per document for the three budgets
+    assert len(list((attack_cache / "robustness-docs").rglob("*.json"))) == 3
+    one = evaluate_robustness("bibtex", "xlinear", "hsj", n=3, eps=1.0, store=attack_store, max_iter=3)
+    assert curve[1]["success_rate"] == one["success_rate"] and curve[1]["P@1"] == one["attacked"]["P@1"]
+
+    def no_attack(*a, **k):
+        raise AssertionError("attacked again")
+    monkeypatch.setattr(api, "run_attack", no_attack)
+    assert robustness_curve("bibtex", "xlinear", "hsj", [0.1, 1.0, 3.0], n=3, store=attack_store,
+                            max_iter=3) == curve
+    for f in (attack_cache / "robustness").rglob("*.json"):
+        f.unlink()  # the totals gone: the per-document results still serve any eps, new ones included
+    again = robustness_curve("bibtex", "xlinear", "hsj", [3.0, 0.5, 0.1], n=3, store=attack_store, max_iter=3)
+    assert again[0] == curve[2] and again[2] == curve[0]
+
+
+def test_cancel_mid_attack_stops_and_keeps_nothing(attack_store, attack_cache):
+    from engine.errors import Cancelled
+
+    seen = []
+
+    def progress(f, msg):
+        seen.append((f, msg))
+        return len(seen) < 5  # cancel inside the first document's attack
+
+    with pytest.raises(Cancelled):
+        evaluate_robustness("bibtex", "xlinear", "hsj", n=3, store=attack_store, progress=progress)
+    assert "document 1/3" in seen[-1][1] and seen[-1][0] < 1 / 3
+    assert not list(attack_cache.rglob("robustness*/**/*.json"))

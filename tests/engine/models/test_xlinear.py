@@ -75,3 +75,21 @@ def test_bad_inputs(small_xlinear):
     with pytest.raises(InputError, match="unknown label"):
         small_xlinear.label_id("TAG_nonexistent")
     assert small_xlinear.label_id("TAG_2005") == 0
+
+
+def test_train_progress_names_phases_and_cancel_keeps_nothing(bibtex, tmp_path):
+    from engine.errors import Cancelled
+    from engine.models.runtime import train_model
+    from engine.models.store import ModelStore
+
+    seen = []
+    XLinearXMC.train(bibtex.train.texts[:300], bibtex.train.Y[:300], bibtex.label_names,
+                     progress=lambda f, m: seen.append((f, m)))
+    assert [m for _, m in seen] == ["featurizing", "clustering the labels (PIFA + hierarchical k-means)",
+                                    "training the rankers (one uninterruptible PECOS call)", "XR-Linear trained"]
+    assert [f for f, _ in seen] == sorted(f for f, _ in seen) and seen[0][0] == 0.0
+    store = ModelStore(tmp_path)
+    for phase in ("clustering", "training the rankers", "evaluating"):
+        with pytest.raises(Cancelled):
+            train_model(bibtex, "xlinear", store=store, progress=lambda f, m, p=phase: not m.startswith(p))
+        assert store.list() == []

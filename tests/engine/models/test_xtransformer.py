@@ -1,6 +1,8 @@
 """PECOS X-Transformer wrapper: a tiny random BERT trained once on 300 real BibTeX documents."""
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pytest
 import scipy.sparse as sp
@@ -329,3 +331,51 @@ def test_tokenizer_is_safe_across_threads():
 
     with ThreadPoolExecutor(8) as pool:
         assert all(pool.map(work, range(8)))
+
+
+def _cancel_when(phase: str, seen: list, at: list):
+    """A progress that records (fraction, message) and returns False at the first message naming phase."""
+    def progress(f, msg):
+        seen.append((f, msg))
+        if phase in msg:
+            at.append(time.perf_counter())
+            return False
+        return True
+    return progress
+
+
+def test_cancel_while_embedding_the_training_texts_stops_at_once(bibtex, tiny_encoder):
+    # PECOS logs nothing per batch while it embeds the training set: the encoder forward hook is the cancel point
+    seen, at = [], []
+    with pytest.raises(Cancelled):
+        XTransformerXMC.train(bibtex.train.texts[:200], bibtex.train.Y[:200], bibtex.label_names,
+                              XTransformerParams(max_tokens=16, threads=1, batch_size=16, encoder=tiny_encoder),
+                              progress=_cancel_when("embedding the training texts (batch 1/", seen, at))
+    assert time.perf_counter() - at[0] < 2.0  # raised straight from the hook, not at the stage's end
+    msgs = [m for _, m in seen]
+    assert any("embedding the training texts (batch 0/13)" in m for m in msgs)
+
+
+def test_training_progress_fills_and_names_every_phase(bibtex, tiny_encoder):
+    seen = []
+    XTransformerXMC.train(bibtex.train.texts[:200], bibtex.train.Y[:200], bibtex.label_names,
+                          XTransformerParams(max_tokens=16, threads=1, batch_size=32, encoder=tiny_encoder),
+                          progress=lambda f, msg: seen.append((f, msg)))
+    fractions = [f for f, _ in seen]
+    assert fractions[0] < 0.1 and fractions[-1] == 1.0 and 1.0 not in fractions[:-1]
+    assert all(a <= b for a, b in zip(fractions, fractions[1:])), fractions
+    msgs = [m for _, m in seen]
+    for phase in ("label tree", "fine-tuning level 1/", "embedding the training texts (batch 7/7)",
+                  "training the ranker", "X-Transformer trained"):
+        assert any(phase in m for m in msgs), phase
+    emb = [f for f, m in seen if "level 1/" in m and "embedding" in m]
+    assert emb[0] < emb[-1]  # the embedding stage moves the bar batch by batch
+
+
+def test_refit_ranker_cancels_while_embedding(xtf_model, bibtex):
+    seen, at = [], []
+    with pytest.raises(Cancelled):
+        xtf_model.refit_ranker(bibtex.train.texts[:200], bibtex.train.Y[:200],
+                               progress=_cancel_when("embedding 32/", seen, at))
+    assert time.perf_counter() - at[0] < 2.0
+    assert [f for f, _ in seen] == sorted(f for f, _ in seen) and seen[0][0] == 0.0

@@ -94,3 +94,35 @@ def test_robust_xtransformer_keeps_the_encoder_and_retrains_tfidf_and_ranker(sma
     S = robust.score_labels(texts[:1], ids)[0]
     scores, _, _ = robust.differentiable_scores(texts[0], ids)
     np.testing.assert_allclose(scores.detach().numpy(), S, atol=1e-4)
+
+
+@pytest.mark.parametrize("phase", ["clean reference model: ", "clean reference model: scoring validation",
+                                   "round 1/2: ", "round 1/2: scoring validation", "final model on the full",
+                                   "evaluating on test"])
+def test_cancel_in_every_phase_stops_there_and_keeps_nothing(small_mediamill, tmp_path, phase):
+    from engine.errors import Cancelled
+
+    store = ModelStore(tmp_path)
+    seen = []
+
+    def progress(f, msg):
+        seen.append(msg)
+        return not msg.startswith(phase)
+
+    with pytest.raises(Cancelled):
+        at.train_robust(small_mediamill, store=store, max_rounds=2, progress=progress)
+    assert seen[-1].startswith(phase)  # stopped at the first report of that phase
+    assert store.list() == []
+
+
+def test_progress_fills_with_named_phases(small_mediamill, tmp_path):
+    seen = []
+    at.train_robust(small_mediamill, store=ModelStore(tmp_path), max_rounds=2,
+                    progress=lambda f, m: seen.append((f, m)))
+    fractions = [f for f, _ in seen]
+    assert fractions[0] < 0.1 and fractions[-1] == 1.0 and 1.0 not in fractions[:-1]
+    assert all(a <= b for a, b in zip(fractions, fractions[1:])), fractions
+    # the nested model's own end is named as its phase's, never a bare "trained" / "done"
+    bare = [m for _, m in seen if m.split(":")[0].strip() in ("done", "XR-Linear trained")]
+    assert bare == [] and seen[-1][1] == "saved"
+    assert any(m.startswith("clean reference model: XR-Linear trained") for _, m in seen)
