@@ -361,6 +361,14 @@ def warm_up_wordnet(words=()) -> None:
     warm_up(tuple(words))
 
 
+def warm_up_attacks() -> None:
+    """Import IBM ART (~8 s cold on these cores) in a background thread, once per process, so the first
+    HopSkipJump / ZOO / Boundary attack does not sit on 'loading ART' (engine.attacks.registry.warm_up)."""
+    from engine.attacks.registry import warm_up
+
+    warm_up()
+
+
 RESULT_KINDS_KEPT = ("datasets", "user_datasets")  # cache_dir() folders that are not per-dataset results
 
 

@@ -28,3 +28,25 @@ def check_compatible(spec: AttackSpec, has_text: bool) -> None:
 
 def all_param_names() -> set[str]:
     return {p.name for s in ATTACKS.values() for p in s.params}
+
+
+_WARM: list = []
+
+
+def warm_up():
+    """Import ART's evasion attacks in a daemon thread, once per process (errors surface on first use)."""
+    import threading
+
+    if _WARM:
+        return _WARM[0]
+
+    def run() -> None:
+        try:
+            import art.attacks.evasion  # noqa: F401
+        except Exception:  # the real call reports it with its message
+            pass
+
+    t = threading.Thread(target=run, name="xtrust-art-warm-up", daemon=True)
+    _WARM.append(t)
+    t.start()
+    return t

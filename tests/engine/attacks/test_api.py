@@ -95,3 +95,14 @@ def test_cancel_mid_attack_keeps_nothing(attack_store, attack_cache):
         _attack(attack_store, attack="hsj", index=4, progress=progress)
     assert len(calls) == 4
     assert not list(attack_cache.rglob("*.json"))
+
+
+def test_art_warm_up_runs_once_in_the_background():
+    from engine.attacks import registry
+
+    t1, t2 = registry.warm_up(), registry.warm_up()
+    assert t1 is t2 and t1.daemon
+    t1.join(timeout=120)
+    import sys
+
+    assert "art.attacks.evasion" in sys.modules
