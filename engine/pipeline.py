@@ -192,6 +192,13 @@ def defences() -> dict:
     return dict(DEFENCES)
 
 
+def defence_of(model_id: str):
+    """The DefenceSpec that makes a model id (None for a baseline)."""
+    from engine.robust.registry import defence_for_model_id
+
+    return defence_for_model_id(model_id)[1]
+
+
 def train_defended(dataset: str, model_id: str, store: ModelStore | None = None, progress=None) -> ModelInfo:
     """Make a robust model id (xlinear-robust, xlinear-advhsj, xlinear-smoothed, ...) from its baseline."""
     from engine.robust.registry import train_defended as train

@@ -46,7 +46,7 @@ if unsaved and (robust is None or tjob is not None):
             st.markdown(f"There is no robust {C.model_label(baseline)} for {dataset} yet: train one here.")
         c1, c2 = st.columns([2, 1], vertical_alignment="bottom")
         choice = c1.selectbox("Robust model to train", unsaved, format_func=C.model_label, key="cmp_train_choice")
-        spec = pipeline.defences()[pipeline.parse_model_id(choice)[1].split("-")[-1]]
+        spec = pipeline.defence_of(choice)
         c1.caption(spec.help)
         if c2.button("Train", type="primary", key="cmp_train_go"):
             tjob = jobs.start(train_prefix + choice, f"training {C.model_label(choice)} on {dataset}",

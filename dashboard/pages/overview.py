@@ -94,7 +94,7 @@ if missing:
     if variant == "baseline":
         c1.caption(pipeline.model_families()[fam].help)
     else:
-        spec = pipeline.defences()[variant.split("-")[-1]]
+        spec = pipeline.defence_of(choice)
         c1.caption(f"{spec.help}, around the saved {C.model_label(pipeline.base_model_id(choice))}."
                    if spec.wraps else spec.help + ".")
     if c2.button("Train", type="primary", key="train_go"):
