@@ -112,12 +112,12 @@ for col, method in zip(cols, methods):
                               what=f"the {NAMES[method]} explanation")
         if C.failed(expl):
             continue
-        S.remember(f"explain-{method}", expl)
         st.caption(f"{len(expl.labels)} labels explained in {float(expl.seconds):.2f} s")
         if expl.faithfulness_pending:
             st.caption("faithfulness scores: computing (they appear below when ready)")
         else:
             results[method] = expl
+            S.remember(f"explain-{method}", expl)  # the HTML report takes complete results only
         if method == "whole":  # the encoder's share of each score and how exactly the attributions add up
             st.dataframe(pd.DataFrame([{"label": le.name, "encoder share %": le.extra.get("encoder_share_pct"),
                                         "completeness error %": 100 * le.extra.get("completeness_error", float("nan"))}
