@@ -54,7 +54,8 @@ case "${1:-}" in
     install_wordnet
     apt_install chromium
     shift
-    export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 TOKENIZERS_PARALLELISM=false
+    # XTRUST_AUTO_TRAIN=0: CI never trains the first-start X-Transformer by itself
+    export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 TOKENIZERS_PARALLELISM=false XTRUST_AUTO_TRAIN=0
     exec "$VENV/bin/python" -m pytest -q -rs "$@"
     ;;
   *)

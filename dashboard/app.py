@@ -19,6 +19,7 @@ import numpy as np  # noqa: E402
 import streamlit as st  # noqa: E402
 
 from dashboard import components as C  # noqa: E402
+from dashboard import jobs  # noqa: E402
 from dashboard import state as S  # noqa: E402
 from engine import pipeline  # noqa: E402
 from engine.errors import DataError, XTrustError  # noqa: E402
@@ -179,7 +180,7 @@ def sidebar() -> None:
         sb.warning(msg, icon=":material/folder_off:")
     datasets = list(S.BUILTIN_DATASETS) + [d for d in S.user_datasets() if d not in S.BUILTIN_DATASETS]
     if ss.get(S.K_DATASET) not in datasets:
-        ss[S.K_DATASET] = "bibtex"
+        ss[S.K_DATASET] = pipeline.DEFAULT_DATASET
     _check_url_selection(datasets, None, None)
     dataset = bound(sb.selectbox, "Dataset", S.K_DATASET, datasets, on_change=_on_dataset_change)
     ss[S.K_READY] = (False, "")
@@ -248,6 +249,57 @@ def sidebar() -> None:
     ss[S.K_READY] = (True, "")
 
 
+FIRST_START_JOB = "first-start:"  # + dataset: the background job of first-start training
+
+
+def _start_first_training(dataset: str) -> None:
+    """Claim and start the first-start X-Transformer training (at most one across every server)."""
+    if pipeline.claim_first_start(dataset):
+        jobs.start(FIRST_START_JOB + dataset, f"X-Transformer for {dataset}", pipeline.run_first_start, dataset,
+                   restart=True, on_done=S.clear_model_caches)
+
+
+def _train_again(dataset: str) -> None:
+    pipeline.reset_first_start(dataset)
+    _start_first_training(dataset)
+
+
+def first_start() -> None:
+    """Ready at first start: the default dataset's X-Transformer trains in the background without
+    being asked (XR-Linear serves meanwhile); its progress, time left and Cancel are in the sidebar
+    of every page and every session (engine/models/first_start.py holds the shared state)."""
+    dataset = pipeline.DEFAULT_DATASET
+    if not pipeline.auto_train_enabled():
+        return
+    res = C.call(_start_first_training, dataset, what="first-start training")
+    if C.failed(res):
+        return
+    now = pipeline.first_start_status(dataset)
+    if now is None:
+        return
+
+    @st.fragment(run_every=2.0 if now.running else None)
+    def _progress():
+        s = pipeline.first_start_status(dataset)
+        if s is None or s.running != now.running:  # finished, cancelled or failed since the page was drawn
+            S.clear_model_caches()
+            st.rerun(scope="app")
+        if s.running:
+            st.progress(s.fraction, text=f"Training the X-Transformer for {dataset} (first start): {s.message} · "
+                                         f"{s.fraction:.0%} · about {jobs.time_text(s.seconds_left())} left")
+            st.button("Cancel", key="first-start-cancel", icon=":material/stop:",
+                      on_click=pipeline.cancel_first_start, args=(dataset,))
+        else:
+            why = {"failed": f"failed: {s.error}", "cancelled": "cancelled"}.get(
+                s.state, "interrupted (the server that trained it stopped); it starts again on the next page load")
+            st.caption(f"First-start X-Transformer for {dataset}: {why}. XR-Linear serves meanwhile.")
+            st.button("Train it now", key="first-start-again", icon=":material/refresh:",
+                      on_click=_train_again, args=(dataset,))
+
+    with st.sidebar:
+        _progress()
+
+
 def sync_query_params(page) -> None:
     dataset, model_id, doc, top_k = S.selection()
     want = {"dataset": dataset, "model": model_id, "doc": str(doc), "topk": str(top_k), "page": url_name(page)}
@@ -256,6 +308,7 @@ def sync_query_params(page) -> None:
 
 
 sidebar()
+first_start()
 nav = st.navigation(PAGES)
 wanted = ss.pop("_wanted_page", None)
 if wanted and wanted != url_name(nav):

@@ -170,6 +170,9 @@ def _time_text(seconds: float) -> str:
     return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.1f} min"
 
 
+time_text = _time_text  # "42 s" / "3.5 min", for other panels
+
+
 def status_text(job: Job) -> str:
     text = f"{job.label}: {job.message} · {job.fraction:.0%} · {_time_text(job.elapsed)}"
     left = job.seconds_left()

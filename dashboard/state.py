@@ -127,6 +127,18 @@ def css() -> str:
     return p.read_text() if p.is_file() else ""
 
 
+def first_start_note(dataset: str) -> str | None:
+    """What a page that needs the X-Transformer says while first-start training makes it: how long
+    until it is ready (None when no such training runs for ``dataset``)."""
+    from dashboard.jobs import time_text
+
+    st_ = pipeline.first_start_status(dataset)
+    if st_ is None or not st_.running:
+        return None
+    return (f"The X-Transformer for {dataset} is being trained in the background (first start): ready in about "
+            f"{time_text(st_.seconds_left())}; the sidebar shows its progress.")
+
+
 def clear_model_caches() -> None:
     """After a model is trained or a dataset imported: forget listings (results are versioned)."""
     model_manifests.clear()
@@ -138,7 +150,7 @@ def clear_model_caches() -> None:
 def selection() -> tuple[str, str, int, int]:
     """(dataset, model_id, doc index, top_k) chosen in the sidebar."""
     ss = st.session_state
-    return ss.get(K_DATASET, "bibtex"), ss.get(K_MODEL, "xlinear"), int(ss.get(K_DOC, 0)), int(ss.get(K_TOPK, 5))
+    return ss.get(K_DATASET, pipeline.DEFAULT_DATASET), ss.get(K_MODEL, "xlinear"), int(ss.get(K_DOC, 0)), int(ss.get(K_TOPK, 5))
 
 
 def ready() -> tuple[bool, str]:

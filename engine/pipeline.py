@@ -14,6 +14,7 @@ from engine.errors import InputError
 from engine.models.base import MAX_TOP_K, check_top_k  # noqa: F401  (MAX_TOP_K: the one maximum top-k)
 from engine.plot_text import plot_text, plot_texts  # noqa: F401  (text drawn in charts, made inert)
 from engine.models import families
+from engine.models import first_start
 from engine.models.families import format_model_id
 from engine.models.runtime import ensure_model, evaluate_model, forget_model, get_model, train_model  # noqa: F401
 from engine.models.store import ModelInfo, ModelStore
@@ -128,6 +129,7 @@ def _forward(module: str, name: str):
 
 explain_document = _forward("engine.explain.api", "explain_document")
 explanation_is_cached = _forward("engine.explain.api", "cache_has")
+cached_explanation = _forward("engine.explain.api", "cached_explanation")
 bertviz_html = _forward("engine.explain.api", "bertviz_html")
 attention_heatmap = _forward("engine.explain.api", "attention_heatmap")
 faithfulness_table = _forward("engine.explain.faithfulness_table", "faithfulness_table")
@@ -143,7 +145,8 @@ list_user_datasets = _forward("engine.data.user_data", "list_user_datasets")
 
 __all__ = ["DATASETS", "FAMILIES", "load_dataset", "train_model", "evaluate_model", "get_model", "ensure_model",
            "list_models", "predict_document", "predict_text", "dataset_stats", "search_documents", "inputs_of",
-           "document_input", "model_id_for", "explain_document", "explanation_is_cached", "bertviz_html",
+           "document_input", "model_id_for", "explain_document", "explanation_is_cached", "cached_explanation",
+           "bertviz_html",
            "faithfulness_table",
            "attention_heatmap", "attack_document", "evaluate_robustness", "robustness_curve", "train_robust",
            "import_user_dataset", "list_user_datasets", "storage_problems"]
@@ -223,6 +226,17 @@ def trainable_model_ids(dataset: str) -> list[str]:
     return out
 
 
+# -- ready at first start (engine/models/first_start.py): the default dataset's X-Transformer, trained
+# once in the background; one claim file per dataset shared by every server; XTRUST_AUTO_TRAIN=0 turns it off
+DEFAULT_DATASET = first_start.DEFAULT_DATASET
+AUTO_TRAIN_ENV = first_start.ENV
+auto_train_enabled = first_start.enabled
+first_start_status = first_start.status
+claim_first_start = first_start.claim
+run_first_start = first_start.run
+cancel_first_start = first_start.cancel
+reset_first_start = first_start.reset
+
 model_title = families.model_title
 parse_model_id = families.parse_model_id
 base_model_id = families.base_of
@@ -241,7 +255,8 @@ def list_certificates() -> dict:
 
 __all__ += ["certify_document", "list_certificates", "attacks", "attack_goals", "explainers", "explainers_for",
             "model_families", "defences", "train_defended", "trainable_model_ids", "model_title", "parse_model_id",
-            "base_model_id", "score_split_document", "MAX_TOP_K", "plot_text", "plot_texts", "DEFAULT_LABEL_SEPARATOR", "list_datasets"]
+            "base_model_id", "score_split_document", "DEFAULT_DATASET", "AUTO_TRAIN_ENV", "auto_train_enabled",
+            "first_start_status", "claim_first_start", "run_first_start", "cancel_first_start", "reset_first_start", "MAX_TOP_K", "plot_text", "plot_texts", "DEFAULT_LABEL_SEPARATOR", "list_datasets"]
 
 
 # -- a new user's pages: free text explained / attacked, vocabulary coverage, deleting an import,

@@ -9,6 +9,9 @@ os.environ["XTRUST_CACHE_DIR"] = str(_TMP / "cache")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+# never train an X-Transformer by itself at first start (engine/models/first_start.py ENV); the tests
+# of that mechanism turn it on explicitly with a tiny injected trainer
+os.environ["XTRUST_AUTO_TRAIN"] = "0"
 
 import pytest  # noqa: E402
 

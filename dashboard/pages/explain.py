@@ -27,62 +27,84 @@ if C.failed(supported):
 METHODS, missing = supported
 NAMES = {**{m: spec.title for m, spec in specs.items()}, "": "(none)"}
 ss = st.session_state
-ss.setdefault("ex_left", METHODS[0])
-ss.setdefault("ex_right", "attention" if "attention" in METHODS else "")
-if ss["ex_left"] not in METHODS:
-    ss["ex_left"] = METHODS[0]
-if ss["ex_right"] and ss["ex_right"] not in METHODS:
-    ss["ex_right"] = ""
+# every supported method by default, in the registry's order (fastest first: whole, LIME, attention)
+ss["ex_methods"] = [m for m in ss.get("ex_methods", METHODS) if m in METHODS]
 with st.form("explain-params"):
-    c = st.columns(5)
-    c[0].selectbox("Left method", METHODS, key="ex_left", format_func=NAMES.get,
-                   help="; ".join(f"{NAMES[m]}: {specs[m].help}" for m in METHODS))
-    c[1].selectbox("Right method", [""] + METHODS, key="ex_right", format_func=NAMES.get)
-    c[2].number_input("LIME samples", 50, 5000, 500, step=50, key="ex_samples")
-    c[3].number_input("Words shown" if stats_kind_is_text else "Features shown", 3, 50, 10, key="ex_nfeat")
-    c[4].number_input("Seed", 0, 2**31 - 1, 0, key="ex_seed")
+    c = st.columns([3, 1, 1, 1])
+    c[0].multiselect("Methods", METHODS, key="ex_methods", format_func=NAMES.get,
+                     help="; ".join(f"{NAMES[m]}: {specs[m].help}" for m in METHODS))
+    c[1].number_input("LIME samples", 50, 5000, 500, step=50, key="ex_samples")
+    c[2].number_input("Words shown" if stats_kind_is_text else "Features shown", 3, 50, 10, key="ex_nfeat")
+    c[3].number_input("Seed", 0, 2**31 - 1, 0, key="ex_seed")
     st.form_submit_button("Explain")
 for m, why in missing.items():
     st.caption(f"**{NAMES[m]}** is not offered for this model: {why}")
 
-methods = [m for m in (ss["ex_left"], ss["ex_right"]) if m]
-methods = list(dict.fromkeys(methods))  # the same method twice is shown once
-runnable = methods
+methods = [m for m in METHODS if m in ss["ex_methods"]]  # run and shown fastest first
+if not methods:
+    st.info("Choose at least one explanation method above.")
 eparams = dict(top_k=top_k, samples=int(ss["ex_samples"]), n_features=int(ss["ex_nfeat"]), seed=int(ss["ex_seed"]))
 
 
 def explain_all(progress=None) -> dict:
-    """Every chosen method, one after the other, progress split evenly (the X-Transformer background job)."""
+    """The X-Transformer background job: every chosen method's first result, fastest first, each
+    cached (so shown) as soon as it exists; then each one's faithfulness scores, updating its entry."""
+    bars = jobs.parts(progress, [1.0] * (2 * len(methods)))
+    for m, bar in zip(methods, bars):
+        pipeline.explain_document(dataset, model_id, index, method=m, progress=bar, with_faithfulness=False,
+                                  **eparams)
+    return {m: pipeline.explain_document(dataset, model_id, index, method=m, progress=bar, **eparams)
+            for m, bar in zip(methods, bars[len(methods):])}
+
+
+def stored() -> dict:
+    """method -> what the cache holds now (complete, first result with faithfulness pending, or None)."""
     out = {}
-    for i, m in enumerate(runnable):
-        part = None if progress is None else (lambda f, msg="", i=i: progress((i + f) / len(runnable), msg))
-        out[m] = pipeline.explain_document(dataset, model_id, index, method=m, progress=part, **eparams)
+    for m in methods:
+        hit = C.call(pipeline.cached_explanation, dataset, model_id, index, method=m, what="the explanation cache",
+                     **eparams)
+        out[m] = None if C.failed(hit) else hit
     return out
 
 
-# XR-Linear explains in well under a second: inline. The X-Transformer takes seconds to a minute per
-# method: a background job with progress and Cancel, unless every result is already cached.
-background = is_xtf and not all(C.call(pipeline.explanation_is_cached, dataset, model_id, index, method=m,
-                                       what="the explanation cache", **eparams) is True for m in runnable)
-done: dict = {}
+def stage(hit) -> str:
+    return "none" if hit is None else "first" if hit.faithfulness_pending else "done"
+
+
+# XR-Linear explains in well under a second: inline. The X-Transformer takes seconds per method: a
+# background job with progress and Cancel, whose results appear one by one as they land in the cache.
+have = stored() if is_xtf else {}
+background = is_xtf and any(stage(h) != "done" for h in have.values())
 if background:
-    ekey = jobs.key_for("explain", dataset=dataset, model=model_id, version=C.version(), doc=index, methods=runnable,
-                     **eparams)
+    ekey = jobs.key_for("explain", dataset=dataset, model=model_id, version=C.version(), doc=index, methods=methods,
+                        **eparams)
     # started once per parameter set: a cancelled or failed job stays so until "Try again"
     ejob = jobs.get(ekey) or jobs.start(ekey, f"explaining document {index}", explain_all)
     jobs.panel(ejob, "explain", retry=lambda: jobs.start(ekey, f"explaining document {index}", explain_all,
                                                          restart=True))
-    if ejob.ok:
-        done = ejob.result
-cols = st.columns(len(methods))
+    if ejob.ok:  # the job's own results (the cache may be unwritable)
+        have = {m: ejob.result.get(m) or have.get(m) for m in methods}
+    elif ejob.running:
+        shown = tuple(stage(have[m]) for m in methods)
+
+        @st.fragment(run_every=1.0)
+        def _watch():
+            """Redraw the page as soon as a method's first result or its faithfulness scores land."""
+            if tuple(stage(h) for h in stored().values()) != shown:
+                st.rerun(scope="app")
+
+        _watch()
+cols = st.columns(len(methods)) if methods else []
 results = {}
 for col, method in zip(cols, methods):
     with col:
         st.subheader(NAMES[method])
-        if background:
-            if method not in done:
+        if is_xtf:
+            expl = have.get(method)
+            if expl is None:
+                if background:
+                    st.caption("waiting: the methods run one after the other, fastest first")
                 continue
-            expl = done[method]
         else:
             with st.spinner(f"explaining with {NAMES[method]}…"):
                 expl = C.call(S.explain_document, dataset, model_id, index, method, top_k, int(ss["ex_samples"]),
@@ -90,9 +112,12 @@ for col, method in zip(cols, methods):
                               what=f"the {NAMES[method]} explanation")
         if C.failed(expl):
             continue
-        results[method] = expl
-        S.remember(f"explain-{method}", expl)
         st.caption(f"{len(expl.labels)} labels explained in {float(expl.seconds):.2f} s")
+        if expl.faithfulness_pending:
+            st.caption("faithfulness scores: computing (they appear below when ready)")
+        else:
+            results[method] = expl
+            S.remember(f"explain-{method}", expl)  # the HTML report takes complete results only
         if method == "whole":  # the encoder's share of each score and how exactly the attributions add up
             st.dataframe(pd.DataFrame([{"label": le.name, "encoder share %": le.extra.get("encoder_share_pct"),
                                         "completeness error %": 100 * le.extra.get("completeness_error", float("nan"))}
@@ -153,6 +178,9 @@ st.subheader("Attention heatmap and BertViz")
 if not is_xtf:
     st.info("The label-wise attention heatmap and BertViz need an X-Transformer model; the selected model is "
             f"{C.model_label(model_id)}. Train an X-Transformer on the Overview page (text datasets only).")
+    note = S.first_start_note(dataset)
+    if note:
+        st.info(note, icon=":material/hourglass_top:")
 else:
     am = C.call(S.attention_heatmap, dataset, model_id, index, top_k, C.version(), what="the attention heatmap")
     if not C.failed(am) and getattr(am, "note", None):

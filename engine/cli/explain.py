@@ -65,6 +65,9 @@ def format_table(res: dict) -> str:
     lines.append("share of labels where the method beats random on the same label:")
     for m, row in res.get("beats_random", {}).items():
         lines.append(f"{m:10}{row['comprehensiveness']:>21.0%}{row['sufficiency']:>16.0%}{row['deletion_auc']:>17.0%}")
+    if res.get("method_seconds"):
+        lines.append("seconds (recorded when computed): " + "; ".join(
+            f"{m} explain {t['explain']} + faithfulness {t['faithfulness']}" for m, t in res["method_seconds"].items()))
     return "\n".join(lines)
 
 

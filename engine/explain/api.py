@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import time
+from dataclasses import replace
 from typing import Any, Sequence
 
 import numpy as np
@@ -46,15 +47,85 @@ def check_params(method: str, samples: int, n_features: int, seed: int) -> None:
         raise InputError(f"the seed must be a non-negative whole number, got {seed}.")
 
 
+def _units(model, model_input: Any, train_X: np.ndarray | None, feature_names: list[str] | None):
+    """The units (words or features) of one input that explanations weigh and faithfulness removes."""
+    if model.input_kind == "text":
+        if not isinstance(model_input, str):
+            raise InputError("this model reads text: give the document as a string.")
+        return TextUnits.of(model_input)
+    if train_X is None or feature_names is None:
+        raise InputError("a dense model's explanation needs the training rows and feature names.")
+    train_X = np.asarray(train_X, dtype=np.float32)
+    return DenseUnits(np.asarray(model.check_inputs(model_input), dtype=np.float32).ravel(),
+                      train_X.mean(axis=0), list(feature_names))
+
+
+def _first_result(model, units, ids: list[int], method: str, samples: int, n_features: int, seed: int,
+                  truth, train_X, top_k, progress) -> list[LabelExplanation]:
+    """The method's weights, top units and each label's score; faithfulness scores NaN (pending)."""
+    spec = explainer_spec(method)
+    k = len(ids)
+    out_m = spec.run(model, units, ids, ExplainContext(samples=samples, seed=seed, top_k=top_k, train_X=train_X,
+                                                       progress=progress))
+    W, extras, conditions = out_m.weights, out_m.extras, out_m.conditions
+    token_w = out_m.token_weights or [units.token_weights(W[j]) for j in range(k)]
+    no_evidence = out_m.no_evidence or [False] * k
+    # the label scores on the same input faithfulness starts from (its "clean" row): one forward pass
+    clean = np.asarray(model.score_labels(units.batch([np.ones(units.n, dtype=bool)]), ids), dtype=np.float64)[0]
+    truth_set = None if truth is None else set(int(t) for t in truth)
+    nan = float("nan")
+    out = []
+    for j, lab in enumerate(ids):
+        top = np.argsort(-np.abs(W[j]), kind="stable")[:n_features]
+        names = units.names if conditions is None else [conditions[j].get(u, units.names[u]) for u in range(units.n)]
+        extra = extras[j]
+        if no_evidence[j]:  # the method has nothing to say about this label: no words, no scores
+            top = top[:0]
+            extra = {**extra, "note": spec.no_evidence_note}
+        out.append(LabelExplanation(
+            label_id=lab, name=model.label_names[lab], score=float(clean[j]),
+            is_true=None if truth_set is None else lab in truth_set,
+            weights=[(names[u], float(W[j, u])) for u in top], token_weights=token_w[j],
+            comprehensiveness=nan, sufficiency=nan, deletion_auc=nan, deletion_curve=[], random_baseline={},
+            extra=extra, unit_weights=[] if no_evidence[j] else [float(v) for v in W[j]]))
+    return out
+
+
+def _with_faithfulness(model, units, labels: list[LabelExplanation], method: str, seed: int,
+                       progress) -> list[LabelExplanation]:
+    """Each label's comprehensiveness, sufficiency, deletion curve and random baseline, computed from
+    its ``unit_weights`` (a label without evidence keeps NaN scores and gets only the random baseline)."""
+    ids = [lab.label_id for lab in labels]
+    rand = [random_order(units.n, seed, i) for i in ids]
+    mine = [order_of(np.asarray(lab.unit_weights)) if lab.unit_weights else rand[j] for j, lab in enumerate(labels)]
+    if any(len(o) != units.n for o in mine):  # a cache entry written for another tokenisation
+        raise InputError("the cached explanation does not match the document's words; explain it again.")
+    F = faithfulness(model, units, ids, {method: np.stack(mine), "random": np.stack(rand)}, with_curves=(method,),
+                     progress=progress)
+    out = []
+    for j, lab in enumerate(labels):
+        f, r = F[method][j], F["random"][j]
+        scores = (dict(comprehensiveness=f["comprehensiveness"], sufficiency=f["sufficiency"],
+                       deletion_auc=f["deletion_auc"], deletion_curve=f["deletion_curve"]) if lab.unit_weights else
+                  dict(comprehensiveness=float("nan"), sufficiency=float("nan"), deletion_auc=float("nan"),
+                       deletion_curve=[]))
+        out.append(replace(lab, score=f["clean"], **scores,
+                           random_baseline={"comprehensiveness": r["comprehensiveness"],
+                                            "sufficiency": r["sufficiency"], "deletion_auc": r["deletion_auc"]}))
+    return out
+
+
 def explain_input(model, model_input: Any, label_ids: Sequence[int], method: str = "lime", samples: int = 500,
                   n_features: int = 10, seed: int = 0, truth: Sequence[int] | None = None,
                   train_X: np.ndarray | None = None, feature_names: list[str] | None = None,
-                  progress: ProgressFn | None = None, top_k: int | None = None) -> list[LabelExplanation]:
+                  progress: ProgressFn | None = None, top_k: int | None = None,
+                  with_faithfulness: bool = True) -> list[LabelExplanation]:
     """Explain chosen labels of one input and score the explanation's faithfulness.
 
     model_input: a string (text models) or ndarray (d,) (dense models, which also need train_X
     (n, d) raw training rows and feature_names). label_ids: the labels to explain (k of them).
     top_k: for method "whole", the labels must be in the input's top-k (None: any label).
+    with_faithfulness=False: the first result only (faithfulness scores NaN, see _with_faithfulness).
     """
     from engine.models.base import MAX_TOP_K
 
@@ -67,47 +138,13 @@ def explain_input(model, model_input: Any, label_ids: Sequence[int], method: str
     if len(ids) > MAX_TOP_K:
         raise InputError(f"at most {MAX_TOP_K} labels can be explained at once (XTrust's maximum top-k), "
                          f"got {len(ids):,}.")
-    if model.input_kind == "text":
-        if not isinstance(model_input, str):
-            raise InputError("this model reads text: give the document as a string.")
-        units = TextUnits.of(model_input)
-    else:
-        if train_X is None or feature_names is None:
-            raise InputError("a dense model's explanation needs the training rows and feature names.")
-        train_X = np.asarray(train_X, dtype=np.float32)
-        units = DenseUnits(np.asarray(model.check_inputs(model_input), dtype=np.float32).ravel(),
-                           train_X.mean(axis=0), list(feature_names))
-    k = len(ids)
-    out_m = spec.run(model, units, ids, ExplainContext(samples=samples, seed=seed, top_k=top_k, train_X=train_X,
-                                                       progress=scaled_progress(progress, 0.0, 0.7)))
-    W, extras, conditions = out_m.weights, out_m.extras, out_m.conditions
-    token_w = out_m.token_weights or [units.token_weights(W[j]) for j in range(k)]
-    no_evidence = out_m.no_evidence or [False] * k
-    orders = {method: np.stack([order_of(W[j]) for j in range(k)]),
-              "random": np.stack([random_order(units.n, seed, ids[j]) for j in range(k)])}
-    F = faithfulness(model, units, ids, orders, with_curves=(method,), progress=scaled_progress(progress, 0.7, 1.0))
-    truth_set = None if truth is None else set(int(t) for t in truth)
-    out = []
-    for j, lab in enumerate(ids):
-        top = np.argsort(-np.abs(W[j]), kind="stable")[:n_features]
-        names = units.names if conditions is None else [conditions[j].get(u, units.names[u]) for u in range(units.n)]
-        f, r = dict(F[method][j]), F["random"][j]
-        if no_evidence[j]:  # the method has nothing to say about this label: no words, no scores
-            top = top[:0]
-            f.update(comprehensiveness=float("nan"), sufficiency=float("nan"), deletion_auc=float("nan"),
-                     deletion_curve=[])
-            extras[j] = {**extras[j], "note": spec.no_evidence_note}
-        out.append(LabelExplanation(
-            label_id=lab, name=model.label_names[lab], score=f["clean"],
-            is_true=None if truth_set is None else lab in truth_set,
-            weights=[(names[u], float(W[j, u])) for u in top],
-            token_weights=token_w[j],
-            comprehensiveness=f["comprehensiveness"], sufficiency=f["sufficiency"], deletion_auc=f["deletion_auc"],
-            deletion_curve=f["deletion_curve"],
-            random_baseline={"comprehensiveness": r["comprehensiveness"], "sufficiency": r["sufficiency"],
-                             "deletion_auc": r["deletion_auc"]},
-            extra=extras[j]))
-    return out
+    units = _units(model, model_input, train_X, feature_names)
+    split = 0.7 if with_faithfulness else 1.0
+    labels = _first_result(model, units, ids, method, samples, n_features, seed, truth, train_X, top_k,
+                           scaled_progress(progress, 0.0, split))
+    if with_faithfulness:
+        labels = _with_faithfulness(model, units, labels, method, seed, scaled_progress(progress, split, 1.0))
+    return labels
 
 
 # -- documents of a dataset + model from the store ---------------------------------------------
@@ -145,23 +182,37 @@ def _document_key(dataset, model_id, index, method, top_k, samples, n_features, 
     return key, store, info
 
 
+def cached_explanation(dataset: str, model_id: str, index: int, method: str = "lime", top_k: int = 5,
+                       samples: int = 500, n_features: int = 10, seed: int = 0, split: str = "test", store=None,
+                       labels: Sequence[int | str] | None = None) -> DocumentExplanation | None:
+    """What explain_document with these arguments has stored, without computing anything: the
+    complete result, the first result while its faithfulness is pending, or None."""
+    key, _, _ = _document_key(dataset, model_id, index, method, top_k, samples, n_features, seed, split, labels, store)
+    return _read_cache(key)
+
+
 def cache_has(dataset: str, model_id: str, index: int, method: str = "lime", top_k: int = 5, samples: int = 500,
               n_features: int = 10, seed: int = 0, split: str = "test", store=None,
-              labels: Sequence[int | str] | None = None) -> bool:
-    """Whether explain_document with these arguments would be answered from the cache."""
-    key, _, _ = _document_key(dataset, model_id, index, method, top_k, samples, n_features, seed, split, labels, store)
-    return _read_cache(key) is not None
+              labels: Sequence[int | str] | None = None, complete: bool = True) -> bool:
+    """Whether explain_document with these arguments would be answered from the cache (complete=False:
+    a first result whose faithfulness is still pending counts too)."""
+    hit = cached_explanation(dataset, model_id, index, method, top_k, samples, n_features, seed, split, store, labels)
+    return hit is not None and not (complete and hit.faithfulness_pending)
 
 
 def explain_document(dataset: str, model_id: str, index: int, method: str = "lime", top_k: int = 5,
                      samples: int = 500, n_features: int = 10, seed: int = 0, split: str = "test", store=None,
                      progress: ProgressFn | None = None, labels: Sequence[int | str] | None = None,
-                     use_cache: bool = True) -> DocumentExplanation:
+                     use_cache: bool = True, with_faithfulness: bool = True) -> DocumentExplanation:
     """Explain a document's top-k labels (or the given ``labels``) with LIME, label-wise attention or
     whole-score attribution ("whole": engine.explain.whole_score; its labels must be in the top-k).
 
     LIME: one shared set of ``samples`` perturbations for all labels. Each label gets its top
     ``n_features`` words, a weight for every word, and faithfulness scores vs a random order.
+    Two stages, one cache entry: the first result (weights, top words, scores) is cached as soon as
+    it exists, marked ``faithfulness_pending``; the faithfulness scores are then computed from its
+    weights and the entry rewritten complete. ``with_faithfulness=False`` returns after the first
+    stage (or any cached entry); the default completes a pending entry without re-running the method.
     Raises InputError for bad parameters, an unknown label, an empty document, or attention on a
     model without it; ModelError if the model is missing.
     """
@@ -172,11 +223,10 @@ def explain_document(dataset: str, model_id: str, index: int, method: str = "lim
     n_labels = int(info.manifest.get("n_labels", 0)) or None
     if labels is None and n_labels:
         check_top_k(top_k, n_labels, limit=MAX_TOP_K)
-    if use_cache:
-        hit = _read_cache(key)
-        if hit is not None:
-            report(progress, 1.0, "loaded from cache")
-            return hit
+    hit = _read_cache(key) if use_cache else None
+    if hit is not None and not (with_faithfulness and hit.faithfulness_pending):
+        report(progress, 1.0, "loaded from cache")
+        return hit
 
     from engine.data import load_dataset
     from engine.models.runtime import get_model
@@ -189,22 +239,39 @@ def explain_document(dataset: str, model_id: str, index: int, method: str = "lim
     model_input = ds.input_of(doc)
     if ds.has_text and not TextUnits.of_or_none(model_input):
         raise InputError(f"document {index} of {dataset} {split} has no words left to explain (its text is empty).")
-    if labels is None:
-        top_k = check_top_k(top_k, model.n_labels, limit=MAX_TOP_K)
-        x = [model_input] if ds.has_text else doc.features[None, :]
-        ids = model.predict(x, top_k)[0].label_ids
-    else:
-        ids = [model.label_id(x) for x in labels]
-        if not ids:
-            raise InputError("no labels given: choose at least one label to explain.")
     train_X = None if ds.has_text else np.asarray(ds.train.X.toarray(), dtype=np.float32)
-    expl = explain_input(model, model_input, ids, method=method, samples=samples, n_features=n_features, seed=seed,
-                         truth=doc.labels, train_X=train_X, feature_names=ds.feature_names,
-                         progress=scaled_progress(progress, 0.02, 0.99), top_k=top_k)
-    params = {"top_k": top_k, "samples": key["samples"], "n_features": n_features,
-              "seed": seed, "labels": key["labels"], "model_created": key["model_created"]}
-    result = DocumentExplanation(dataset, model_id, int(index), split, method, params, expl,
-                                 round(time.perf_counter() - t0, 4))
+    units = _units(model, model_input, train_X, ds.feature_names)
+    first = hit
+    split_at = 0.7 if with_faithfulness else 0.99
+    if first is None:
+        if labels is None:
+            top_k = check_top_k(top_k, model.n_labels, limit=MAX_TOP_K)
+            x = [model_input] if ds.has_text else doc.features[None, :]
+            ids = model.predict(x, top_k)[0].label_ids
+        else:
+            ids = [model.label_id(x) for x in labels]
+            if not ids:
+                raise InputError("no labels given: choose at least one label to explain.")
+            if len(ids) > MAX_TOP_K:
+                raise InputError(f"at most {MAX_TOP_K} labels can be explained at once (XTrust's maximum top-k), "
+                                 f"got {len(ids):,}.")
+        ids = [int(i) for i in model.check_label_ids(ids)]
+        expl = _first_result(model, units, ids, method, samples, n_features, seed, doc.labels, train_X, top_k,
+                             scaled_progress(progress, 0.02, split_at))
+        params = {"top_k": top_k, "samples": key["samples"], "n_features": n_features,
+                  "seed": seed, "labels": key["labels"], "model_created": key["model_created"]}
+        first = DocumentExplanation(dataset, model_id, int(index), split, method, params, expl,
+                                    round(time.perf_counter() - t0, 4), faithfulness_pending=True)
+        if use_cache:  # shown at once; the faithfulness scores follow in the same entry
+            store_result("explanations", _cache_folders(key), key, first, lambda r: json.dumps(r.to_json()))
+        if not with_faithfulness:
+            report(progress, 1.0, "first result (faithfulness pending)")
+            return first
+    t1 = time.perf_counter()
+    scored = _with_faithfulness(model, units, first.labels, method, seed,
+                                scaled_progress(progress, split_at if hit is None else 0.02, 0.99))
+    result = replace(first, labels=scored, faithfulness_pending=False,
+                     params={**first.params, "faithfulness_seconds": round(time.perf_counter() - t1, 4)})
     if use_cache:
         store_result("explanations", _cache_folders(key), key, result, lambda r: json.dumps(r.to_json()))
     report(progress, 1.0, "done")

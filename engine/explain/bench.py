@@ -45,6 +45,24 @@ def _lime_seconds(model, text: str, samples: int = SAMPLES, top_k: int = TOP_K, 
             "lime_over_forward": round(lime_s / max(fwd_s, 1e-9), 2)}
 
 
+def first_result_seconds(model, text: str, samples: int = SAMPLES, top_k: int = TOP_K, seed: int = 0) -> dict:
+    """Seconds until the Explain page can show each method's first result (weights and top words,
+    before faithfulness: engine.explain.api's first stage), and the faithfulness scoring after it."""
+    from engine.explain.api import _first_result, _units, _with_faithfulness
+    from engine.explain.registry import methods_for
+
+    ids = model.predict([text], top_k)[0].label_ids
+    units = _units(model, text, None, None)
+    out = {}
+    for m in methods_for(model.family, model.input_kind)[0]:
+        t0 = time.perf_counter()
+        labels = _first_result(model, units, ids, m, samples, 10, seed, None, None, top_k, None)
+        t1 = time.perf_counter()
+        _with_faithfulness(model, units, labels, m, seed, None)
+        out[m] = {"first_result_s": round(t1 - t0, 3), "faithfulness_s": round(time.perf_counter() - t1, 3)}
+    return out
+
+
 def _precision(model, ds, n_docs: int = EVAL_DOCS) -> dict:
     """P@1/3/5 on the first n test documents from exact scores of every label (no beam)."""
     from engine.metrics import ranking_metrics
@@ -92,7 +110,8 @@ def bench_explain(progress: ProgressFn | None = None, samples: int = SAMPLES, st
     out = {"document": f"bibtex test {DOC} ({len(text.split())} words)", "samples": samples, "top_k": TOP_K,
            "load_average_1min": round(os.getloadavg()[0], 2), "cpus": os.cpu_count()}
     report(progress, 0.02, "XR-Linear")
-    out["xlinear"] = _lime_seconds(ensure_model("bibtex", "xlinear", store), text, samples)
+    xlinear = ensure_model("bibtex", "xlinear", store)
+    out["xlinear"] = {**_lime_seconds(xlinear, text, samples), "first_result": first_result_seconds(xlinear, text)}
     report(progress, 0.15, "X-Transformer")
     try:
         xtf = get_model("bibtex", "xtransformer", store)
@@ -120,7 +139,9 @@ def bench_explain(progress: ProgressFn | None = None, samples: int = SAMPLES, st
             rows[name] = {**_lime_seconds(m, text, samples), **_precision(m, ds), "torch_threads": nt}
         finally:
             torch.set_num_threads(threads)
+    report(progress, 0.95, "X-Transformer: time to each method's first result")
     out["xtransformer"] = {"model": source, "max_tokens": xtf.max_tokens, "variants": rows,
-                           "p_at_k_docs": EVAL_DOCS}
+                           "p_at_k_docs": EVAL_DOCS, "first_result": first_result_seconds(xtf, text, samples),
+                           "load_average_1min_after": round(os.getloadavg()[0], 2)}
     report(progress, 1.0, "done")
     return out

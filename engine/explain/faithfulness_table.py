@@ -1,4 +1,5 @@
-"""Faithfulness over a dataset: LIME vs attention (models that have it) vs a random word order,
+"""Faithfulness over a dataset: every explanation method the model supports (the explainer registry:
+whole-score attribution, LIME, attention on the X-Transformer) vs a random word order,
 averaged over the top-k labels of n seeded test documents, plus the paired share of labels where
 each method beats the random order. One ``explain_document`` call per document and method, so
 every document's result is cached: a cut-off run resumes and a repeat is instant.
@@ -17,8 +18,8 @@ MAX_DOCS = 5000  # beyond this the X-Transformer would run for days on a CPU
 
 def faithfulness_table(dataset: str, model_id: str, n_docs: int = 100, seed: int = 0, samples: int = 500,
                        top_k: int = 5, store=None, progress: ProgressFn | None = None) -> dict:
-    """Mean comprehensiveness (higher better), sufficiency and deletion AUC (lower better) of LIME,
-    attention (models that have it) and a random order, over the top-k labels of n test documents
+    """Mean comprehensiveness (higher better), sufficiency and deletion AUC (lower better) of each
+    method the model supports (engine/explain/registry.py) and a random order, over the top-k labels of n test documents
     drawn with ``seed``. Documents with no words are skipped (counted). ``beats_random``: per method and
     score, the share of (document, label) pairs where the method's word order beats the random order.
 
@@ -29,7 +30,7 @@ def faithfulness_table(dataset: str, model_id: str, n_docs: int = 100, seed: int
     from engine.data import load_dataset
     from engine.models.runtime import ensure_model
     from engine.explain.api import cache_has, check_params, explain_document
-    from engine.explain.attention import supports_attention
+    from engine.explain.registry import methods_for
     from engine.explain.faithfulness import reusing_encodings
     from engine.models.store import ModelStore
 
@@ -42,9 +43,11 @@ def faithfulness_table(dataset: str, model_id: str, n_docs: int = 100, seed: int
     model = ensure_model(dataset, model_id, store)
     rng = np.random.default_rng(seed)
     docs = np.sort(rng.choice(ds.test.n, size=min(n_docs, ds.test.n), replace=False))
-    methods = ["lime"] + (["attention"] if supports_attention(model) else [])
+    methods = methods_for(model.family, model.input_kind)[0]
     acc = {m: {"comprehensiveness": [], "sufficiency": [], "deletion_auc": []} for m in methods + ["random"]}
     skipped = cached = 0
+    # each method's recorded computing time: its explanation alone, and its faithfulness scoring
+    seconds = {m: {"explain": 0.0, "faithfulness": 0.0} for m in methods}
     t0 = time.perf_counter()
     for i, d in enumerate(docs):
         report(progress, i / len(docs), f"{dataset}/{model_id}: document {i + 1}/{len(docs)}")
@@ -57,10 +60,13 @@ def faithfulness_table(dataset: str, model_id: str, n_docs: int = 100, seed: int
             for j, m in enumerate(methods):
                 part = scaled_progress(progress, (i + j / len(methods)) / len(docs),
                                        (i + (j + 1) / len(methods)) / len(docs))
-                for lab in explain_document(dataset, model_id, int(d), method=m, progress=part, **kw).labels:
+                expl = explain_document(dataset, model_id, int(d), method=m, progress=part, **kw)
+                seconds[m]["explain"] += float(expl.seconds)
+                seconds[m]["faithfulness"] += float(expl.params.get("faithfulness_seconds", 0.0))
+                for lab in expl.labels:
                     for key in acc[m]:
                         acc[m][key].append(getattr(lab, key))
-                    if m == "lime":  # the random order is the same in every method's run (seeded per label)
+                    if m == methods[0]:  # the random order is the same in every method's run (seeded per label)
                         for key in acc["random"]:
                             acc["random"][key].append(lab.random_baseline[key])
     table = {m: {k: round(float(np.nanmean(v)), 4) if v else None for k, v in vals.items()} for m, vals in acc.items()}
@@ -71,4 +77,5 @@ def faithfulness_table(dataset: str, model_id: str, n_docs: int = 100, seed: int
                  if acc[m][k] else None for k in better} for m in methods}
     return {"dataset": dataset, "model_id": model_id, "n_docs": int(len(docs) - skipped), "skipped": skipped,
             "labels_per_doc": top_k, "samples": samples, "seed": seed, "seconds": round(time.perf_counter() - t0, 1),
-            "cached_docs": cached, "table": table, "beats_random": beats}
+            "cached_docs": cached, "table": table, "beats_random": beats,
+            "method_seconds": {m: {k: round(v, 2) for k, v in t.items()} for m, t in seconds.items()}}

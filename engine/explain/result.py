@@ -20,6 +20,11 @@ class LabelExplanation:
         axis by the number of steps (lower is better).
     deletion_curve: (words removed, label score, label rank (1 = top)) per step.
     random_baseline: the same three scores for a seeded random word order.
+    unit_weights: the method's weight of every unit (word type or feature), from which the
+        faithfulness scores are computed after the first result is shown; [] when the method has
+        no evidence for this label (its scores stay NaN).
+    While the document's ``faithfulness_pending`` is True the three scores are NaN, the curve and
+    the random baseline empty.
     """
 
     label_id: int
@@ -34,6 +39,7 @@ class LabelExplanation:
     deletion_curve: list[tuple[int, float, int]]
     random_baseline: dict[str, float]
     extra: dict = field(default_factory=dict)  # method-specific facts (e.g. LIME's local R^2)
+    unit_weights: list[float] = field(default_factory=list)
 
     def to_json(self) -> dict:
         return {
@@ -49,6 +55,7 @@ class LabelExplanation:
             "deletion_curve": [[int(a), float(b), int(c)] for a, b, c in self.deletion_curve],
             "random_baseline": dict(self.random_baseline),
             "extra": self.extra,
+            "unit_weights": [float(v) for v in self.unit_weights],
         }
 
     @classmethod
@@ -66,12 +73,16 @@ class LabelExplanation:
             deletion_curve=[(int(a), float(b), int(c)) for a, b, c in d.get("deletion_curve", [])],
             random_baseline={k: float(v) for k, v in d.get("random_baseline", {}).items()},
             extra=dict(d.get("extra", {})),
+            unit_weights=[float(v) for v in d.get("unit_weights", [])],
         )
 
 
 @dataclass
 class DocumentExplanation:
-    """Explanations of one document's top-k labels by one method (one shared set of samples)."""
+    """Explanations of one document's top-k labels by one method (one shared set of samples).
+
+    faithfulness_pending: the first result (weights, top words, scores) before its faithfulness
+    scores are computed; the same cache entry is rewritten complete when they are."""
 
     dataset: str
     model_id: str
@@ -81,6 +92,7 @@ class DocumentExplanation:
     params: dict
     labels: list[LabelExplanation]
     seconds: float
+    faithfulness_pending: bool = False
 
     def to_json(self) -> dict:
         return {
@@ -92,6 +104,7 @@ class DocumentExplanation:
             "split": self.split,
             "params": dict(self.params),
             "seconds": self.seconds,
+            "faithfulness_pending": self.faithfulness_pending,
         }
 
     @classmethod
@@ -105,6 +118,7 @@ class DocumentExplanation:
             params=dict(d.get("params", {})),
             labels=[LabelExplanation.from_json(x) for x in d["labels"]],
             seconds=float(d.get("seconds", 0.0)),
+            faithfulness_pending=bool(d.get("faithfulness_pending", False)),
         )
 
 

@@ -1,7 +1,10 @@
 """The Explain page on a (tiny, real) X-Transformer: uncached explanations run as a background job
-with progress and Cancel; a cancelled job is not restarted behind the user's back."""
+with progress and Cancel, fastest method first, each shown as soon as its first result is cached and
+its faithfulness scores afterwards; a cancelled job is not restarted behind the user's back."""
 from __future__ import annotations
 
+import dataclasses
+import threading
 import time
 
 import pytest
@@ -59,11 +62,51 @@ def test_uncached_explanation_runs_in_the_background_then_renders(xtf_dirs):
     assert "labels explained in" not in shown or job.done  # nothing rendered before the job ends
     wait(job)
     assert job.ok, job.error
-    assert set(job.result) == {"lime", "attention"}
+    assert list(job.result) == ["whole", "lime", "attention"]  # every supported method, fastest first
     at = open_explain(doc="2")  # now cached on disk: rendered inline, no new job
     captions = " ".join(str(c.value) for c in at.caption)
     assert "labels explained in" in captions
-    assert [s.value for s in at.subheader][:2] == ["LIME", "Attention"]
+    assert [s.value for s in at.subheader][:3] == ["Whole score", "LIME", "Attention"]
+
+
+def test_the_first_method_is_shown_before_the_others_finish(xtf_dirs, monkeypatch):
+    from engine import pipeline
+    from engine.explain import registry
+
+    gate = threading.Event()
+    lime = registry.EXPLAINERS["lime"]
+
+    def slow_lime(*args, **kwargs):
+        gate.wait(120)
+        return lime.run(*args, **kwargs)
+
+    monkeypatch.setitem(registry.EXPLAINERS, "lime", dataclasses.replace(lime, run=slow_lime))
+    at = open_explain(doc="4")
+    job = explain_job(at)
+    kw = dict(top_k=5, samples=500, n_features=10, seed=0)
+    deadline = time.time() + 60
+    while pipeline.cached_explanation("bibtex", "xtransformer", 4, method="whole", **kw) is None:
+        assert time.time() < deadline and not job.done, job.error
+        time.sleep(0.1)
+    at.run()
+    assert not at.exception
+    captions = [str(c.value) for c in at.caption]
+    assert sum("labels explained in" in c for c in captions) == 1  # the whole-score attribution, at once
+    assert any("faithfulness scores: computing" in c for c in captions)  # its scores come later
+    assert sum("waiting" in c for c in captions) == 2  # LIME (held back here), then attention
+    assert not [d for d in at.dataframe if "comprehensiveness" in d.value.columns]
+    assert not job.done
+    gate.set()
+    wait(job)
+    assert job.ok, job.error
+    at.run()
+    captions = [str(c.value) for c in at.caption]
+    assert sum("labels explained in" in c for c in captions) == 3
+    assert not any("faithfulness scores: computing" in c for c in captions)
+    faith = next(d.value for d in at.dataframe if "comprehensiveness" in d.value.columns)
+    assert set(faith["method"]) == {"Whole score", "LIME", "Attention"}
+    for m in ("whole", "lime", "attention"):  # each complete entry is cached: asking again is instant
+        assert pipeline.explanation_is_cached("bibtex", "xtransformer", 4, method=m, **kw)
 
 
 def test_a_cancelled_explanation_stays_cancelled_until_try_again(xtf_dirs):

@@ -191,8 +191,8 @@ def test_explain_page_measures_faithfulness_across_documents(xtrust_dirs):
     at.run()
     assert not at.exception and job.ok, job.error
     table = next(d.value for d in at.dataframe if "beats random (comp.)" in d.value.columns)
-    assert list(table["method"]) == ["LIME", "random order"]  # XR-Linear: no attention
-    assert table["comprehensiveness ↑"].iloc[0] > table["comprehensiveness ↑"].iloc[1]
+    assert list(table["method"]) == ["Whole score", "LIME", "random order"]  # XR-Linear: no attention
+    assert table["comprehensiveness ↑"].iloc[1] > table["comprehensiveness ↑"].iloc[2]
     assert "2 documents × top-5 labels" in texts(at)
 
 

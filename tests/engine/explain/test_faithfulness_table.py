@@ -30,8 +30,11 @@ def test_bad_samples_and_unknown_model_are_refused(bibtex_store):
 
 def test_mediamill_table_uses_lime_tabular(bibtex_store, result_cache):
     res = faithfulness_table("mediamill", "xlinear", n_docs=2, samples=40, top_k=2, store=bibtex_store)
-    assert set(res["table"]) == {"lime", "random"} and res["n_docs"] == 2
-    assert all(v is not None for v in res["table"]["lime"].values())
+    # every method the registry offers for a dense XR-Linear model: whole-score attribution and LIME
+    assert list(res["table"]) == ["whole", "lime", "random"] and res["n_docs"] == 2
+    assert all(v is not None for m in ("whole", "lime") for v in res["table"][m].values())
+    assert set(res["method_seconds"]) == {"whole", "lime"}
+    assert all(t["explain"] > 0 and t["faithfulness"] > 0 for t in res["method_seconds"].values())
 
 
 @pytest.mark.slow
@@ -48,8 +51,8 @@ def test_xtransformer_table_has_attention_resumes_and_cancels(xtf_store, result_
     assert seen == sorted(seen)  # progress only moves forward
     res = faithfulness_table("bibtex", "xtransformer", n_docs=3, samples=30, top_k=2, store=xtf_store)
     assert res["cached_docs"] == 1  # the document finished before the cancel was kept
-    assert set(res["table"]) == {"lime", "attention", "random"}
-    assert set(res["beats_random"]) == {"lime", "attention"}
+    assert set(res["table"]) == {"whole", "lime", "attention", "random"}
+    assert set(res["beats_random"]) == {"whole", "lime", "attention"}
     for row in res["beats_random"].values():
         assert all(0.0 <= v <= 1.0 for v in row.values())
     again = faithfulness_table("bibtex", "xtransformer", n_docs=3, samples=30, top_k=2, store=xtf_store)
