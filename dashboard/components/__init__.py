@@ -3,12 +3,13 @@
 result renderers (widgets), the one-file HTML report (report). Pages use them as ``C.<name>``."""
 from dashboard.components.engine_calls import FAILED, call, failed, require_selection, version  # noqa: F401
 from dashboard.components.figures import (GREEN, GREY, RED, attention_figure, changed_features_figure,  # noqa: F401
-                                          deletion_curve, robustness_curve_figure, robustness_figure,
-                                          score_bars, weight_bars)
+                                          certified_vs_attacked_figure, deletion_curve, frequency_figure,
+                                          robustness_curve_figure, robustness_figure, score_bars, weight_bars)
 from dashboard.components.formatting import (_fmt, changed_frame, explanation_frame, faithfulness_frame,  # noqa: F401
                                              faithfulness_table_frame, highlighted_html, html_block, model_label,
                                              prediction_frame, robustness_curve_frame, robustness_frame, to_json_text,
-                                             truth_mark, word_diff_html)
+                                             truth_mark, word_diff_html, certified_column, certified_curve_frame,
+                                             certified_radius_text, frequency_frame, multiguard_text)
 from dashboard.components.report import REPORT_CSS, _table, report_button, report_html  # noqa: F401
 from dashboard.components.widgets import (attack_form, attacks_for, download_row, render_attack,  # noqa: F401
                                           render_explanation)
