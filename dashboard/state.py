@@ -201,3 +201,14 @@ def forget_dataset() -> None:
     clear_model_caches()
     for fn in (dataset_stats, label_names, feature_names, label_display, search_documents):
         fn.clear()
+
+
+# -- certified robustness ---------------------------------------------------------------------------
+@st.cache_data(max_entries=64, ttl=3600, show_spinner=False)
+def certificates_for(dataset: str, model_id: str, version: str) -> list[str]:
+    """Names of the certificates that fit this saved model and dataset (registry order)."""
+    return pipeline.certificates_for(dataset, model_id)
+
+
+K_CERT_CURVE_JOB = "cert_curve_job"  # key of the certified-vs-attacked job on the Compare page
+K_FREQ_JOB = "freq_job"              # key of the robustness-by-label-frequency job on the Compare page

@@ -244,6 +244,19 @@ base_model_id = families.base_of
 
 # -- certified robustness (engine/certify/): one document's certificate; the registry for menus --
 certify_document = _forward("engine.certify.api", "certify_document")
+certified_curve = _forward("engine.certify.curve", "certified_curve")
+robustness_by_frequency = _forward("engine.attacks.by_frequency", "robustness_by_frequency")
+
+
+def certificates_for(dataset: str, model_id: str, store: ModelStore | None = None) -> list[str]:
+    """The certificates (names in engine.certify.CERTIFICATES, registry order) that fit this saved model
+    and dataset: every model has the feature-view one; the word one needs a text model and text."""
+    from types import SimpleNamespace
+
+    info = (store or ModelStore()).info(dataset, model_id)
+    model = SimpleNamespace(input_kind=info.manifest.get("input_kind", ""))
+    ds = load_dataset(dataset)
+    return [name for name, spec in list_certificates().items() if spec.is_compatible(model, ds)]
 
 
 def list_certificates() -> dict:
@@ -253,7 +266,7 @@ def list_certificates() -> dict:
     return dict(CERTIFICATES)
 
 
-__all__ += ["certify_document", "list_certificates", "attacks", "attack_goals", "explainers", "explainers_for",
+__all__ += ["certify_document", "certified_curve", "robustness_by_frequency", "certificates_for", "list_certificates", "attacks", "attack_goals", "explainers", "explainers_for",
             "model_families", "defences", "train_defended", "trainable_model_ids", "model_title", "parse_model_id",
             "base_model_id", "score_split_document", "DEFAULT_DATASET", "AUTO_TRAIN_ENV", "auto_train_enabled",
             "first_start_status", "claim_first_start", "run_first_start", "cancel_first_start", "reset_first_start", "MAX_TOP_K", "plot_text", "plot_texts", "DEFAULT_LABEL_SEPARATOR", "list_datasets"]

@@ -91,3 +91,41 @@ def robustness_curve_figure(results: dict) -> go.Figure:
     fig.update_layout(height=380, xaxis_title="eps (budget in the feature view)", yaxis_title="%",
                       yaxis_range=[0, 100], margin=dict(l=10, r=10, t=30, b=10), title="Robustness curve")
     return fig
+
+
+def certified_vs_attacked_figure(results: dict) -> go.Figure:
+    """Certified P@k (solid) and empirical attacked P@k (dashed) in % against the budget (l2 in the
+    feature view), one pair of lines per model. results: as formatting.certified_curve_frame."""
+    from dashboard.components.formatting import model_label
+
+    fig = go.Figure()
+    for m, r in results.items():
+        cert = r["certified"]
+        k = cert["top_k"]
+        fig.add_trace(go.Scatter(x=cert["radii"], y=[100 * float(v) for v in cert["certified_P@k"]],
+                                 mode="lines+markers", name=plot_text(f"{model_label(m)} certified P@{k}")))
+        emp = [e for e in r.get("empirical") or [] if f"P@{k}" in e]
+        if emp:
+            fig.add_trace(go.Scatter(x=[e["eps"] for e in emp], y=[100 * float(e[f"P@{k}"]) for e in emp],
+                                     mode="lines+markers", line=dict(dash="dash"),
+                                     name=plot_text(f"{model_label(m)} attacked P@{k}")))
+    fig.update_layout(height=380, xaxis_title="budget: ℓ2 radius / eps in the feature view", yaxis_title="%",
+                      yaxis_range=[0, 100], margin=dict(l=10, r=10, t=30, b=10),
+                      title="Certified vs empirically attacked precision")
+    return fig
+
+
+def frequency_figure(results: dict) -> go.Figure:
+    """Share (%) of each label-frequency bin's correct top-k labels that survive the attack, per model.
+    results: {model_id: FrequencyRobustness}."""
+    from dashboard.components.formatting import FREQUENCY_BIN_NAMES, model_label
+
+    fig = go.Figure()
+    for m, fr in results.items():
+        fig.add_trace(go.Bar(x=[FREQUENCY_BIN_NAMES.get(b.name, b.name) for b in fr.bins],
+                             y=[None if b.kept_share is None else 100 * float(b.kept_share) for b in fr.bins],
+                             name=plot_text(model_label(m))))
+    fig.update_layout(barmode="group", height=340, yaxis_title="correct labels kept under attack %",
+                      yaxis_range=[0, 100], margin=dict(l=10, r=10, t=30, b=10),
+                      title="Robustness by label frequency")
+    return fig

@@ -192,3 +192,78 @@ def coverage_html(text: str, ignored) -> str:
         last = m.end()
     out.append(html.escape(text[last:]))
     return '<div class="xt-text">' + "".join(out) + "</div>"
+
+
+# -- certified robustness --------------------------------------------------------------------------
+def certified_radius_text(lab, unit: str, alpha: float) -> str:
+    """One label's certificate for a person: its l2 radius (3 decimals) or words, ∞, or 'not certified'."""
+    if lab is None:
+        return "not in the smoothed top-k"
+    if lab.radius is None:
+        return f"not certified at {100 * (1 - alpha):g} % confidence"
+    if isinstance(lab.radius, float) and lab.radius == float("inf"):
+        return "∞ (no change can remove it)"
+    if unit == "words":
+        n = int(lab.radius)
+        return f"{n} word{'s' if n != 1 else ''}"
+    return f"{float(lab.radius):.3f}"
+
+
+def certified_column(pred, result) -> tuple[str, list[str]]:
+    """(column name, one entry per row of prediction_frame(pred)): each shown label's certificate from a
+    CertifyResult of the same document (labels outside the smoothed top-k say so)."""
+    by_id = {x.label_id: x for x in result.labels}
+    name = "certified words" if result.space == "text" else "certified ℓ2 radius"
+    alpha = float(result.params.get("alpha", 0.0))
+    unit = "words" if result.space == "text" else "l2"
+    return name, [certified_radius_text(by_id.get(x.label_id), unit, alpha) for x in pred.labels]
+
+
+def multiguard_text(result) -> str:
+    """MultiGuard's count in words: how many true labels provably stay in the smoothed top-k at its radius."""
+    if result.true_certified is None:
+        return "No ground truth, so no MultiGuard count."
+    r = result.radius
+    within = (f"whatever synonyms replace up to {int(r)} word{'s' if int(r) != 1 else ''}" if result.space == "text"
+              else f"for every feature-view change of ℓ2 norm up to {r:g}")
+    return (f"**MultiGuard:** {result.true_certified} of the {result.n_true} true labels provably stay in the smoothed "
+            f"top-{result.top_k} {within} (with probability ≥ {1 - float(result.params.get('alpha', 0)):g}).")
+
+
+def certified_curve_frame(results: dict) -> pd.DataFrame:
+    """{model_id: {"certified": certified_curve result, "empirical": robustness_curve rows}} -> one row per
+    (model, budget): certified P@k and empirical attacked P@k at that budget, in %."""
+    rows = []
+    for m, r in results.items():
+        cert, emp = r["certified"], {float(e["eps"]): e for e in r.get("empirical") or []}
+        k = cert["top_k"]
+        for radius, value in zip(cert["radii"], cert["certified_P@k"]):
+            e = emp.get(float(radius))
+            rows.append({"model": model_label(m), "budget (ℓ2)": radius, f"certified P@{k} %": round(100 * value, 2),
+                         f"attacked P@{k} %": None if e is None or f"P@{k}" not in e else round(100 * e[f"P@{k}"], 2),
+                         f"smoothed clean P@{k} %": round(100 * cert["smoothed_P@k"], 2),
+                         "documents": cert["n"]})
+    return pd.DataFrame(rows)
+
+
+FREQUENCY_BIN_NAMES = {"head": "head (most frequent third)", "torso": "torso (middle third)",
+                       "tail": "tail (least frequent third)"}
+
+
+def frequency_frame(results: dict) -> pd.DataFrame:
+    """{model_id: FrequencyRobustness} -> one row per (model, label-frequency bin), shares in %."""
+    def pct(v):
+        return None if v is None else round(100 * float(v), 1)
+
+    rows = []
+    for m, fr in results.items():
+        for b in fr.bins:
+            rows.append({"model": model_label(m), "labels": FREQUENCY_BIN_NAMES.get(b.name, b.name),
+                         "label count": b.n_labels,
+                         "training documents per label": f"{b.train_frequency_min}–{b.train_frequency_max}",
+                         f"clean P@{fr.top_k} part %": round(100 * b.clean_p_at_k_part, 2),
+                         f"attacked P@{fr.top_k} part %": round(100 * b.attacked_p_at_k_part, 2),
+                         "correct labels kept %": pct(b.kept_share),
+                         "predicted labels removed %": pct(b.removed_share),
+                         "attack success % (top-1 in bin)": pct(b.success_rate)})
+    return pd.DataFrame(rows)

@@ -9,7 +9,9 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import components as C
+from dashboard import jobs
 from dashboard import state as S
+from engine import pipeline
 
 dataset, model_id, index, top_k = C.require_selection()
 st.title("Predict")
@@ -49,6 +51,29 @@ if S.model_manifests(dataset).get(model_id, {}).get("family") == "xtransformer":
         st.caption("The X-Transformer's ranker reads [TF-IDF ; text embedding]: *evidence from the encoder* is the "
                    "encoder half's share of each label's ranker evidence (summed |parts| along the label's tree path; "
                    "the rest is TF-IDF). Attention maps explain only that share.")
+# certified robustness of this document: a background job (seconds), cached on disk; defaults from the registry
+certs = C.call(S.certificates_for, dataset, model_id, C.version(), what="the certificate list")
+if not C.failed(certs) and certs:
+    specs = pipeline.list_certificates()
+    c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
+    method = c1.selectbox("Certificate", certs, format_func=lambda n: specs[n].title, key="pred_cert_method")
+    spec = specs[method]
+    cert_key = jobs.key_for("certify", dataset=dataset, model=model_id, version=C.version(), doc=index,
+                            method=method, top_k=top_k)
+    if c2.button("Certify", key="pred_certify", help=spec.description):
+        jobs.start(cert_key, f"certifying test document {index} ({spec.title})", pipeline.certify_document,
+                   dataset, model_id, index, method, top_k=top_k)
+    cert_job = jobs.get(cert_key)
+    jobs.panel(cert_job, "pred-cert", retry=lambda: jobs.start(
+        cert_key, f"certifying test document {index} ({spec.title})", pipeline.certify_document, dataset, model_id,
+        index, method, restart=True, top_k=top_k))
+    if cert_job is not None and cert_job.ok:
+        name, column = C.certified_column(pred, cert_job.result)
+        df[name] = column
+        st.markdown(C.multiguard_text(cert_job.result))
+        st.caption(cert_job.result.guarantee + " Settings: " + "; ".join(
+            f"{p.help} = {cert_job.result.params.get(p.name, p.default)}" for p in spec.params if p.name != "top_k") +
+            f". {cert_job.result.queries:,} model calls in {cert_job.result.seconds:.1f} s.")
 st.dataframe(df, hide_index=True, width="stretch")
 hits = sum(1 for x in pred.labels if x.is_true)
 st.caption(f"{hits} of the top {len(pred.labels)} are true labels (P@{len(pred.labels)} = {hits / len(pred.labels):.2f}). "
