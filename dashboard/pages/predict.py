@@ -36,11 +36,13 @@ with left:
                            [f"f{i}" for i in range(doc.features.size)], "value": doc.features})
         st.caption(f"{stats['display_name']} has numeric features only ({doc.features.size}); no text.")
         st.dataframe(nz, hide_index=True, width="stretch", height=300)
-    truth_names = sorted(S.label_names(dataset)[j] for j in doc.labels)
-    st.markdown("**True labels:** " + (", ".join(f"`{n}`" for n in truth_names) if truth_names else "(none)"))
+    truth_names = sorted(S.label_names(dataset)[j] for j in doc.labels)  # raw names: the downloads keep them
+    display = S.label_display(dataset)  # what a person reads (e.g. TAG_children -> children)
+    st.markdown("**True labels:** " + (", ".join(f"`{display.get(n, n)}`" for n in truth_names)
+                                       if truth_names else "(none)"))
 with right:
     st.subheader(f"Top-{len(pred.labels)} labels")
-    st.plotly_chart(C.score_bars(pred), key="pred-bars", config={"displayModeBar": False})
+    st.plotly_chart(C.score_bars(pred, display=display), key="pred-bars", config={"displayModeBar": False})
     st.caption("green: a true label · red: not a true label")
 df = C.prediction_frame(pred, paths)
 if S.model_manifests(dataset).get(model_id, {}).get("family") == "xtransformer":
@@ -74,7 +76,7 @@ if not C.failed(certs) and certs:
         st.caption(cert_job.result.guarantee + " Settings: " + "; ".join(
             f"{p.help} = {cert_job.result.params.get(p.name, p.default)}" for p in spec.params if p.name != "top_k") +
             f". {cert_job.result.queries:,} model calls in {cert_job.result.seconds:.1f} s.")
-st.dataframe(df, hide_index=True, width="stretch")
+st.dataframe(df.assign(label=[display.get(n, n) for n in df["label"]]), hide_index=True, width="stretch")
 hits = sum(1 for x in pred.labels if x.is_true)
 st.caption(f"{hits} of the top {len(pred.labels)} are true labels (P@{len(pred.labels)} = {hits / len(pred.labels):.2f}). "
            "The label-tree path lists the clusters of the model's label tree from the root down to the label.")

@@ -154,7 +154,7 @@ def walk_through(pg, server):
     go_to(pg, "Predict")
     pg.locator('[data-testid="stPlotlyChart"] .main-svg').first.wait_for()
     text = visible_text(pg)
-    assert "True labels:" in text and "TAG_children" in text
+    assert "True labels:" in text and "children" in text and "TAG_children" not in text.split("Your own text")[0]
     assert pg.locator('[data-testid="stPlotlyChart"] .bars path').count() >= 5  # the top-5 score bars
     assert "doc=0" in pg.url and "page=predict" in pg.url  # the URL reopens this view
     shot(pg, "02-predict")

@@ -79,7 +79,7 @@ def test_foreign_html_only_inside_an_iframe():
     for f, t in src.items():
         for ln in t.splitlines():
             if "html_block(" in ln and "def html_block" not in ln:
-                assert any(k in ln for k in ("highlighted_html(", "word_diff_html(", "html.escape(")), (f, ln)
+                assert any(k in ln for k in ("highlighted_html(", "word_diff_html(", "coverage_html(", "html.escape(")), (f, ln)
             if "as_html(" in ln:  # LIME's own HTML page
                 pytest.fail(f"{f}: LIME HTML outside an iframe: {ln}")
             if "st.html(" in ln:
@@ -92,6 +92,10 @@ def test_foreign_html_only_inside_an_iframe():
 def test_dashboard_html_blocks_escape_user_text():
     from dashboard import components as C
 
+    # the free-text coverage view wraps ignored words in spans: no tag of the text survives
+    cov = C.coverage_html("known " + EVIL + " words", ["script", "alert", "img"])
+    assert "<script" not in cov and "<img" not in cov and "&lt;" in cov and "onerror=alert" not in cov.replace(
+        '<span class="xt-ignored"', "")
     for markup in (C.highlighted_html([(EVIL, 1.0), ("ok", -0.5)]), C.word_diff_html(EVIL, "safe " + EVIL + " x"),
                    C._table([{"label": EVIL, "score": EVIL}])):
         assert "<script" not in markup and "<img" not in markup and "&lt;script&gt;" in markup
