@@ -29,7 +29,8 @@ TOP_K = 5
 EVAL_DOCS = 2000
 PREDICT_REPEAT = 20
 GOALS = {"predict_1_ms": 50.0, "lime_top5_s": 1.0, "hsj_s": 5.0, "peak_rss_mb": 8192.0}  # on amazon-670k
-GROWTH_KEYS = ("generate_s", "import_s", "train_s", "predict_1_ms", "lime_top5_s", "explain_input_s", "hsj_s",
+GROWTH_KEYS = ("generate_s", "import_s", "train_s", "predict_1_ms", "predict_1_ms_po", "lime_top5_s", "lime_top5_s_po",
+               "explain_input_s", "hsj_query_64_dense_rows_s", "hsj_query_64_dense_rows_s_po", "hsj_s", "hsj_s_po",
                "peak_rss_mb")
 
 
@@ -42,8 +43,12 @@ def _load() -> list[float]:
 
 
 def measure_preset(preset_name: str, n_train: int | None = None, n_docs: int = 3, samples: int = SAMPLES,
-                   seed: int = 0, with_import: bool = True, workdir: str | None = None, progress=None) -> dict:
-    """Every number of one preset's row (run it in a child process: it sets XTRUST_CACHE_DIR / MODEL_DIR)."""
+                   seed: int = 0, with_import: bool = True, hsj_docs: int | None = None, workdir: str | None = None,
+                   progress=None, **overrides) -> dict:
+    """Every number of one preset's row (run it in a child process: it sets XTRUST_CACHE_DIR / MODEL_DIR).
+    hsj_docs: documents attacked with HopSkipJump (default n_docs; 0 = only its per-query cost).
+    overrides: preset fields (e.g. n_labels) for a small run."""
+    hsj_docs = n_docs if hsj_docs is None else hsj_docs
     from engine.data import load_dataset
     from engine.data.synthetic import generate_dataset, preset
     from engine.data.xc_import import import_xc_files, write_xc_file
@@ -51,12 +56,12 @@ def measure_preset(preset_name: str, n_train: int | None = None, n_docs: int = 3
     work = workdir or tempfile.mkdtemp(prefix=f"xtrust-scale-{preset_name}-")
     os.environ["XTRUST_CACHE_DIR"] = os.path.join(work, "cache")
     os.environ["XTRUST_MODEL_DIR"] = os.path.join(work, "models")
-    p = preset(preset_name, n_train=n_train)
+    p = preset(preset_name, n_train=n_train, **overrides)
     row = {"preset": p.name, "mimics": p.mimics, "labels": p.n_labels, "features": p.n_features,
            "train_docs": p.n_train, "test_docs": p.n_test, "load_average_before": _load()}
     name = f"bench-{p.name}"
     t = time.perf_counter()
-    gen = generate_dataset(p.name, name=name, seed=seed, n_train=n_train)
+    gen = generate_dataset(p.name, name=name, seed=seed, n_train=n_train, **overrides)
     row["generate_s"] = round(time.perf_counter() - t, 2)
     row["labels_unseen_in_train"] = gen.labels_unseen_in_train
     row["nnz_train"] = gen.nnz_train
@@ -101,14 +106,62 @@ def measure_preset(preset_name: str, n_train: int | None = None, n_docs: int = 3
     report(progress, 0.5, f"{p.name}: predict, LIME, HopSkipJump")
     docs = list(range(n_docs))
     texts = [ds.test.texts[d] for d in docs]
-    model.predict(texts[:1], TOP_K)  # warm-up
-    lat = []
-    for i in range(PREDICT_REPEAT):
-        t = time.perf_counter()
-        model.predict([texts[i % len(texts)]], TOP_K)
-        lat.append(time.perf_counter() - t)
-    row["predict_1_ms"] = round(1000 * float(np.median(lat)), 2)
+    truths = [list(ds.document(d).labels) for d in docs]
+    row.update(docs=len(docs), words_per_doc=round(float(np.mean([len(t.split()) for t in texts])), 1))
+    row.update(_predict_references(model, texts))
+    row.update(interactive_costs(model, texts, truths, samples, seed, hsj_docs, progress=progress))
+    fast = predict_only_copy(model, info.path)
+    if fast is not None:  # the same model, PECOS loaded predict-only: what the store's loading leaves on the table
+        row.update({f"{k}_po": v for k, v in interactive_costs(fast, texts, truths, samples, seed, hsj_docs).items()})
+    row.update(peak_rss_mb=_rss_mb(), load_average_after=_load())
+    if workdir is None:
+        shutil.rmtree(work, ignore_errors=True)
+    return row
 
+
+def _median_ms(fn, repeat: int = PREDICT_REPEAT) -> float:
+    fn()
+    times = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return round(1000 * float(np.median(times)), 2)
+
+
+def _predict_references(model, texts: list[str]) -> dict:
+    """Where one document's predict time goes: the TF-IDF featurizing, and PECOS' beam search alone."""
+    from engine.models.xlinear import threads_for
+
+    X = model.features(texts[:1])
+    beam = max(model.params.beam_size, TOP_K)
+    return {"featurize_1_ms": _median_ms(lambda: model.features(texts[:1])),
+            "pecos_predict_1_ms": _median_ms(lambda: model.xlm.predict(X, beam_size=beam, only_topk=TOP_K,
+                                                                        threads=threads_for(1)))}
+
+
+def predict_only_copy(model, model_path):
+    """A shallow copy of an XR-Linear model whose PECOS model is loaded from the same files with
+    ``is_predict_only=True`` (a measured reference; None when it cannot be loaded). Its label_path
+    (which reads the tree from the Python model) does not work."""
+    import copy
+
+    from pecos.xmc.xlinear.model import XLinearModel
+
+    try:
+        fast = copy.copy(model)
+        # CSC weights: PECOS' predict-only default (chunked) cannot score selected labels (LIME, attacks)
+        fast.xlm = XLinearModel.load(str(model_path / "xlinear"), is_predict_only=True, weight_matrix_type="CSC")
+        return fast
+    except Exception:  # a reference only: never fail the row
+        return None
+
+
+def interactive_costs(model, texts: list[str], truths: list[list[int]], samples: int, seed: int, hsj_docs: int,
+                      progress=None) -> dict:
+    """What a page waits for, per document, through the engine API: predict (top-5), LIME top-5 (the
+    explanation alone, and explain_input with its faithfulness scores), one HopSkipJump query batch of 64
+    dense rows, and HopSkipJump itself on the first hsj_docs documents."""
     from engine.attacks.api import run_attack
     from engine.explain.api import explain_input
     from engine.explain.lime_explainer import lime_text
@@ -116,8 +169,9 @@ def measure_preset(preset_name: str, n_train: int | None = None, n_docs: int = 3
 
     import art.attacks.evasion  # noqa: F401 - a one-off import (seconds) is not attack cost
 
+    out = {"predict_1_ms": _median_ms(lambda: model.predict(texts[:1], TOP_K))}
     lime_s, explain_s, hsj_s, hsj_q, hsj_ok = [], [], [], [], []
-    for j, (d, text) in enumerate(zip(docs, texts)):
+    for j, (text, truth) in enumerate(zip(texts, truths)):
         ids = model.predict([text], TOP_K)[0].label_ids
         t = time.perf_counter()
         lime_text(model, TextUnits.of(text), ids, samples, seed)
@@ -125,19 +179,31 @@ def measure_preset(preset_name: str, n_train: int | None = None, n_docs: int = 3
         t = time.perf_counter()
         explain_input(model, text, ids, "lime", samples=samples, seed=seed)
         explain_s.append(time.perf_counter() - t)
-        t = time.perf_counter()
-        r = run_attack(model, text, attack="hsj", seed=seed, truth=list(ds.document(d).labels))
-        hsj_s.append(time.perf_counter() - t)
-        hsj_q.append(r.queries)
-        hsj_ok.append(bool(r.success))
-        report(progress, 0.5 + 0.5 * (j + 1) / len(docs), f"{p.name}: document {j + 1}/{len(docs)}")
-    row.update(docs=len(docs), words_per_doc=round(float(np.mean([len(t.split()) for t in texts])), 1),
-               lime_top5_s=round(float(np.median(lime_s)), 3), explain_input_s=round(float(np.median(explain_s)), 3),
-               hsj_s=round(float(np.median(hsj_s)), 3), hsj_queries=int(np.median(hsj_q)),
-               hsj_success=f"{sum(hsj_ok)}/{len(hsj_ok)}", peak_rss_mb=_rss_mb(), load_average_after=_load())
-    if workdir is None:
-        shutil.rmtree(work, ignore_errors=True)
-    return row
+        if j < hsj_docs:
+            t = time.perf_counter()
+            r = run_attack(model, text, attack="hsj", seed=seed, truth=truth)
+            hsj_s.append(time.perf_counter() - t)
+            hsj_q.append(r.queries)
+            hsj_ok.append(bool(r.success))
+        report(progress, 0.5 + 0.5 * (j + 1) / len(texts), f"document {j + 1}/{len(texts)}")
+    out.update(lime_top5_s=round(float(np.median(lime_s)), 3), explain_input_s=round(float(np.median(explain_s)), 3),
+               hsj_query_64_dense_rows_s=_dense_query_seconds(model, texts[0], seed))
+    if hsj_s:
+        out.update(hsj_docs=len(hsj_s), hsj_s=round(float(np.median(hsj_s)), 3), hsj_queries=int(np.median(hsj_q)),
+                   hsj_success=f"{sum(hsj_ok)}/{len(hsj_ok)}")
+    return out
+
+
+def _dense_query_seconds(model, text: str, seed: int) -> float:
+    """Seconds for one top-1 query batch of 64 rows as HopSkipJump sends them: the document's feature
+    vector plus small noise on every feature (dense rows of the whole vocabulary)."""
+    view = model.feature_view(text)
+    rng = np.random.default_rng(seed)
+    pts = np.clip(view.x0[None, :] + 0.01 * rng.standard_normal((64, view.x0.size)), *view.clip).astype(np.float32)
+    view.top_k(pts[:1], 1)
+    t = time.perf_counter()
+    view.top_k(pts, 1)
+    return round(time.perf_counter() - t, 3)
 
 
 def _child(args, queue) -> None:
@@ -155,17 +221,17 @@ def growth(rows: list[dict]) -> list[dict]:
     for i, r in enumerate(ok):
         g = {"preset": r["preset"], "labels": r["labels"]}
         for k in GROWTH_KEYS:
-            if k not in r or k not in ok[0] or not ok[0][k]:
-                continue
+            if not all(isinstance(x.get(k), (int, float)) and x.get(k) for x in (r, ok[0])):
+                continue  # not measured (or an error text) in one of the two
             g[f"{k}_ratio"] = round(r[k] / ok[0][k], 2)
-            if i > 0 and ok[i - 1].get(k) and r[k] > 0 and r["labels"] != ok[i - 1]["labels"]:
+            if i > 0 and isinstance(ok[i - 1].get(k), (int, float)) and ok[i - 1][k] > 0 and r["labels"] != ok[i - 1]["labels"]:
                 g[f"{k}_exponent"] = round(math.log(r[k] / ok[i - 1][k]) / math.log(r["labels"] / ok[i - 1]["labels"]), 2)
         out.append(g)
     return out
 
 
 def run_scale_bench(presets=("eurlex-4k", "wiki10-31k"), n_train: int | None = None, n_docs: int = 3,
-                    samples: int = SAMPLES, seed: int = 0, with_import: bool = True,
+                    samples: int = SAMPLES, seed: int = 0, with_import: bool = True, hsj_docs: int | None = None,
                     progress: ProgressFn | None = None) -> dict:
     """Measure each preset in its own child process; n_train overrides the training documents of every preset."""
     from engine.data.synthetic import preset
@@ -177,7 +243,7 @@ def run_scale_bench(presets=("eurlex-4k", "wiki10-31k"), n_train: int | None = N
     for i, name in enumerate(presets):
         report(progress, i / len(presets), name)
         q = ctx.Queue()
-        proc = ctx.Process(target=_child, args=((name, n_train, n_docs, samples, seed, with_import), q))
+        proc = ctx.Process(target=_child, args=((name, n_train, n_docs, samples, seed, with_import, hsj_docs), q))
         proc.start()
         rows.append(q.get())
         proc.join()
@@ -190,12 +256,14 @@ def run_scale_bench(presets=("eurlex-4k", "wiki10-31k"), n_train: int | None = N
 def format_scale(out: dict) -> str:
     """Plain-text tables: one column per preset."""
     rows = out["presets"]
+    interactive = ("predict_1_ms", "lime_top5_s", "explain_input_s", "hsj_query_64_dense_rows_s", "hsj_docs", "hsj_s",
+                   "hsj_queries", "hsj_success")
     keys = [k for k in ("labels", "features", "train_docs", "test_docs", "labels_unseen_in_train", "nnz_train",
                         "generate_s", "write_xc_s", "xc_mb", "import_s", "load_s", "train_s", "eval_docs", "P@1", "P@5",
-                        "P@1_most_frequent_label", "predict_1_ms", "words_per_doc", "lime_top5_s", "explain_input_s",
-                        "hsj_s", "hsj_queries", "hsj_success", "estimated_generate_mb", "rss_after_generate_mb",
-                        "rss_after_load_mb", "rss_after_train_mb", "peak_rss_mb", "load_average_before",
-                        "load_average_after", "error") if any(k in r for r in rows)]
+                        "P@1_most_frequent_label", "words_per_doc", "featurize_1_ms", "pecos_predict_1_ms",
+                        *interactive, *(f"{k}_po" for k in interactive), "estimated_generate_mb",
+                        "rss_after_generate_mb", "rss_after_load_mb", "rss_after_train_mb", "peak_rss_mb",
+                        "load_average_before", "load_average_after", "error") if any(k in r for r in rows)]
     width = max(18, *(len(str(r.get("preset"))) + 2 for r in rows))
     lines = [f"{'':28}" + "".join(f"{str(r.get('preset')):>{width}}" for r in rows)]
     for k in keys:
@@ -210,5 +278,6 @@ def format_scale(out: dict) -> str:
                 cells = [f"{x.get(f'{k}_ratio', '')}" + (f" ({x[f'{k}_exponent']})" if f"{k}_exponent" in x else "")
                          for x in g]
                 lines.append(f"{k:28}" + "".join(f"{c:>{width}}" for c in cells))
+    lines.append("(_po: the same model with PECOS loaded predict-only, measured in the same run)")
     lines.append(f"machine: {out['machine']}")
     return "\n".join(lines)

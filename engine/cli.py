@@ -294,6 +294,8 @@ def add_scale_commands(sub, bench_parser) -> None:
     bench_parser.add_argument("--scale-train", type=int, help="with --scale: training documents of every preset")
     bench_parser.add_argument("--scale-docs", type=int, default=3, help="with --scale: documents explained/attacked")
     bench_parser.add_argument("--no-import", action="store_true", help="with --scale: skip the XC write + import")
+    bench_parser.add_argument("--scale-hsj-docs", type=int, help="with --scale: documents attacked with HopSkipJump "
+                                                                  "(default --scale-docs; 0: only its per-query cost)")
 
 
 def _run_generate(args) -> int:
@@ -326,6 +328,7 @@ def run_scale_command(args) -> int:
     from engine.bench_scale import format_scale, run_scale_bench
 
     out = run_scale_bench([x.strip() for x in args.scale.split(",") if x.strip()], n_train=args.scale_train,
-                          n_docs=args.scale_docs, with_import=not args.no_import, progress=tqdm_progress("bench --scale"))
+                          n_docs=args.scale_docs, with_import=not args.no_import,
+                          hsj_docs=args.scale_hsj_docs, progress=tqdm_progress("bench --scale"))
     print(json.dumps(out, indent=1) if args.json else format_scale(out))
     return 0

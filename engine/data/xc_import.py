@@ -124,11 +124,13 @@ def stream_xc(path: str | os.PathLike, max_labels: int = MAX_IMPORT_LABELS,
         raise DataError(f"{fname}: the file is empty.")
     if rows < n:
         raise xc_too_few_rows(fname, n, rows, line_no)
-    X = sp.csr_matrix((np.frombuffer(vals, dtype=np.float32), np.frombuffer(cols, dtype=np.int32),
-                       np.frombuffer(x_ptr, dtype=np.int64)), shape=(n, f))
+    # own, writable copies (sum_duplicates sorts in place), then the buffers go
+    X = sp.csr_matrix((np.array(vals, dtype=np.float32), np.array(cols, dtype=np.int32),
+                       np.array(x_ptr, dtype=np.int64)), shape=(n, f))
+    del vals, cols, x_ptr
     X.sum_duplicates()  # as the upload parser's COO -> CSR: repeated features add up, indices sorted
-    Y = sp.csr_matrix((np.ones(len(labs), dtype=np.float32), np.frombuffer(labs, dtype=np.int32),
-                       np.frombuffer(y_ptr, dtype=np.int64)), shape=(n, L))
+    Y = sp.csr_matrix((np.ones(len(labs), dtype=np.float32), np.array(labs, dtype=np.int32),
+                       np.array(y_ptr, dtype=np.int64)), shape=(n, L))
     Y.sum_duplicates()
     Y.data[:] = 1.0  # a label listed twice on a line is still one label
     report(progress, 1.0, f"{fname}: {rows:,} rows")

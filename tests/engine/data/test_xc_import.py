@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 
 from engine.data import load_dataset
+from engine.data.catalog import list_datasets
 from engine.data.synthetic import generate_arrays, preset
 from engine.data.user_data import MAX_LABELS, parse_xc
 from engine.data.xc_import import import_xc_files, stream_xc, write_xc_file
@@ -120,4 +121,11 @@ def test_progress_is_reported_and_cancel_stops_it(tmp_path, monkeypatch):
     assert seen == sorted(seen) and seen[-1] == 1.0 and len(seen) > 5
     with pytest.raises(Cancelled):
         import_xc_files("xccancel", tr, te, progress=lambda f, m: f < 0.3)
-    assert "xccancel" not in __import__("engine.data.catalog", fromlist=["x"]).list_datasets()
+    assert "xccancel" not in list_datasets()  # nothing half-imported is left
+
+
+def test_unsorted_features_come_back_sorted_as_the_upload_parser_gives_them(tmp_path):
+    text = "2 4 3\n0 3:1 0:2\n1,0 2:1 1:1\n"
+    X, Y = stream_xc(_write(tmp_path / "u.txt", text))
+    X2, Y2, _, _ = parse_xc(text.encode(), "u.txt")
+    assert X.has_sorted_indices and X.indices.tolist() == [0, 3, 1, 2] and (X != X2).nnz == 0 and (Y != Y2).nnz == 0
