@@ -87,6 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     d = sub.add_parser("data", help="show where each dataset is found, downloading what is missing")
     d.add_argument("--no-download", action="store_true")
+    add_scale_commands(sub, b)
 
     attacks_cli.add_attack_args(e)
     for mod in COMMAND_MODULES:
@@ -253,6 +254,8 @@ def _run(args) -> int:
                 pass  # printed by the attack plugin
             else:
                 print_metrics(out)
+        elif args.command == "bench" and args.scale is not None:
+            return run_scale_command(args)
         elif args.command == "bench":
             from engine.bench import run_bench
 
@@ -302,3 +305,75 @@ def _format_bench(out: dict) -> str:
         else:
             lines.append("  " + json.dumps(rows))
     return "\n".join(lines)
+
+
+# -- issue 16, extreme scale: generate / import (sub-commands) and bench --scale (one self-contained block) ----
+def add_scale_commands(sub, bench_parser) -> None:
+    """Register 'generate', 'import' (routed through their run=) and the bench parser's --scale options."""
+    from engine.data.synthetic import PRESETS, VOCABULARIES
+    from engine.data.xc_import import MAX_IMPORT_LABELS
+
+    g = sub.add_parser("generate", help="generate a synthetic XC-shaped dataset (power-law labels, word features), "
+                                        "stored and loadable by name")
+    g.add_argument("--preset", required=True, choices=tuple(PRESETS))
+    g.add_argument("--seed", type=int, default=0)
+    g.add_argument("--train", type=int, help="training documents (default: the preset's)")
+    g.add_argument("--test", type=int, help="test documents (default: the preset's)")
+    g.add_argument("--name", help="dataset name (default synth-PRESET)")
+    g.add_argument("--vocabulary", choices=VOCABULARIES, default="syllables",
+                   help="word names: pronounceable syllables, or real WordNet lemmas first (needs WordNet)")
+    g.add_argument("--json", action="store_true")
+    g.set_defaults(run=_run_generate)
+    im = sub.add_parser("import", help="import a large XC train + test text file pair (streamed; up to "
+                                       f"{MAX_IMPORT_LABELS:,} labels, bounded by memory)")
+    im.add_argument("--name", required=True)
+    im.add_argument("--train", required=True, help="XC text file of the training split")
+    im.add_argument("--test", required=True, help="XC text file of the test split")
+    im.add_argument("--feature-names", help="one word per line, one per feature (makes a text dataset)")
+    im.add_argument("--label-names", help="one name per line, one per label")
+    im.add_argument("--json", action="store_true")
+    im.set_defaults(run=_run_import)
+    bench_parser.add_argument("--scale", nargs="?", const="eurlex-4k,wiki10-31k", default=None, metavar="PRESETS",
+                              help="scale benchmark on synthetic presets (comma-separated; default "
+                                   "eurlex-4k,wiki10-31k; amazon-670k takes tens of minutes)")
+    bench_parser.add_argument("--scale-train", type=int, help="with --scale: training documents of every preset")
+    bench_parser.add_argument("--scale-docs", type=int, default=3, help="with --scale: documents explained/attacked")
+    bench_parser.add_argument("--no-import", action="store_true", help="with --scale: skip the XC write + import")
+    bench_parser.add_argument("--scale-hsj-docs", type=int, help="with --scale: documents attacked with HopSkipJump "
+                                                                  "(default --scale-docs; 0: only its per-query cost)")
+
+
+def _run_generate(args) -> int:
+    from dataclasses import asdict
+
+    from engine.data.synthetic import generate_dataset
+
+    s = generate_dataset(args.preset, name=args.name, seed=args.seed, n_train=args.train, n_test=args.test,
+                         vocabulary=args.vocabulary, progress=tqdm_progress(f"generate {args.preset}"))
+    print(json.dumps(asdict(s), indent=1) if args.json else
+          f"generated {s.name}: {s.n_train:,} train / {s.n_test:,} test documents, {s.n_labels:,} labels "
+          f"({s.labels_unseen_in_train:,} never in train), {s.n_features:,} words in {s.seconds:.1f} s")
+    return 0
+
+
+def _run_import(args) -> int:
+    from dataclasses import asdict
+
+    from engine.data.xc_import import import_xc_files
+
+    s = import_xc_files(args.name, args.train, args.test, args.feature_names, args.label_names,
+                        progress=tqdm_progress(f"import {args.name}"))
+    print(json.dumps(asdict(s), indent=1) if args.json else
+          f"imported {s.name} ({s.kind}): {s.n_train:,} train / {s.n_test:,} test rows, {s.n_features:,} features, "
+          f"{s.n_labels:,} labels in {s.seconds:.1f} s")
+    return 0
+
+
+def run_scale_command(args) -> int:
+    from engine.bench_scale import format_scale, run_scale_bench
+
+    out = run_scale_bench([x.strip() for x in args.scale.split(",") if x.strip()], n_train=args.scale_train,
+                          n_docs=args.scale_docs, with_import=not args.no_import,
+                          hsj_docs=args.scale_hsj_docs, progress=tqdm_progress("bench --scale"))
+    print(json.dumps(out, indent=1) if args.json else format_scale(out))
+    return 0

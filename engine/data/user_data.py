@@ -108,64 +108,100 @@ def parse_csv(data: bytes, filename: str, text_column: str | None, label_column:
     return texts, labels
 
 
+def parse_xc_header(line: str, filename: str, max_labels: int = MAX_LABELS) -> tuple[int, int, int]:
+    """The XC header 'n_rows n_features n_labels' -> (n, f, L), checked; DataError naming the problem."""
+    try:
+        n, f, L = (int(x) for x in line.split())
+    except ValueError:
+        raise DataError(f"{filename}: first line must be 'n_rows n_features n_labels' (XC format).") from None
+    if n < 0 or f < 1 or L < 1:
+        raise DataError(f"{filename}: header 'n_rows n_features n_labels' must have n_rows >= 0 and at least "
+                        f"1 feature and 1 label, got {n} {f} {L}.")
+    if L > max_labels:
+        raise DataError(f"{filename}: header says {L:,} labels; XTrust reads at most {max_labels:,} labels"
+                        + (" in an upload (import larger files with python -m engine import)." if max_labels == MAX_LABELS
+                           else "."))
+    return n, f, L
+
+
+def xc_too_few_rows(filename: str, n: int, found: int, last_line: int) -> DataError:
+    return DataError(f"{filename}: header says {n} rows but only {found} follow (the file ends at line "
+                     f"{last_line}); is it cut short?")
+
+
+def xc_too_many_rows(filename: str, n: int, found: int | None, line_no: int) -> DataError:
+    more = f"{found} follow" if found is not None else "more follow"
+    return DataError(f"{filename}: header says {n} rows but {more} (line {line_no} is one too many).")
+
+
+def parse_xc_line(ln: str, n_features: int, n_labels: int) -> tuple[list[int], list[int], list[float]]:
+    """One XC data line 'l1,l2 f:v f:v' -> (label ids, feature ids, values); ValueError naming the fault."""
+    parts = ln.split()
+    lab = parts[0] if parts and ":" not in parts[0] else ""
+    feats = parts[1:] if lab or (parts and ":" not in parts[0]) else parts
+    labels, cols, vals = [], [], []
+    for x in filter(None, lab.split(",")):
+        j = int(x)
+        if not 0 <= j < n_labels:
+            raise ValueError(f"label {j} outside 0..{n_labels - 1}")
+        labels.append(j)
+    for fv in feats:
+        k, v = fv.split(":")
+        k = int(k)
+        if not 0 <= k < n_features:
+            raise ValueError(f"feature {k} outside 0..{n_features - 1}")
+        v = float(v)
+        if not np.isfinite(v) or abs(v) > FLOAT32_MAX:
+            raise ValueError(f"feature {k} has the value {v:g}, not a finite number (nan / inf, or too "
+                             "large for float32)")
+        cols.append(k)
+        vals.append(v)
+    return labels, cols, vals
+
+
+def xc_label_names(n_labels: int) -> list[str]:
+    return [f"label{j}" for j in range(n_labels)]
+
+
+def xc_feature_names(n_features: int) -> list[str]:
+    return [f"f{k}" for k in range(n_features)]
+
+
 def parse_xc(data: bytes, filename: str):
     """Extreme Classification Repository format: header 'N F L', then 'l1,l2 f:v f:v' per line.
+    (An upload, held in memory; large files stream through engine/data/xc_import.py.)
 
     -> X csr (N, F) float32, Y csr (N, L) float32, feature names, label names.
     """
     numbered = [(k, ln) for k, ln in enumerate(_decode(data, filename).split("\n"), start=1) if ln.strip()]
     if not numbered:
         raise DataError(f"{filename}: the file is empty.")
-    try:
-        n, f, L = (int(x) for x in numbered[0][1].split())
-    except ValueError:
-        raise DataError(f"{filename}: first line must be 'n_rows n_features n_labels' (XC format).") from None
-    if n < 0 or f < 1 or L < 1:
-        raise DataError(f"{filename}: header 'n_rows n_features n_labels' must have n_rows >= 0 and at least "
-                        f"1 feature and 1 label, got {n} {f} {L}.")
-    if L > MAX_LABELS:
-        raise DataError(f"{filename}: header says {L:,} labels; XTrust reads at most {MAX_LABELS:,} labels.")
+    n, f, L = parse_xc_header(numbered[0][1], filename)
     body = numbered[1:]
     if len(body) < n:
-        last = body[-1][0] if body else numbered[0][0]
-        raise DataError(f"{filename}: header says {n} rows but only {len(body)} follow (the file ends at line "
-                        f"{last}); is it cut short?")
+        raise xc_too_few_rows(filename, n, len(body), body[-1][0] if body else numbered[0][0])
     if len(body) > n:
-        raise DataError(f"{filename}: header says {n} rows but {len(body)} follow (line {body[n][0]} is one too many).")
+        raise xc_too_many_rows(filename, n, len(body), body[n][0])
     if f > MAX_DENSE_FEATURES:
         raise DataError(f"{filename}: {f} features; XTrust reads XC-format files with at most {MAX_DENSE_FEATURES} "
-                        "features (dense). For text, upload a CSV with the raw text instead.")
+                        "features (dense) in an upload. For text, upload a CSV with the raw text instead; for a large "
+                        "sparse XC file use python -m engine import.")
     rows, cols, vals, yr, yc = [], [], [], [], []
     for i, (line_no, ln) in enumerate(body):
-        parts = ln.split()
-        lab = parts[0] if parts and ":" not in parts[0] else ""
-        feats = parts[1:] if lab or (parts and ":" not in parts[0]) else parts
         try:
-            for x in filter(None, lab.split(",")):
-                j = int(x)
-                if not 0 <= j < L:
-                    raise ValueError(f"label {j} outside 0..{L - 1}")
-                yr.append(i)
-                yc.append(j)
-            for fv in feats:
-                k, v = fv.split(":")
-                k = int(k)
-                if not 0 <= k < f:
-                    raise ValueError(f"feature {k} outside 0..{f - 1}")
-                v = float(v)
-                if not np.isfinite(v) or abs(v) > FLOAT32_MAX:
-                    raise ValueError(f"feature {k} has the value {v:g}, not a finite number (nan / inf, or too "
-                                     "large for float32)")
-                rows.append(i)
-                cols.append(k)
-                vals.append(v)
+            labels, c, v = parse_xc_line(ln, f, L)
         except ValueError as exc:
             raise DataError(f"{filename}: line {line_no}: {exc}.") from None
+        yr += [i] * len(labels)
+        yc += labels
+        rows += [i] * len(c)
+        cols += c
+        vals += v
     X = sp.csr_matrix((vals, (rows, cols)), shape=(n, f), dtype=np.float32)
     Y = sp.csr_matrix((np.ones(len(yr), dtype=np.float32), (yr, yc)), shape=(n, L))
     Y.sum_duplicates()
     Y.data[:] = 1.0  # a label listed twice on a line is still one label
-    return X, Y, [f"f{k}" for k in range(f)], [f"label{j}" for j in range(L)]
+    return X, Y, xc_feature_names(f), xc_label_names(L)
 
 
 def _looks_like_words(names: list[str], X: sp.csr_matrix) -> bool:
@@ -255,6 +291,41 @@ def _read_parts(kind, items, xml, text_column, label_column, label_separator):
     return [(X, Y, None) for X, Y, _, _ in parsed], parsed[0][2], parsed[0][3], "dense", []
 
 
+def check_row_counts(names: list[str], n_rows: list[int]) -> None:
+    """Enough rows in all, and none of the files empty."""
+    if sum(n_rows) < MIN_ROWS:
+        raise DataError(f"only {sum(n_rows)} rows; at least {MIN_ROWS} are needed to train and test a model.")
+    for fn, n in zip(names, n_rows):
+        if n == 0:
+            raise DataError(f"{fn}: no data rows.")
+
+
+def check_training_labels(Ytr: sp.csr_matrix, train_name: str) -> None:
+    """Y (n, L) csr of the training split: at least one labelled row and 2 distinct labels."""
+    if Ytr.getnnz() == 0:
+        raise DataError(f"no training row ({train_name}) has any label.")
+    if np.unique(Ytr.indices[Ytr.data != 0]).size < 2:  # O(nnz), never a dense (L,) count
+        raise DataError(f"the training data ({train_name}) has fewer than 2 distinct labels; multi-label "
+                        "classification needs at least 2.")
+
+
+def store_user_arrays(name: str, feature_names: list[str], label_names: list[str], Xtr, Ytr, Xte, Yte, kind: str,
+                      description: str, warnings=()) -> Path:
+    """Store a dataset's arrays (X (n, d) / Y (n, L) csr per split) under the user-datasets store, swapped in
+    whole (write to a temporary folder, then rename). No pseudo-text is built here: it is made on load.
+    -> the dataset's folder; ``load_dataset(name)`` then reads it like any import."""
+    from engine.types import Dataset, Split
+
+    name = check_name(name)
+    ds = Dataset(name=name, feature_names=list(feature_names), label_names=list(label_names),
+                 train=Split(Xtr.tocsr().astype(np.float32), Ytr.tocsr().astype(np.float32), None),
+                 test=Split(Xte.tocsr().astype(np.float32), Yte.tocsr().astype(np.float32), None),
+                 kind=kind, description=description, warnings=list(warnings))
+    folder = user_root() / name
+    write_folder_atomic(folder, lambda tmp: write_split_arrays(tmp, ds))
+    return folder
+
+
 KIND_TEXT = {".csv": "CSV", ".arff": "ARFF + label XML", ".txt": "XC text file"}
 
 
@@ -279,11 +350,7 @@ def import_user_dataset(name: str, files: dict[str, bytes], text_column: str | N
                                                                      label_separator)
     names = [fn for fn, _ in items]
     n_rows = [Y.shape[0] for _, Y, _ in parts]
-    if sum(n_rows) < MIN_ROWS:
-        raise DataError(f"only {sum(n_rows)} rows; at least {MIN_ROWS} are needed to train and test a model.")
-    for fn, n in zip(names, n_rows):
-        if n == 0:
-            raise DataError(f"{fn}: no data rows.")
+    check_row_counts(names, n_rows)
     if len(parts) == 1:
         X, Y, texts = parts[0]
         perm = np.random.default_rng(SPLIT_SEED).permutation(Y.shape[0])
@@ -299,11 +366,7 @@ def import_user_dataset(name: str, files: dict[str, bytes], text_column: str | N
         description = (f"uploaded {KIND_TEXT[kind]}: the given split, kept as it is: train = {names[0]} "
                        f"({n_rows[0]} rows), test = {names[1]} ({n_rows[1]} rows).")
     Ytr = train[1].tocsr()
-    if (np.asarray((Ytr != 0).sum(axis=0)).ravel() > 0).sum() < 2:
-        raise DataError(f"the training data ({names[0]}) has fewer than 2 distinct labels; multi-label "
-                        "classification needs at least 2.")
-    if Ytr.getnnz() == 0:
-        raise DataError(f"no training row ({names[0]}) has any label.")
+    check_training_labels(Ytr, names[0])
     real_text = train[2] is not None  # a CSV: real text, no feature vectors
     ds = build_dataset(name, [] if real_text else feature_names, label_names, train[0], Ytr, test[0], test[1],
                        "text" if real_text else dkind, False, {}, description, warnings,
