@@ -111,33 +111,50 @@ _FIRST_PAGE_PROBE = ("import time; from streamlit.testing.v1 import AppTest; t =
                      "assert not at.exception, at.exception; print(time.perf_counter() - t)")
 
 
-def startup_seconds(repo_root: str | os.PathLike | None = None, repeat: int = 3) -> dict:
-    """Median seconds, each in a fresh process run in ``repo_root`` (default: this checkout; another
-    checkout measures an older version the same way): ``import engine.pipeline``, and the dashboard's
-    first page (the Overview, rendered by Streamlit's AppTest, with the models already saved)."""
+def _probe_seconds(root, code: str, env: dict) -> float:
     import subprocess
     import sys
+
+    out = subprocess.run([sys.executable, "-c", code], cwd=root, env=env, capture_output=True, text=True, timeout=600)
+    if out.returncode != 0:
+        raise RuntimeError(out.stderr.strip().splitlines()[-1] if out.stderr.strip() else "failed")
+    return float(out.stdout.strip().splitlines()[-1])
+
+
+def startup_seconds(repo_root: str | os.PathLike | None = None, repeat: int = 3, against=None,
+                    model_dirs: tuple | None = None) -> dict:
+    """Median seconds, each in a fresh process run in ``repo_root`` (default: this checkout):
+    ``import engine.pipeline``, and the dashboard's first page (the Overview, rendered by Streamlit's
+    AppTest, with the models already saved). ``against``: another checkout (an older version) measured
+    in the same run, runs alternating A B A B so a drifting machine load hits both alike, with the
+    ratios; ``model_dirs``: one XTRUST_MODEL_DIR per checkout (their stores may differ in format)."""
     from pathlib import Path
 
     from engine.paths import REPO_ROOT
 
-    root = Path(repo_root or REPO_ROOT)
-    env = {**os.environ, "PYTHONPATH": str(root)}
-
-    def median_of(code: str) -> float:
-        runs = []
-        for _ in range(repeat):
-            out = subprocess.run([sys.executable, "-c", code], cwd=root, env=env, capture_output=True, text=True,
-                                 timeout=600)
-            if out.returncode != 0:
-                raise RuntimeError(out.stderr.strip().splitlines()[-1] if out.stderr.strip() else "failed")
-            runs.append(float(out.stdout.strip().splitlines()[-1]))
-        return round(float(np.median(runs)), 3)
-
-    median_of(_FIRST_PAGE_PROBE.replace("t = time.perf_counter(); ", "t = time.perf_counter(); "))  # warm caches
-    return {"repo": str(root), "import_pipeline_s": median_of(_IMPORT_PROBE),
-            "dashboard_first_page_s": median_of(_FIRST_PAGE_PROBE), "repeat": repeat,
-            "load_average_1_5_15": [round(x, 2) for x in os.getloadavg()]}
+    roots = [Path(repo_root or REPO_ROOT)] + ([Path(against)] if against else [])
+    envs = []
+    for i, root in enumerate(roots):
+        env = {**os.environ, "PYTHONPATH": str(root)}
+        if model_dirs:
+            env["XTRUST_MODEL_DIR"] = str(model_dirs[i])
+        envs.append(env)
+    for root, env in zip(roots, envs):  # warm-up: trains the first model if missing, fills OS caches
+        _probe_seconds(root, _FIRST_PAGE_PROBE, env)
+    runs = {(i, k): [] for i in range(len(roots)) for k in ("import", "page")}
+    for _ in range(repeat):
+        for k, code in (("import", _IMPORT_PROBE), ("page", _FIRST_PAGE_PROBE)):
+            for i, (root, env) in enumerate(zip(roots, envs)):
+                runs[(i, k)].append(_probe_seconds(root, code, env))
+    med = {key: round(float(np.median(v)), 3) for key, v in runs.items()}
+    out = {"repo": str(roots[0]), "import_pipeline_s": med[(0, "import")], "dashboard_first_page_s": med[(0, "page")],
+           "repeat": repeat, "load_average_1_5_15": [round(x, 2) for x in os.getloadavg()]}
+    if against:
+        out["against"] = {"repo": str(roots[1]), "import_pipeline_s": med[(1, "import")],
+                          "dashboard_first_page_s": med[(1, "page")]}
+        out["ratio_import"] = round(med[(0, "import")] / med[(1, "import")], 3)
+        out["ratio_first_page"] = round(med[(0, "page")] / med[(1, "page")], 3)
+    return out
 
 
 def run_bench(quick: bool = False, datasets=("bibtex", "delicious", "mediamill"), progress: ProgressFn | None = None) -> dict:

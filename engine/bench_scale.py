@@ -120,13 +120,10 @@ def measure_preset(preset_name: str, n_train: int | None = None, n_docs: int = 3
 
 
 def _median_ms(fn, repeat: int = PREDICT_REPEAT) -> float:
-    fn()
-    times = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return round(1000 * float(np.median(times)), 2)
+    """Median milliseconds of fn() (after a warm-up): engine.bench's timer."""
+    from engine.bench import _timeit
+
+    return round(1000 * _timeit(fn, repeat), 2)
 
 
 def _predict_references(model, texts: list[str]) -> dict:

@@ -58,7 +58,9 @@ certs = C.call(S.certificates_for, dataset, model_id, C.version(), what="the cer
 if not C.failed(certs) and certs:
     specs = pipeline.list_certificates()
     c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
-    method = c1.selectbox("Certificate", certs, format_func=lambda n: specs[n].title, key="pred_cert_method")
+    # options are the titles themselves: a format_func'd selectbox breaks AppTest's reruns of this page
+    titles = {specs[n].title: n for n in certs}
+    method = titles[c1.selectbox("Certificate", list(titles), key="pred_cert_method")]
     spec = specs[method]
     cert_key = jobs.key_for("certify", dataset=dataset, model=model_id, version=C.version(), doc=index,
                             method=method, top_k=top_k)

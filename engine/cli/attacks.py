@@ -6,25 +6,11 @@
 from __future__ import annotations
 
 import argparse
-import sys
 
 from engine.attacks.api import ATTACKS
 from engine.attacks.goals import GOALS
+from engine.cli.progress import progress_for
 from engine.models.base import MAX_TOP_K
-
-
-def _progress_printer(quiet: bool):
-    if quiet:
-        return None
-    last = [-1]
-
-    def progress(fraction: float, message: str = "") -> bool:
-        pct = int(fraction * 100)
-        if pct // 10 != last[0] // 10:
-            print(f"  {pct:3d}%  {message}", file=sys.stderr)
-            last[0] = pct
-        return True
-    return progress
 
 
 def add_attack_args(parser: argparse.ArgumentParser) -> None:
@@ -62,7 +48,7 @@ def run_attack_eval(args, model_id: str | None = None) -> dict:
     split = getattr(args, "split", "test") or "test"
     res = evaluate_robustness(args.dataset, model, args.attack, n=args.n, eps=args.eps, seed=args.seed,
                               split=split, ray_address=getattr(args, "ray", None),
-                              progress=_progress_printer(getattr(args, "json", False)), **params)
+                              progress=progress_for("attack", getattr(args, "json", False)), **params)
     out = {k: res[k] for k in ("clean", "attacked", "success_rate", "queries_mean", "perturbation_median", "n",
                                "n_requested", "attack", "eps", "seconds_per_doc", "note") if k in res}
     if not getattr(args, "json", False):
@@ -112,7 +98,7 @@ def run(args) -> int:
                           target_label=args.label, top_k=args.top_k, eps=args.eps, max_iter=args.max_iter,
                           max_eval=args.max_eval, norm=args.norm, learning_rate=args.learning_rate,
                           nb_parallel=args.nb_parallel, max_words=args.max_words, seed=args.seed, split=args.split,
-                          progress=_progress_printer(args.json))
+                          progress=progress_for("attack", args.json))
     if args.json:
         print(res.to_json())
         return 0

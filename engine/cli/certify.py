@@ -3,23 +3,9 @@ document's certified radii and MultiGuard count (a sub-command module of engine/
 from __future__ import annotations
 
 import argparse
-import sys
 
 from engine.certify import CERTIFICATES
-
-
-def _progress_printer(quiet: bool):
-    if quiet:
-        return None
-    last = [-1]
-
-    def progress(fraction: float, message: str = "") -> bool:
-        pct = int(fraction * 100)
-        if pct // 25 != last[0] // 25:
-            print(f"  {pct:3d}%  {message}", file=sys.stderr)
-            last[0] = pct
-        return True
-    return progress
+from engine.cli.progress import progress_for
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
@@ -59,7 +45,7 @@ def run(args) -> int:
     if spec.unit == "words" and params.get("radius") is not None and float(params["radius"]).is_integer():
         params["radius"] = int(params["radius"])
     res = certify_document(args.dataset, args.model, args.doc, args.method, split=args.split,
-                           progress=_progress_printer(args.json), **params)
+                           progress=progress_for("certify", args.json), **params)
     if args.json:
         print(res.to_json())
         return 0
