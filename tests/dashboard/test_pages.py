@@ -306,3 +306,18 @@ def test_an_unusable_model_folder_is_named_in_the_sidebar(xtrust_dirs, tmp_path,
     at = open_page("overview")
     shown = " ".join(str(w.value) for w in at.sidebar.warning)
     assert "model folder (XTRUST_MODEL_DIR)" in shown and "not writable" in shown
+
+
+def test_models_table_shows_a_dash_for_a_missing_metric(xtrust_dirs):
+    """A model saved without test metrics (e.g. trained with evaluate=False) shows '–', never 'None'."""
+    from dashboard import state
+    from engine import pipeline
+
+    pipeline.train_model("mediamill", "xlinear", model_id="xlinear", evaluate=False)
+    state.clear_model_caches()
+    at = open_page("overview", dataset="mediamill")
+    df = next(d.value for d in at.dataframe if "PSP@5" in d.value.columns)
+    row = df[df["id"] == "xlinear"].iloc[0]
+    assert row["P@1"] == "–" and "None" not in df.astype(str).to_string()
+    pipeline.train_model("mediamill", "xlinear")  # leave the store as the other tests expect it
+    state.clear_model_caches()
