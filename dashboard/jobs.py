@@ -166,6 +166,18 @@ def parts(progress: Callable, weights: list[float]) -> list[Callable]:
     return out
 
 
+def each(items, progress: Callable | None, fn: Callable) -> dict:
+    """{item: fn(item, part)} for each item in order, the bar split evenly over them and each part's
+    messages prefixed with its item (e.g. the baseline and the robust model of the Compare page)."""
+    items = list(items)
+    steps = parts(progress, [1.0] * len(items)) if progress is not None else [None] * len(items)
+    out = {}
+    for item, step in zip(items, steps):
+        out[item] = fn(item, None if step is None else
+                       (lambda f, msg="", step=step, item=item: step(f, f"{item}: {msg}")))
+    return out
+
+
 def _time_text(seconds: float) -> str:
     return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.1f} min"
 

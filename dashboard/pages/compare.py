@@ -90,11 +90,8 @@ if preds:
 
     def attack_both(progress=None):
         """The same attack, baseline then robust; progress split evenly."""
-        out = {}
-        for i, m in enumerate(have):
-            scaled = None if progress is None else (lambda f, msg="", i=i: progress((i + f) / len(have), f"{m}: {msg}"))
-            out[m] = pipeline.attack_document(dataset, m, index, progress=scaled, **params)
-        return out
+        return jobs.each(have, progress, lambda m, part: pipeline.attack_document(dataset, m, index, progress=part,
+                                                                                  **params))
 
     if go_attack:
         jobs.start(key, f"{pipeline.attacks()[params['attack']].title} on both models", attack_both)
@@ -144,21 +141,13 @@ curve_key = jobs.key_for("robust-curve", dataset=dataset, models=versions(), att
 
 
 def evaluate_both(progress=None):
-    out = {}
-    for i, m in enumerate(have):
-        scaled = None if progress is None else (lambda f, msg="", i=i: progress((i + f) / len(have), f"{m}: {msg}"))
-        out[m] = pipeline.evaluate_robustness(dataset, m, r_attack, n=int(r_n), eps=float(r_eps), seed=int(r_seed),
-                                              progress=scaled)
-    return out
+    return jobs.each(have, progress, lambda m, part: pipeline.evaluate_robustness(
+        dataset, m, r_attack, n=int(r_n), eps=float(r_eps), seed=int(r_seed), progress=part))
 
 
 def curve_both(progress=None):
-    out = {}
-    for i, m in enumerate(have):
-        scaled = None if progress is None else (lambda f, msg="", i=i: progress((i + f) / len(have), f"{m}: {msg}"))
-        out[m] = pipeline.robustness_curve(dataset, m, r_attack, eps_values, n=int(r_n), seed=int(r_seed),
-                                           progress=scaled)
-    return out
+    return jobs.each(have, progress, lambda m, part: pipeline.robustness_curve(
+        dataset, m, r_attack, eps_values, n=int(r_n), seed=int(r_seed), progress=part))
 
 
 if run_eval:
@@ -200,22 +189,18 @@ freq_key = jobs.key_for("robust-freq", dataset=dataset, models=versions(), attac
 
 def certified_both(progress=None):
     """Per model: the certified P@k curve and the attacked P@k curve over the same seeded documents."""
-    steps = jobs.parts(progress, [1.0] * (2 * len(have)))
-    out = {}
-    for i, m in enumerate(have):
-        cert = pipeline.certified_curve(dataset, m, eps_values, n=int(r_n), seed=int(r_seed), method=gauss.name,
-                                        progress=lambda f, msg="", m=m, i=i: steps[2 * i](f, f"{m} certify: {msg}"))
-        emp = pipeline.robustness_curve(dataset, m, r_attack, eps_values, n=int(r_n), seed=int(r_seed),
-                                        progress=lambda f, msg="", m=m, i=i: steps[2 * i + 1](f, f"{m} attack: {msg}"))
-        out[m] = {"certified": cert, "empirical": emp}
-    return out
+    def one(m, part):
+        certify_part, attack_part = jobs.parts(part, [1.0, 1.0]) if part is not None else (None, None)
+        return {"certified": pipeline.certified_curve(dataset, m, eps_values, n=int(r_n), seed=int(r_seed),
+                                                      method=gauss.name, progress=certify_part),
+                "empirical": pipeline.robustness_curve(dataset, m, r_attack, eps_values, n=int(r_n),
+                                                       seed=int(r_seed), progress=attack_part)}
+    return jobs.each(have, progress, one)
 
 
 def frequency_both(progress=None):
-    steps = jobs.parts(progress, [1.0] * len(have))
-    return {m: pipeline.robustness_by_frequency(dataset, m, r_attack, n=int(r_n), eps=float(r_eps), seed=int(r_seed),
-                                                progress=lambda f, msg="", m=m, i=i: steps[i](f, f"{m}: {msg}"))
-            for i, m in enumerate(have)}
+    return jobs.each(have, progress, lambda m, part: pipeline.robustness_by_frequency(
+        dataset, m, r_attack, n=int(r_n), eps=float(r_eps), seed=int(r_seed), progress=part))
 
 
 if run_cert and eps_values:
