@@ -333,7 +333,7 @@ def explain_text(dataset: str, model_id: str, text: str, method: str = "lime", t
     check_params(method, samples, n_features, seed)
     model, text, mkey = _check_free_text(dataset, model_id, text, store)
     top_k = check_top_k(top_k, model.n_labels, limit=MAX_TOP_K)
-    uses_samples = explainers()[method].uses_samples if method in explainers() else True
+    uses_samples = explainers()[method].uses_samples  # check_params refused an unknown method
     key = {"v": CACHE_VERSION, "dataset": dataset, "model_id": model_id, "text": text, "method": method,
            "top_k": top_k, "samples": samples if uses_samples else None, "n_features": n_features, "seed": seed,
            **mkey}
@@ -360,20 +360,20 @@ def attack_text(dataset: str, model_id: str, text: str, attack: str = "wordnet",
                 store: ModelStore | None = None, progress=None, **params):
     """Attack a free text (any attack the model supports; ``params``: eps, norm, max_iter, max_words, ...
     as for attack_document, None = the attack's default) -> AttackResult. Cached on disk."""
-    from engine.attacks.api import run_attack
+    from engine.attacks.api import resolve_attack_params, run_attack
+    from engine.attacks.registry import attack_spec
     from engine.attacks.result import AttackResult
     from engine.results_cache import cached
 
-    if attack not in attacks():
-        raise InputError(f"unknown attack {attack!r}: choose one of {', '.join(attacks())}.")
+    attack_spec(attack)  # an unknown attack: the registry's message
     unknown = sorted(set(params) - ATTACK_TEXT_PARAMS)
     if unknown:
         raise InputError(f"unknown attack parameter(s) {', '.join(unknown)}: use {', '.join(sorted(ATTACK_TEXT_PARAMS))}.")
     model, text, mkey = _check_free_text(dataset, model_id, text, store)
     top_k = check_top_k(top_k, model.n_labels, limit=MAX_TOP_K)
-    spec = attacks()[attack]
-    own = {p.name for p in spec.params}
-    resolved = spec.check_params({k: v for k, v in params.items() if k in own})
+    # the attack's own parameters as run (defaults filled in), the same resolution attack_document keys on
+    resolved, _ = resolve_attack_params(attack, **{k: v for k, v in params.items() if k not in ("eps", "norm")})
+    own = set(resolved)
     key = {"dataset": dataset, "model_id": model_id, "text": text, "attack": attack, "goal": goal,
            "target_label": None if target_label is None else str(target_label), "top_k": top_k,
            "params": resolved, "given": {k: v for k, v in sorted(params.items()) if k not in own}, "seed": seed,

@@ -18,7 +18,7 @@ from engine.types import ProgressFn
 ATTACKS = tuple(REGISTRY)  # menu order; specs (parameters, defaults, bounds) in engine/attacks/registry.py
 
 
-def _attack_params(attack: str, **given) -> tuple[dict, frozenset]:
+def resolve_attack_params(attack: str, **given) -> tuple[dict, frozenset]:
     """The attack's own parameters, checked, defaults filled in; values meant for other attacks are
     checked too (a bad value is refused whichever attack it belongs to) and then dropped."""
     spec = attack_spec(attack)
@@ -40,7 +40,7 @@ def check_attack_params(attack: str, goal: str, eps, max_iter, max_eval, norm, l
     if eps is not None and (isinstance(eps, bool) or not isinstance(eps, (int, float, np.floating))
                             or not np.isfinite(eps) or eps <= 0):
         raise InputError(f"eps (the perturbation budget) must be a positive number, got {eps!r}.")
-    _attack_params(attack, max_iter=max_iter, max_eval=max_eval, learning_rate=learning_rate,
+    resolve_attack_params(attack, max_iter=max_iter, max_eval=max_eval, learning_rate=learning_rate,
                    nb_parallel=nb_parallel, max_words=max_words)
     if str(norm) not in NORMS:
         raise InputError(f"norm must be '2' or 'inf', got {norm!r}.")
@@ -59,7 +59,7 @@ def run_attack(model, inp, *, attack: str, goal: str = "top1", target_label=None
     top_k = check_top_k(top_k, model.n_labels, limit=MAX_TOP_K)
     is_text = model.input_kind == "text"
     check_compatible(spec, is_text)
-    params, given = _attack_params(attack, max_iter=max_iter, max_eval=max_eval, learning_rate=learning_rate,
+    params, given = resolve_attack_params(attack, max_iter=max_iter, max_eval=max_eval, learning_rate=learning_rate,
                                    nb_parallel=nb_parallel, max_words=max_words)
     inputs = model.check_inputs([inp] if is_text else np.asarray(inp, dtype=np.float32)[None, :])
     before = model.predict(inputs, top_k, truth=None if truth is None else [truth])[0]
@@ -93,7 +93,7 @@ def attack_document(dataset: str, model_id: str, index: int, attack: str = "hsj"
     check_compatible(attack_spec(attack), ds.has_text)
     info = store.info(ds.name, model_id)
     doc = ds.document(index, split)
-    resolved, given = _attack_params(attack, max_iter=max_iter, max_eval=max_eval, learning_rate=learning_rate,
+    resolved, given = resolve_attack_params(attack, max_iter=max_iter, max_eval=max_eval, learning_rate=learning_rate,
                                      nb_parallel=nb_parallel, max_words=max_words)
     # the key holds the parameters as run (defaults filled in), so a changed default is never served stale
     key = {"dataset": ds.name, "model_id": model_id, "index": int(index), "attack": attack, "goal": goal,

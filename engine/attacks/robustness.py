@@ -62,7 +62,7 @@ def _attack_one(dataset: str, model_id: str, index: int, attack: str, eps_values
     output), so each eps's result is the unbounded point projected onto the eps-ball and re-checked,
     one model query -- the same numbers as an attack run with that eps. WordNet ignores eps.
     """
-    from engine.attacks.api import _attack_params, run_attack
+    from engine.attacks.api import resolve_attack_params, run_attack
     from engine.attacks.registry import attack_spec
     from engine.data import load_dataset
     from engine.models.runtime import get_model
@@ -74,7 +74,7 @@ def _attack_one(dataset: str, model_id: str, index: int, attack: str, eps_values
     info = store.info(ds.name, model_id)
     k = min(TOP_K, ds.n_labels)
     goal, norm = params.get("goal", "top1"), str(params.get("norm", "2"))
-    resolved, given = _attack_params(attack, **{p: params.get(p) for p in
+    resolved, given = resolve_attack_params(attack, **{p: params.get(p) for p in
                                                 ("max_iter", "max_eval", "learning_rate", "nb_parallel", "max_words")})
     key = {"dataset": ds.name, "model_id": model_id, "index": int(index), "attack": attack, "goal": goal,
            "norm": norm, "params": resolved, "given": sorted(given), "seed": seed, "split": split, "top_k": k,

@@ -181,7 +181,7 @@ def _certified_and_by_frequency(dataset: str, models: dict, n: int, seed: int, q
 def _certified_markdown(name: str, e: dict) -> list[str]:
     """The certified P@k table and the robustness-by-label-frequency table of one dataset."""
     L = []
-    cert = {r: c for r, c in (e.get("certified") or {}).items()}
+    cert = e.get("certified") or {}
     if cert:
         ok = next((c for c in cert.values() if "error" not in c), None)
         k = ok["top_k"] if ok else 5
