@@ -28,15 +28,6 @@ def model_id_for(family: str, robust: bool = False) -> str:
     return format_model_id(family, "robust" if robust else "baseline")
 
 
-def inputs_of(ds: Dataset, split: str = "test", rows=None) -> Any:
-    """What a model reads for a split. See Dataset.inputs."""
-    return ds.inputs(split, rows)
-
-
-def document_input(ds: Dataset, doc: Document) -> Any:
-    return ds.input_of(doc)
-
-
 def default_params(family: str, ds: Dataset, **overrides):
     return families.family(family).default_params(ds, **overrides)
 
@@ -52,7 +43,8 @@ def predict_document(dataset: str, model_id: str, index: int, top_k: int = 5, sp
     model = get_model(dataset, model_id, store)
     top_k = check_top_k(top_k, model.n_labels)
     doc = ds.document(index, split)
-    pred = model.predict([document_input(ds, doc)] if ds.has_text else doc.features[None, :], top_k,
+    inp = ds.input_of(doc)
+    pred = model.predict([inp] if ds.has_text else inp[None, :], top_k,
                          truth=[doc.labels])[0]
     paths = [model.label_path(x.label_id) for x in pred.labels]
     return doc, pred, paths
@@ -144,8 +136,8 @@ list_user_datasets = _forward("engine.data.user_data", "list_user_datasets")
 
 
 __all__ = ["DATASETS", "FAMILIES", "load_dataset", "train_model", "evaluate_model", "get_model", "ensure_model",
-           "list_models", "predict_document", "predict_text", "dataset_stats", "search_documents", "inputs_of",
-           "document_input", "model_id_for", "explain_document", "explanation_is_cached", "cached_explanation",
+           "list_models", "predict_document", "predict_text", "dataset_stats", "search_documents",
+           "model_id_for", "explain_document", "explanation_is_cached", "cached_explanation",
            "bertviz_html",
            "faithfulness_table",
            "attention_heatmap", "attack_document", "evaluate_robustness", "robustness_curve", "train_robust",
@@ -414,7 +406,6 @@ def delete_user_dataset(name: str, store: ModelStore | None = None) -> dict:
     -> {"dataset": name, "models": [removed model ids], "result_folders": n}."""
     from engine.atomic import swap_lock
     from engine.data.user_data import delete_user_dataset as delete_files, remove_folder_atomic
-    from engine.models.runtime import forget_model
     from engine.paths import cache_dir
 
     store = store or ModelStore()
