@@ -206,7 +206,7 @@ def sidebar() -> None:
             ss[S.K_READY] = (False, f"no model for {dataset} yet, and training one failed (see above).")
             return
         models = S.model_manifests(dataset)
-    known = C.call(pipeline.trainable_model_ids, dataset, what="the model list")
+    known = C.call(S.trainable_model_ids, dataset, what="the model list")
     known = [] if C.failed(known) else known
     ids = sorted(models, key=lambda m: (known.index(m) if m in known else len(known), m))
     if ss.get(S.K_MODEL) not in ids:

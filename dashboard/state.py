@@ -53,6 +53,13 @@ def label_names(dataset: str) -> list[str]:
 
 
 @st.cache_data(max_entries=16, ttl=3600, show_spinner=False)
+def trainable_model_ids(dataset: str) -> list[str]:
+    """Every model id the registries can make for this dataset (the sidebar asks on every rerun: loading
+    an imported dataset to learn whether it has text is not free)."""
+    return pipeline.trainable_model_ids(dataset)
+
+
+@st.cache_data(max_entries=16, ttl=3600, show_spinner=False)
 def feature_names(dataset: str) -> list[str]:
     return list(pipeline.load_dataset(dataset).feature_names)
 
@@ -199,7 +206,7 @@ def text_coverage(dataset: str, model_id: str, text: str, version: str):
 def forget_dataset() -> None:
     """After an imported dataset is deleted: forget every cached listing and dataset-derived table."""
     clear_model_caches()
-    for fn in (dataset_stats, label_names, feature_names, label_display, search_documents):
+    for fn in (dataset_stats, label_names, feature_names, label_display, search_documents, trainable_model_ids):
         fn.clear()
 
 

@@ -17,7 +17,7 @@ manifests = S.model_manifests(dataset)
 family, _ = pipeline.parse_model_id(model_id)
 baseline = pipeline.base_model_id(family)
 ss = st.session_state
-trainable = C.call(pipeline.trainable_model_ids, dataset, what="the model list")
+trainable = C.call(S.trainable_model_ids, dataset, what="the model list")
 defended = [] if C.failed(trainable) else [m for m in trainable if m != baseline and m.startswith(family + "-")]
 saved_defended = [m for m in defended if m in manifests]
 for m, why in S.damaged_models(dataset).items():

@@ -85,7 +85,7 @@ job = jobs.get(st.session_state.get(S.K_TRAIN_JOB))
 if job is None or not job.key.startswith(train_prefix):
     job = next(iter(jobs.running(train_prefix)), job)
 running_ids = {j.key[len(train_prefix):] for j in jobs.running(train_prefix)}
-trainable = C.call(pipeline.trainable_model_ids, dataset, what="the model list")
+trainable = C.call(S.trainable_model_ids, dataset, what="the model list")
 missing = [] if C.failed(trainable) else [m for m in trainable if m not in manifests and m not in running_ids]
 if missing:
     st.markdown("**Train a missing model**")

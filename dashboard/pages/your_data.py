@@ -63,7 +63,7 @@ if files:
                         text_column=text_col, label_column=label_col, label_separator=sep or None,
                         what="the import")
         if not C.failed(ds):
-            S.clear_model_caches()
+            S.forget_dataset()  # a re-import under the same name replaces every table derived from the old one
             ss[S.K_USER_IMPORT] = ds.name
             st.success(f"Imported **{ds.name}**: {ds.train.n} train / {ds.test.n} test rows, {ds.n_labels} labels, "
                        f"{'text' if ds.has_text else 'numeric features'}.")
