@@ -73,9 +73,10 @@ def faithfulness_table_frame(res: dict) -> pd.DataFrame:
         out = {"method": names.get(m, m), "comprehensiveness ↑": row["comprehensiveness"],
                "sufficiency ↓": row["sufficiency"], "deletion AUC ↓": row["deletion_auc"]}
         for k, label in (("comprehensiveness", "comp."), ("sufficiency", "suff."), ("deletion_auc", "AUC")):
-            share = res.get("beats_random", {}).get(m, {}).get(k)
-            # the random order is the reference itself: "–", never an empty "None" cell
-            out[f"beats random ({label})"] = "–" if share is None else f"{share:.0%}"
+            vs = res.get("vs_random", {}).get(m, {}).get(k)
+            # wins / ties / losses against the random order; the random order itself: "–", never "None"
+            out[f"vs random ({label}) win / tie / loss"] = "–" if vs is None else \
+                f"{vs['wins']:.0%} / {vs['ties']:.0%} / {vs['losses']:.0%}"
         rows.append(out)
     return pd.DataFrame(rows)
 

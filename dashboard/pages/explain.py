@@ -87,7 +87,7 @@ if background:
     elif ejob.running:
         shown = tuple(stage(have[m]) for m in methods)
 
-        @st.fragment(run_every=1.0)
+        @st.fragment(run_every=0.5)
         def _watch():
             """Redraw the page as soon as a method's first result or its faithfulness scores land."""
             if tuple(stage(h) for h in stored().values()) != shown:
@@ -181,6 +181,10 @@ if not is_xtf:
     note = S.first_start_note(dataset)
     if note:
         st.info(note, icon=":material/hourglass_top:")
+elif background and not ejob.done:
+    # computed here it would hold the page (and so the first explanation) back by the model's load and a
+    # forward + backward pass per label: it is drawn on the rerun after the explanations above are done
+    st.caption("The label-wise attention heatmap is drawn when the explanations above are done.")
 else:
     am = C.call(S.attention_heatmap, dataset, model_id, index, top_k, C.version(), what="the attention heatmap")
     if not C.failed(am) and getattr(am, "note", None):

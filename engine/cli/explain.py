@@ -62,12 +62,15 @@ def format_table(res: dict) -> str:
              f"{'method':10}{'comprehensiveness ^':>21}{'sufficiency v':>16}{'deletion AUC v':>17}"]
     for m, row in res["table"].items():
         lines.append(f"{m:10}{row['comprehensiveness']:>21.4f}{row['sufficiency']:>16.4f}{row['deletion_auc']:>17.4f}")
-    lines.append("share of labels where the method beats random on the same label:")
-    for m, row in res.get("beats_random", {}).items():
-        lines.append(f"{m:10}{row['comprehensiveness']:>21.0%}{row['sufficiency']:>16.0%}{row['deletion_auc']:>17.0%}")
+    lines.append("vs the random order on the same label, share of labels: wins / ties / losses")
+    for m, row in res.get("vs_random", {}).items():
+        cells = ["-" if v is None else f"{v['wins']:.1%} / {v['ties']:.1%} / {v['losses']:.1%}"
+                 for v in (row["comprehensiveness"], row["sufficiency"], row["deletion_auc"])]
+        lines.append(f"{m:10}{cells[0]:>21}{cells[1]:>24}{cells[2]:>24}")
     if res.get("method_seconds"):
         lines.append("seconds (recorded when computed): " + "; ".join(
-            f"{m} explain {t['explain']} + faithfulness {t['faithfulness']}" for m, t in res["method_seconds"].items()))
+            f"{m} explain {t['explain']} (the method itself {t.get('method', '?')}) + faithfulness "
+            f"{t['faithfulness']}" for m, t in res["method_seconds"].items()))
     return "\n".join(lines)
 
 

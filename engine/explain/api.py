@@ -26,7 +26,7 @@ from engine.types import ProgressFn, report, scaled_progress
 
 METHODS = tuple(EXPLAINERS)  # menu order; each method's spec in engine/explain/registry.py
 MAX_SAMPLES = 20000
-CACHE_VERSION = 1
+CACHE_VERSION = 2  # 2: whole-score IG at 8 steps (was 50)
 
 
 def _whole(value, what: str) -> int:
@@ -61,17 +61,24 @@ def _units(model, model_input: Any, train_X: np.ndarray | None, feature_names: l
 
 
 def _first_result(model, units, ids: list[int], method: str, samples: int, n_features: int, seed: int,
-                  truth, train_X, top_k, progress) -> list[LabelExplanation]:
-    """The method's weights, top units and each label's score; faithfulness scores NaN (pending)."""
+                  truth, train_X, top_k, progress, labels_are_top_k: bool = False,
+                  timing: dict | None = None) -> list[LabelExplanation]:
+    """The method's weights, top units and each label's score; faithfulness scores NaN (pending).
+    timing: when given, gets "method_seconds" (the method's own run, without the shared code around it)."""
     spec = explainer_spec(method)
     k = len(ids)
+    t0 = time.perf_counter()
     out_m = spec.run(model, units, ids, ExplainContext(samples=samples, seed=seed, top_k=top_k, train_X=train_X,
-                                                       progress=progress))
+                                                       progress=progress, labels_are_top_k=labels_are_top_k))
+    if timing is not None:
+        timing["method_seconds"] = round(time.perf_counter() - t0, 4)
     W, extras, conditions = out_m.weights, out_m.extras, out_m.conditions
     token_w = out_m.token_weights or [units.token_weights(W[j]) for j in range(k)]
     no_evidence = out_m.no_evidence or [False] * k
-    # the label scores on the same input faithfulness starts from (its "clean" row): one forward pass
-    clean = np.asarray(model.score_labels(units.batch([np.ones(units.n, dtype=bool)]), ids), dtype=np.float64)[0]
+    # the label scores on the same input faithfulness starts from (its "clean" row): the method's own when it
+    # computed them, else one forward pass (faithfulness replaces them with its clean row's scores)
+    clean = np.asarray(out_m.scores, dtype=np.float64) if out_m.scores is not None else \
+        np.asarray(model.score_labels(units.batch([np.ones(units.n, dtype=bool)]), ids), dtype=np.float64)[0]
     truth_set = None if truth is None else set(int(t) for t in truth)
     nan = float("nan")
     out = []
@@ -256,10 +263,12 @@ def explain_document(dataset: str, model_id: str, index: int, method: str = "lim
                 raise InputError(f"at most {MAX_TOP_K} labels can be explained at once (XTrust's maximum top-k), "
                                  f"got {len(ids):,}.")
         ids = [int(i) for i in model.check_label_ids(ids)]
+        timing: dict = {}
         expl = _first_result(model, units, ids, method, samples, n_features, seed, doc.labels, train_X, top_k,
-                             scaled_progress(progress, 0.02, split_at))
+                             scaled_progress(progress, 0.02, split_at), labels_are_top_k=labels is None,
+                             timing=timing)
         params = {"top_k": top_k, "samples": key["samples"], "n_features": n_features,
-                  "seed": seed, "labels": key["labels"], "model_created": key["model_created"]}
+                  "seed": seed, "labels": key["labels"], "model_created": key["model_created"], **timing}
         first = DocumentExplanation(dataset, model_id, int(index), split, method, params, expl,
                                     round(time.perf_counter() - t0, 4), faithfulness_pending=True)
         if use_cache:  # shown at once; the faithfulness scores follow in the same entry

@@ -14,6 +14,28 @@ from engine.errors import InputError
 from engine.types import ProgressFn, report, scaled_progress
 
 MAX_DOCS = 5000  # beyond this the X-Transformer would run for days on a CPU
+# which way is better for each score, against the random order on the same (document, label)
+BETTER = {"comprehensiveness": 1.0, "sufficiency": -1.0, "deletion_auc": -1.0}
+TIE_RTOL, TIE_ATOL = 1e-6, 1e-9  # equal to the float32 scores' precision: a tie, neither better nor worse
+
+
+def paired_comparison(method: list[float], random: list[float], score: str) -> dict | None:
+    """Paired wins / ties / losses of a method's score against the random order's, as shares of the
+    (document, label) pairs (NaN pairs left out; None when there are none). A tie is a pair where the two
+    scores are equal to float32 precision -- e.g. a one-word document, where every order is the same
+    order -- counted apart, never as a win or a loss. ``wins_of_decided`` = wins / (wins + losses)."""
+    a, b = np.asarray(method, dtype=np.float64), np.asarray(random, dtype=np.float64)
+    ok = ~(np.isnan(a) | np.isnan(b))
+    a, b = a[ok], b[ok]
+    if a.size == 0:
+        return None
+    tie = np.isclose(a, b, rtol=TIE_RTOL, atol=TIE_ATOL)
+    better = BETTER[score] * (a - b) > 0
+    wins, ties = int(np.sum(better & ~tie)), int(np.sum(tie))
+    losses = int(a.size - wins - ties)
+    return {"pairs": int(a.size), "wins": round(wins / a.size, 4), "ties": round(ties / a.size, 4),
+            "losses": round(losses / a.size, 4),
+            "wins_of_decided": round(wins / (wins + losses), 4) if wins + losses else None}
 
 
 def faithfulness_table(dataset: str, model_id: str, n_docs: int = 100, seed: int = 0, samples: int = 500,
@@ -21,7 +43,8 @@ def faithfulness_table(dataset: str, model_id: str, n_docs: int = 100, seed: int
     """Mean comprehensiveness (higher better), sufficiency and deletion AUC (lower better) of each
     method the model supports (engine/explain/registry.py) and a random order, over the top-k labels of n test documents
     drawn with ``seed``. Documents with no words are skipped (counted). ``beats_random``: per method and
-    score, the share of (document, label) pairs where the method's word order beats the random order.
+    score, the share of (document, label) pairs where the method's word order strictly beats the random
+    order; ``vs_random``: the same pairs split into wins, ties and losses (``paired_comparison``).
 
     Each document goes through ``explain_document``, whose results are cached on disk: an
     interrupted run resumes where it stopped and a repeated one is instant (``seconds`` then
@@ -46,8 +69,9 @@ def faithfulness_table(dataset: str, model_id: str, n_docs: int = 100, seed: int
     methods = methods_for(model.family, model.input_kind)[0]
     acc = {m: {"comprehensiveness": [], "sufficiency": [], "deletion_auc": []} for m in methods + ["random"]}
     skipped = cached = 0
-    # each method's recorded computing time: its explanation alone, and its faithfulness scoring
-    seconds = {m: {"explain": 0.0, "faithfulness": 0.0} for m in methods}
+    # each method's recorded computing time: the method's own run (its attribution alone), its first result
+    # (that plus loading the document, predicting its top-k and caching), and its faithfulness scoring
+    seconds = {m: {"method": 0.0, "explain": 0.0, "faithfulness": 0.0} for m in methods}
     t0 = time.perf_counter()
     for i, d in enumerate(docs):
         report(progress, i / len(docs), f"{dataset}/{model_id}: document {i + 1}/{len(docs)}")
@@ -61,6 +85,7 @@ def faithfulness_table(dataset: str, model_id: str, n_docs: int = 100, seed: int
                 part = scaled_progress(progress, (i + j / len(methods)) / len(docs),
                                        (i + (j + 1) / len(methods)) / len(docs))
                 expl = explain_document(dataset, model_id, int(d), method=m, progress=part, **kw)
+                seconds[m]["method"] += float(expl.params.get("method_seconds", 0.0))
                 seconds[m]["explain"] += float(expl.seconds)
                 seconds[m]["faithfulness"] += float(expl.params.get("faithfulness_seconds", 0.0))
                 for lab in expl.labels:
@@ -72,10 +97,9 @@ def faithfulness_table(dataset: str, model_id: str, n_docs: int = 100, seed: int
     table = {m: {k: round(float(np.nanmean(v)), 4) if v else None for k, v in vals.items()} for m, vals in acc.items()}
     report(progress, 1.0, "done")
     # Paired per label (same label, same text): how often the method's order beats the random one.
-    better = {"comprehensiveness": np.greater, "sufficiency": np.less, "deletion_auc": np.less}
-    beats = {m: {k: round(float(np.mean(better[k](np.asarray(acc[m][k]), np.asarray(acc["random"][k])))), 4)
-                 if acc[m][k] else None for k in better} for m in methods}
+    vs = {m: {k: paired_comparison(acc[m][k], acc["random"][k], k) for k in BETTER} for m in methods}
+    beats = {m: {k: (None if v is None else v["wins"]) for k, v in row.items()} for m, row in vs.items()}
     return {"dataset": dataset, "model_id": model_id, "n_docs": int(len(docs) - skipped), "skipped": skipped,
             "labels_per_doc": top_k, "samples": samples, "seed": seed, "seconds": round(time.perf_counter() - t0, 1),
-            "cached_docs": cached, "table": table, "beats_random": beats,
+            "cached_docs": cached, "table": table, "beats_random": beats, "vs_random": vs,
             "method_seconds": {m: {k: round(v, 2) for k, v in t.items()} for m, t in seconds.items()}}

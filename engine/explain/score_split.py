@@ -117,12 +117,38 @@ def ranker_parts(xlm, X, n_tfidf: int, label_ids: np.ndarray):
 
 
 def transform_np(post_processor: str, v: np.ndarray) -> np.ndarray:
-    """PECOS' transform of level values, float64 (the torch code in engine.models.xlinear)."""
-    import torch
+    """PECOS' transform of level values (pecos.xmc.base.Transform), float64, in numpy: the same
+    functions as the torch code in engine.models.xlinear.pecos_transform (tested equal), so the
+    split and the whole-score attribution of XR-Linear never load torch (~5 s on a busy box)."""
+    return transform_and_slope(post_processor, v)[0]
 
-    from engine.models.xlinear import pecos_transform
 
-    return pecos_transform(post_processor, torch.as_tensor(np.asarray(v, dtype=np.float64))).numpy()
+def transform_and_slope(post_processor: str, v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """f(v) and its derivative f'(v) for a PECOS post-processor, float64, shapes of v."""
+    import re
+
+    from scipy.special import expit
+
+    v = np.asarray(v, dtype=np.float64)
+    m = re.fullmatch(r"(log-)?l(\d)-hinge", post_processor)
+    if m:
+        p = int(m.group(2))
+        gap = np.maximum(1.0 - v, 0.0)
+        log_f, d_log_f = -gap ** p, p * gap ** (p - 1) * (gap > 0)  # d/dv of -max(1 - v, 0)^p
+        if m.group(1):
+            return log_f, d_log_f
+        f = np.exp(log_f)
+        return f, f * d_log_f
+    if post_processor == "sigmoid":
+        f = expit(v)
+        return f, f * (1.0 - f)
+    if post_processor == "log-sigmoid":
+        return -np.logaddexp(0.0, -v), expit(-v)
+    if post_processor == "noop":
+        return v.copy(), np.ones_like(v)
+    from engine.errors import ModelError
+
+    raise ModelError(f"PECOS post-processor {post_processor!r} is not supported here.")
 
 
 def _combine_levels(levels: list[tuple[str, np.ndarray]]) -> np.ndarray:
@@ -145,10 +171,16 @@ def _splits(model, inputs, ids_per_row: list[np.ndarray], ranker_inputs=None) ->
     """Split every row's labels. inputs: n texts or an (n, d) array; ids_per_row: n arrays of label ids;
     ranker_inputs: ``model.ranker_inputs(inputs)`` when the caller has it already."""
     union = np.unique(np.concatenate(ids_per_row))
-    col = {int(l): j for j, l in enumerate(union)}
     rankers = []
     for name, weight, xlm, X, n_tfidf in (ranker_inputs or model.ranker_inputs(inputs)):
         rankers.append((name, weight, ranker_parts(xlm, X, n_tfidf, union)))
+    return splits_from_parts(model, ids_per_row, union, rankers)
+
+
+def splits_from_parts(model, ids_per_row: list[np.ndarray], union: np.ndarray, rankers) -> list[tuple]:
+    """The splits from each ranker's ``ranker_parts`` over the labels ``union`` (their column order):
+    rankers: [(name, weight, parts)]. For callers that need the parts themselves too (whole-score)."""
+    col = {int(l): j for j, l in enumerate(union)}
     out = []
     for i, ids in enumerate(ids_per_row):
         labs = []

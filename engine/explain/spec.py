@@ -19,18 +19,21 @@ from engine.types import ProgressFn
 @dataclass(frozen=True)
 class ExplainContext:
     """samples / seed: for sampling methods (LIME); top_k: the labels must be in the top-k (None: any);
-    train_X (n, d): raw training rows of a dense dataset (for baselines and LIME tabular)."""
+    train_X (n, d): raw training rows of a dense dataset (for baselines and LIME tabular);
+    labels_are_top_k: the caller took the labels from the model's top-k itself (no need to check again)."""
 
     samples: int
     seed: int
     top_k: int | None
     train_X: np.ndarray | None
     progress: ProgressFn | None
+    labels_are_top_k: bool = False
 
 
 @dataclass
 class MethodOutput:
     """weights: (k, n_units) float -- one row per label; extras: k dicts shown with each label;
+    scores: the labels' model scores when the method has them (saves the shared code a forward pass);
     token_weights: per label [(word, weight)] in text order (None: from weights via the units);
     conditions: per label {unit: display name} (LIME tabular's feature conditions) or None."""
 
@@ -39,6 +42,7 @@ class MethodOutput:
     token_weights: list[list[tuple[str, float]]] | None = None
     conditions: list[dict] | None = None
     no_evidence: list[bool] = field(default_factory=list)  # labels the method has nothing to say about
+    scores: np.ndarray | None = None  # (k,) each label's score on the input, when the method computed it
 
 
 @dataclass(frozen=True)

@@ -34,12 +34,12 @@ from typing import Sequence
 import numpy as np
 
 from engine.errors import InputError, ModelError
-from engine.explain.score_split import _check_model, _splits, ranker_parts
+from engine.explain.score_split import _check_model, ranker_parts, splits_from_parts
 from engine.explain.spec import ExplainContext, ExplainerSpec, MethodOutput
 from engine.types import ProgressFn, report
 
 TARGET_COMPLETENESS = 0.01
-IG_STEPS = 50
+IG_STEPS = 8  # Gauss-Legendre nodes; rerun at 4x when the completeness error is above 1 % (see README)
 BASELINE = ("zero TF-IDF and an all-[PAD] encoder input ([CLS]/[SEP] kept); dense features: their training means")
 
 
@@ -55,22 +55,19 @@ def additive_transform(post_processor: str, level: int, depth: int) -> str | Non
 
 
 def _g_and_slope(name: str | None, v: np.ndarray, v0: np.ndarray):
-    """g(v), g(v0) and the rescale ratio (g(v) - g(v0)) / (v - v0) (g'(v) where v == v0). All (m,)."""
-    import torch
+    """g(v), g(v0) and the rescale ratio (g(v) - g(v0)) / (v - v0) (g'(v) where v == v0). All (m,).
+    numpy only (engine.explain.score_split.transform_and_slope): XR-Linear never loads torch."""
+    from engine.explain.score_split import transform_and_slope
 
-    from engine.models.xlinear import pecos_transform
-
+    v, v0 = np.asarray(v, dtype=np.float64), np.asarray(v0, dtype=np.float64)
     if name is None:
         z = np.zeros_like(v)
         return z, z, z
-    t = torch.as_tensor(v, dtype=torch.float64).requires_grad_(True)
-    gv = pecos_transform(name, t)
-    (dg,) = torch.autograd.grad(gv.sum(), t)
-    g0 = pecos_transform(name, torch.as_tensor(v0, dtype=torch.float64)).numpy()
-    gv = gv.detach().numpy()
+    gv, dg = transform_and_slope(name, v)
+    g0 = transform_and_slope(name, v0)[0]
     dv = v - v0
     close = np.abs(dv) < 1e-12
-    ratio = np.where(close, dg.numpy(), (gv - g0) / np.where(close, 1.0, dv))
+    ratio = np.where(close, dg, (gv - g0) / np.where(close, 1.0, dv))
     return gv, g0, ratio
 
 
@@ -169,12 +166,11 @@ def whole_score(model, units, label_ids: Sequence[int], top_k: int | None = None
     model_input = units.text if units.kind == "text" else units.x
     _check_top_k(model, model_input, ids, top_k)
     x = [model_input] if units.kind == "text" else model.check_inputs(model_input)
-    rankers = model.ranker_inputs(x)
+    rankers = model.ranker_inputs(x)  # the input featurised (and encoded) once; everything below reuses it
     if len(rankers) != 1:
         raise InputError("whole-score attribution does not cover the X-Transformer + XR-Linear ensemble (its score "
                          "is a sum of two rankers' products); explain the plain X-Transformer, or use LIME.")
-    split = _splits(model, x, [ids], rankers)[0]
-    _, _, xlm, X, n_tfidf = rankers[0]
+    name, weight, xlm, X, n_tfidf = rankers[0]
     import scipy.sparse as sp
 
     X = sp.csr_matrix(X, dtype=np.float64)
@@ -183,7 +179,8 @@ def whole_score(model, units, label_ids: Sequence[int], top_k: int | None = None
                          "there is nothing for a word-level attribution to explain." if units.kind == "text" else
                          "every feature is at its training mean (the baseline): there is nothing to attribute.")
     has_encoder = X.shape[1] > n_tfidf
-    parts = ranker_parts(xlm, X, n_tfidf, ids)
+    parts = ranker_parts(xlm, X, n_tfidf, ids)  # one pass: the score split and the attributions share it
+    split = splits_from_parts(model, [ids], ids, [(name, weight, parts)])[0]
     depth = len(parts)
     m = ids.size
     report(progress, 0.1, "whole-score: exact TF-IDF contributions")
@@ -249,8 +246,10 @@ def _relative_error(total: np.ndarray, target: np.ndarray) -> np.ndarray:
 
 
 def _run(model, units, label_ids, ctx: ExplainContext) -> MethodOutput:
-    W, extras = whole_score(model, units, label_ids, top_k=ctx.top_k, progress=ctx.progress)
-    return MethodOutput(W, extras)
+    top_k = None if ctx.labels_are_top_k else ctx.top_k  # the caller's own top-k: not predicted a second time
+    W, extras = whole_score(model, units, label_ids, top_k=top_k, progress=ctx.progress)
+    # each label's score, re-combined from its split (PECOS' float32 score to ~1e-7): no extra forward pass
+    return MethodOutput(W, extras, scores=np.asarray([x["score_split"]["score"] for x in extras]))
 
 
 SPEC = ExplainerSpec(

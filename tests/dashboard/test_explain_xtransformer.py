@@ -109,6 +109,40 @@ def test_the_first_method_is_shown_before_the_others_finish(xtf_dirs, monkeypatc
         assert pipeline.explanation_is_cached("bibtex", "xtransformer", 4, method=m, **kw)
 
 
+def test_the_attention_heatmap_waits_for_the_explanations(xtf_dirs, monkeypatch):
+    """The page does not compute the heatmap while the explanation job runs (it loaded the model and ran
+    a forward + backward pass per label in the page itself, holding the first explanation back 18 s)."""
+    from engine import pipeline
+    from engine.explain import registry
+
+    gate = threading.Event()
+    lime = registry.EXPLAINERS["lime"]
+    monkeypatch.setitem(registry.EXPLAINERS, "lime",
+                        dataclasses.replace(lime, run=lambda *a, **k: gate.wait(120) and lime.run(*a, **k)))
+    heatmaps = []
+    real = pipeline.attention_heatmap
+    monkeypatch.setattr(pipeline, "attention_heatmap", lambda *a, **k: heatmaps.append(a) or real(*a, **k))
+    at = open_explain(doc="6")
+    job = explain_job(at)
+    kw = dict(top_k=5, samples=500, n_features=10, seed=0)
+    deadline = time.time() + 60
+    while pipeline.cached_explanation("bibtex", "xtransformer", 6, method="whole", **kw) is None:
+        assert time.time() < deadline and not job.done, job.error
+        time.sleep(0.1)
+    at.run()
+    assert not at.exception and not job.done
+    assert sum("labels explained in" in str(c.value) for c in at.caption) == 1  # the whole-score result
+    heat = lambda: [c for c in at.get("plotly_chart") if c.key == "attn-heat"]  # noqa: E731
+    assert heatmaps == [] and not heat()
+    assert any("heatmap is drawn when the explanations above are done" in str(c.value) for c in at.caption)
+    gate.set()
+    wait(job)
+    assert job.ok, job.error
+    at.run()
+    assert not at.exception and len(heatmaps) == 1 and (heat() or any("attention evidence" in str(w.value)
+                                                                        for w in at.warning))
+
+
 def test_a_cancelled_explanation_stays_cancelled_until_try_again(xtf_dirs):
     from dashboard import jobs, state
 

@@ -191,7 +191,7 @@ def test_explain_page_measures_faithfulness_across_documents(xtrust_dirs):
         time.sleep(0.2)
     at.run()
     assert not at.exception and job.ok, job.error
-    table = next(d.value for d in at.dataframe if "beats random (comp.)" in d.value.columns)
+    table = next(d.value for d in at.dataframe if "vs random (comp.) win / tie / loss" in d.value.columns)
     assert list(table["method"]) == ["Whole score", "LIME", "random order"]  # XR-Linear: no attention
     assert table["comprehensiveness ↑"].iloc[1] > table["comprehensiveness ↑"].iloc[2]
     assert "2 documents × top-5 labels" in texts(at)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from engine.errors import Cancelled, InputError, XTrustError
-from engine.explain.faithfulness_table import faithfulness_table
+from engine.explain.faithfulness_table import faithfulness_table, paired_comparison
 
 
 @pytest.fixture()
@@ -13,6 +13,42 @@ def result_cache(tmp_path, monkeypatch):
 
     monkeypatch.setattr(engine.paths, "cache_dir", lambda: tmp_path)
     return tmp_path
+
+
+def test_paired_comparison_counts_ties_apart_from_wins_and_losses():
+    # comprehensiveness: higher is better. Pairs: win, tie (equal), tie (float32 rounding), loss, NaN (left out)
+    method = [0.5, 0.2, 0.3000000001, 0.1, float("nan")]
+    random = [0.4, 0.2, 0.3, 0.2, 0.1]
+    r = paired_comparison(method, random, "comprehensiveness")
+    assert r == {"pairs": 4, "wins": 0.25, "ties": 0.5, "losses": 0.25, "wins_of_decided": 0.5}
+    # lower is better for sufficiency and deletion AUC: the same numbers turn around, the ties stay ties
+    r = paired_comparison(method, random, "deletion_auc")
+    assert (r["wins"], r["ties"], r["losses"]) == (0.25, 0.5, 0.25)
+    assert paired_comparison([0.1], [0.1], "sufficiency")["wins_of_decided"] is None  # nothing decided
+    assert paired_comparison([], [], "sufficiency") is None
+
+
+def test_one_word_documents_tie_with_the_random_order(bibtex_store, result_cache):
+    """A document of one known word has one order: the method and the random order are the same order,
+    which is a tie, not a loss (the old count put it with the losses)."""
+    from engine.data import load_dataset
+
+    res = faithfulness_table("bibtex", "xlinear", n_docs=4, samples=20, top_k=2, store=bibtex_store)
+    for m in ("whole", "lime"):
+        for k, v in res["vs_random"][m].items():
+            assert v["pairs"] == 8 and abs(v["wins"] + v["ties"] + v["losses"] - 1) < 1e-9
+            assert res["beats_random"][m][k] == v["wins"]
+    ds = load_dataset("bibtex")
+    word = next(w for w in ds.test.texts[0].lower().split() if w.isalpha() and len(w) > 4)
+    from engine.explain.api import explain_input
+    from engine.pipeline import get_model
+
+    model = get_model("bibtex", "xlinear", bibtex_store)
+    ids = model.predict([word], 2)[0].label_ids
+    labs = explain_input(model, word, ids, method="whole", top_k=2)
+    method = [lab.comprehensiveness for lab in labs]
+    random = [lab.random_baseline["comprehensiveness"] for lab in labs]
+    assert paired_comparison(method, random, "comprehensiveness")["ties"] == 1.0
 
 
 @pytest.mark.parametrize("n_docs", [0, -3, 1.5, True, "5", 10**6])

@@ -7,7 +7,7 @@ import scipy.sparse as sp
 
 from engine.errors import InputError, ModelError
 from engine.explain.units import TextUnits
-from engine.explain.whole_score import whole_score
+from engine.explain.whole_score import IG_STEPS, whole_score
 from engine.models.xlinear import selected_scores
 
 
@@ -70,11 +70,14 @@ def test_xtransformer_completeness_within_one_percent(tiny_xtf, bibtex):
         assert x["baseline_value"] == pytest.approx(base[j], abs=1e-4)
         assert x["completeness_error"] <= 0.01
         assert x["attribution_sum"] == pytest.approx(clean[j] - base[j], rel=0.011, abs=1e-4)
-        assert x["encoder_attribution"] != 0 and x["ig_steps"] >= 50
-        # the encoder half alone adds up to its change from the [PAD] baseline (float32 encoder: ~1e-5 absolute)
+        assert x["encoder_attribution"] != 0 and x["ig_steps"] >= IG_STEPS
+        assert W[j].sum() + x["non_word_attribution"] == pytest.approx(x["attribution_sum"], rel=1e-9)
+    # with enough steps the encoder half alone adds up to its change from the [PAD] baseline (float32 encoder:
+    # ~1e-5 absolute); the default's few steps are held to the whole score's completeness (above) only
+    _, fine = whole_score(tiny_xtf, units, ids, top_k=5, ig_steps=50)
+    for x in fine:
         assert x["encoder_attribution"] + x["non_word_attribution"] == pytest.approx(x["encoder_target"], rel=0.01,
                                                                                      abs=1e-5)
-        assert W[j].sum() + x["non_word_attribution"] == pytest.approx(x["attribution_sum"], rel=1e-9)
     # words past the 32-token window reach the score only through TF-IDF
     assert W.shape == (5, units.n)
 
@@ -155,3 +158,58 @@ def test_dense_xlinear_attributes_features_against_their_training_means(bibtex_s
     for lab in expl.labels:
         assert lab.extra["completeness_error"] < 1e-6 and len(lab.weights) == 5
         assert np.isfinite(lab.comprehensiveness)
+
+
+@pytest.mark.parametrize("name", ["l3-hinge", "log-l3-hinge", "l1-hinge", "l2-hinge", "sigmoid", "log-sigmoid",
+                                  "noop"])
+def test_numpy_post_processor_transforms_match_the_torch_ones(name):
+    import torch
+
+    from engine.explain.score_split import transform_and_slope
+    from engine.models.xlinear import pecos_transform
+
+    v = np.linspace(-3.0, 2.5, 23)  # both sides of the hinge at 1
+    t = torch.as_tensor(v, dtype=torch.float64).requires_grad_(True)
+    f = pecos_transform(name, t)
+    (df,) = torch.autograd.grad(f.sum(), t)
+    mine, slope = transform_and_slope(name, v)
+    np.testing.assert_allclose(mine, f.detach().numpy(), rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(slope, df.numpy(), rtol=1e-12, atol=1e-15)
+
+
+def test_xlinear_whole_score_never_loads_torch(bibtex_store):
+    """XR-Linear has no encoder: its exact attribution needs numpy only (importing torch alone took ~5 s
+    of a 100-document faithfulness table on the busy 2-core box)."""
+    import os
+    import subprocess
+    import sys
+
+    code = ("import sys; from engine.explain.api import explain_document; "
+            "e = explain_document('bibtex', 'xlinear', 0, method='whole', top_k=3, use_cache=False, "
+            "with_faithfulness=False); assert e.labels[0].extra['completeness_error'] < 1e-9; "
+            "print('torch' in sys.modules)")
+    env = {**os.environ, "XTRUST_MODEL_DIR": str(bibtex_store.root)}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip().splitlines()[-1] == "False"
+
+
+def test_whole_method_featurises_the_document_once(bibtex_store, monkeypatch):
+    """The first result of a whole-score explanation featurises the text once for the top-k and once for
+    the attribution: no second top-k prediction, no second pass for the score split or the labels' scores."""
+    from engine.explain.api import explain_document
+    from engine.models.featurize import TfidfText
+    from engine.pipeline import get_model
+
+    get_model("bibtex", "xlinear", bibtex_store)  # loaded before counting
+    calls = []
+    real = TfidfText.transform
+    monkeypatch.setattr(TfidfText, "transform", lambda self, texts: calls.append(len(texts)) or real(self, texts))
+    expl = explain_document("bibtex", "xlinear", 0, method="whole", top_k=5, store=bibtex_store, use_cache=False,
+                            with_faithfulness=False)
+    assert calls == [1, 1]  # model.predict for the top-k, ranker_inputs for the attribution
+    assert 0 < expl.params["method_seconds"] <= expl.seconds
+    exact = get_model("bibtex", "xlinear", bibtex_store).score_labels(
+        [" ".join(w for w, _ in expl.labels[0].token_weights)],
+        [lab.label_id for lab in expl.labels])[0]
+    np.testing.assert_allclose([lab.score for lab in expl.labels], exact, rtol=1e-5)
