@@ -134,7 +134,8 @@ def transform_and_slope(post_processor: str, v: np.ndarray) -> tuple[np.ndarray,
     if m:
         p = int(m.group(2))
         gap = np.maximum(1.0 - v, 0.0)
-        log_f, d_log_f = -gap ** p, p * gap ** (p - 1) * (gap > 0)  # d/dv of -max(1 - v, 0)^p
+        # d/dv of -max(1 - v, 0)^p; at the kink v = 1 torch's clamp passes the gradient: the same subgradient
+        log_f, d_log_f = -gap ** p, p * gap ** (p - 1) * (v <= 1.0)
         if m.group(1):
             return log_f, d_log_f
         f = np.exp(log_f)
