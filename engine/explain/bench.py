@@ -55,11 +55,14 @@ def first_result_seconds(model, text: str, samples: int = SAMPLES, top_k: int = 
     units = _units(model, text, None, None)
     out = {}
     for m in methods_for(model.family, model.input_kind)[0]:
-        t0 = time.perf_counter()
-        labels = _first_result(model, units, ids, m, samples, 10, seed, None, None, top_k, None)
-        t1 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
+        labels = _first_result(model, units, ids, m, samples, 10, seed, None, None, top_k, None,
+                               labels_are_top_k=True)
+        t1, c1 = time.perf_counter(), time.process_time()
         _with_faithfulness(model, units, labels, m, seed, None)
-        out[m] = {"first_result_s": round(t1 - t0, 3), "faithfulness_s": round(time.perf_counter() - t1, 3)}
+        # CPU seconds beside the wall ones: on a shared, overloaded machine they say what a quiet one would take
+        out[m] = {"first_result_s": round(t1 - t0, 3), "first_result_cpu_s": round(c1 - c0, 3),
+                  "faithfulness_s": round(time.perf_counter() - t1, 3)}
     return out
 
 
