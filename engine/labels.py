@@ -63,6 +63,8 @@ class LabelIndex(Mapping):
             blob = "\n".join(shown)
         else:
             self._differs = {}
+        if blob.count("\n") != max(len(names) - 1, 0):  # a name holding a newline: searched as a space (same length)
+            blob = "\n".join(n.replace("\n", " ") for n in (self._differs.get(n, n) for n in names))
         blob = "\n" + blob + "\n"
         lower = blob.lower()
         # searched lower-cased with str.find (C speed); a name whose lower case changes its length (rare
