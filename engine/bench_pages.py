@@ -22,12 +22,32 @@ PEAK_RSS_GOAL_MB = 8192.0
 MARK = "XTRUST-PAGES-JSON "
 
 
+def fresh_results_cache(root: Path) -> Path:
+    """A cache folder in ``root`` that shares the current one's datasets (parsed built-ins, imports) but
+    holds no cached results: the pages then compute what a first visit computes (the Explain page's
+    explanations of the document), instead of reading what an earlier run left on disk."""
+    from engine.paths import cache_dir
+    from engine.pipeline import RESULT_KINDS_KEPT
+
+    fresh = root / "cache"
+    fresh.mkdir(parents=True)
+    for kind in RESULT_KINDS_KEPT:
+        if (cache_dir() / kind).is_dir():
+            (fresh / kind).symlink_to((cache_dir() / kind).resolve(), target_is_directory=True)
+    return fresh
+
+
 def measure_pages(dataset: str, model_id: str = "xlinear", pages: tuple[str, ...] | None = None,
-                  timeout_s: float = 1800, env: dict | None = None) -> dict:
+                  timeout_s: float = 1800, env: dict | None = None, fresh_results: bool = True) -> dict:
     """Render every page of the dashboard on ``dataset`` / ``model_id`` in a fresh child process ->
     dashboard.page_timing.time_pages' dict: load_s, model_s, warmup_s, pages {page: {"first", "again":
     {seconds, bytes, largest_element, largest_element_bytes, most_options, problems}}}, peak_rss_mb,
-    load averages. The model must be trained already (nothing is trained here: XTRUST_AUTO_TRAIN=0)."""
+    load averages. The model must be trained already (nothing is trained here: XTRUST_AUTO_TRAIN=0).
+    fresh_results: results (explanations, attacks, ...) go to an empty temporary cache, so "first" is a
+    first visit whatever earlier runs cached (the datasets are shared, not copied)."""
+    import shutil
+    import tempfile
+
     from engine import pipeline
 
     if dataset not in pipeline.list_datasets():
@@ -39,15 +59,21 @@ def measure_pages(dataset: str, model_id: str = "xlinear", pages: tuple[str, ...
     if pages:
         cmd += ["--pages", ",".join(pages)]
     child_env = {**os.environ, **(env or {}), "XTRUST_AUTO_TRAIN": "0", "PYTHONPATH": str(ROOT)}
+    tmp = Path(tempfile.mkdtemp(prefix="xtrust-pages-"))
     try:
+        if fresh_results:
+            child_env["XTRUST_CACHE_DIR"] = str(fresh_results_cache(tmp))
         proc = subprocess.run(cmd, cwd=ROOT, env=child_env, capture_output=True, text=True, timeout=timeout_s)
     except subprocess.TimeoutExpired:
         raise XTrustError(f"rendering the pages on {dataset} took over {timeout_s:.0f} s; stopped.") from None
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)  # the links only: rmtree does not follow them
     line = next((ln for ln in proc.stdout.splitlines() if ln.startswith(MARK)), None)
     if proc.returncode != 0 or line is None:
         tail = (proc.stderr or proc.stdout).strip().splitlines()[-5:]
         raise XTrustError(f"the page renderer failed on {dataset} (exit {proc.returncode}): " + " | ".join(tail))
     out = json.loads(line[len(MARK):])
+    out["fresh_results_cache"] = fresh_results
     firsts = [p["first"]["seconds"] for p in out["pages"].values()]
     out["slowest_first_s"] = max(firsts) if firsts else None
     out["goals"] = {"page_first_s": PAGE_GOAL_S, "peak_rss_mb": PEAK_RSS_GOAL_MB}

@@ -41,3 +41,12 @@ def test_cli_flag_is_routed(tiny):
     r = subprocess.run([sys.executable, "-m", "engine", "bench", "--pages", "no-such-dataset"], capture_output=True,
                        text=True)
     assert r.returncode == 2 and "unknown dataset 'no-such-dataset'" in r.stderr
+
+
+def test_fresh_results_cache_shares_datasets_not_results(tiny, tmp_path):
+    from engine.paths import cache_dir
+
+    (cache_dir() / "explanations" / tiny).mkdir(parents=True, exist_ok=True)
+    fresh = bench_pages.fresh_results_cache(tmp_path)
+    assert (fresh / "user_datasets" / tiny / "meta.json").is_file()  # the dataset is there (linked, not copied)
+    assert (fresh / "user_datasets").is_symlink() and not (fresh / "explanations").exists()
