@@ -145,7 +145,7 @@ def bound(widget, label: str, canon: str, *args, on_change=None, **kwargs):
 def _on_dataset_change() -> None:
     ss[S.K_DOC] = 0
     ss.pop(S.K_MODEL, None)
-    ss[S.K_SEARCH_WORD], ss[S.K_SEARCH_LABEL] = "", ""
+    ss[S.K_SEARCH_WORD], ss[S.K_SEARCH_LABEL], ss[S.K_SEARCH_LABEL_QUERY] = "", "", ""
     ss.pop("sel_match", None)
 
 
@@ -222,14 +222,31 @@ def sidebar() -> None:
     c1, c2 = sb.columns([1, 1], vertical_alignment="bottom")
     bound(c1.number_input, "Seed", S.K_SEED, min_value=0, step=1)
     c2.button("Random", icon=":material/casino:", on_click=_random_doc, args=(n,), width="stretch", key="sel_random")
-    with sb.expander("Find a document", expanded=bool(ss.get(S.K_SEARCH_WORD) or ss.get(S.K_SEARCH_LABEL))):
+    with sb.expander("Find a document", expanded=bool(ss.get(S.K_SEARCH_WORD) or ss.get(S.K_SEARCH_LABEL)
+                                                        or ss.get(S.K_SEARCH_LABEL_QUERY))):
         if stats["kind"] == "text":
             ss.setdefault(S.K_SEARCH_WORD, "")
             bound(st.text_input, "Word in the text", S.K_SEARCH_WORD, placeholder="e.g. learning")
-        labels = [""] + list(stats["label_frequency"])
-        if ss.get(S.K_SEARCH_LABEL) not in labels:
-            ss[S.K_SEARCH_LABEL] = ""
-        bound(st.selectbox, "Has true label", S.K_SEARCH_LABEL, labels, format_func=lambda x: x or "(any)")
+        # a label is found by typing part of its name: the engine returns the first matches, never a
+        # menu of every label (670K options at Amazon-670K scale)
+        ss.setdefault(S.K_SEARCH_LABEL_QUERY, "")
+        bound(st.text_input, "Has true label", S.K_SEARCH_LABEL_QUERY, placeholder="type part of a label name")
+        query = ss.get(S.K_SEARCH_LABEL_QUERY, "").strip()
+        chosen = ss.setdefault(S.K_SEARCH_LABEL, "")
+        if chosen and chosen not in S.label_names(dataset):
+            chosen = ss[S.K_SEARCH_LABEL] = ""
+        matches = C.call(S.find_labels, dataset, query, what="label search") if query else []
+        matches = [] if C.failed(matches) else matches
+        names = [m["name"] for m in matches]
+        options = [""] + ([chosen] if chosen and chosen not in names else []) + names
+        if len(options) > 1:
+            display = S.label_display(dataset)
+            shown = {m["name"]: f"{m['display']} ({m['train_docs']:,} training docs)" for m in matches}
+            more = "+" if len(matches) >= pipeline.LABEL_SEARCH_LIMIT else ""
+            bound(st.selectbox, f"{len(matches)}{more} matching labels" if query else "Label", S.K_SEARCH_LABEL,
+                  options, format_func=lambda x: shown.get(x, display.get(x, x)) if x else "(any)")
+        elif query:
+            st.caption("no label matches")
         word, label = ss.get(S.K_SEARCH_WORD, "").strip(), ss.get(S.K_SEARCH_LABEL, "")
         if word or label:
             found = C.call(S.search_documents, dataset, word, label, what="search")

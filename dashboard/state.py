@@ -24,7 +24,8 @@ K_DOC = "sel_doc"              # selected test document index
 K_TOPK = "sel_topk"            # top-k shown everywhere
 K_SEED = "sel_seed"            # seed of the "random document" button
 K_SEARCH_WORD = "sel_search_word"
-K_SEARCH_LABEL = "sel_search_label"
+K_SEARCH_LABEL = "sel_search_label"              # the chosen label's raw name ("" = any)
+K_SEARCH_LABEL_QUERY = "sel_search_label_query"  # what was typed to find it
 K_READY = "sel_ready"          # (ok: bool, message: str) -- is the selection usable by pages?
 K_QP_LOADED = "_qp_loaded"     # query params read once per session
 K_TRAIN_JOB = "train_job"      # key of the training job shown on the Overview page
@@ -46,10 +47,18 @@ def dataset_stats(dataset: str) -> dict:
     return pipeline.dataset_stats(dataset)
 
 
-@st.cache_data(max_entries=16, ttl=3600, show_spinner=False)
-def label_names(dataset: str) -> list[str]:
-    """Label names indexed by label id."""
-    return list(pipeline.load_dataset(dataset).label_names)
+# Per-label tables are cache_resource (one shared read-only object), not cache_data: cache_data copies
+# its value on every call, which for 670K label names is a large copy on every rerun of every page.
+@st.cache_resource(max_entries=4, ttl=3600, show_spinner=False)
+def label_names(dataset: str) -> tuple[str, ...]:
+    """Label names indexed by label id (read-only, shared by every session)."""
+    return tuple(pipeline.load_dataset(dataset).label_names)
+
+
+@st.cache_data(max_entries=256, ttl=3600, show_spinner=False)
+def find_labels(dataset: str, query: str) -> list[dict]:
+    """Labels matching what was typed (pipeline.find_labels: first matches only, never every label)."""
+    return pipeline.find_labels(dataset, query)
 
 
 @st.cache_data(max_entries=16, ttl=3600, show_spinner=False)
@@ -59,9 +68,9 @@ def trainable_model_ids(dataset: str) -> list[str]:
     return pipeline.trainable_model_ids(dataset)
 
 
-@st.cache_data(max_entries=16, ttl=3600, show_spinner=False)
-def feature_names(dataset: str) -> list[str]:
-    return list(pipeline.load_dataset(dataset).feature_names)
+@st.cache_resource(max_entries=4, ttl=3600, show_spinner=False)
+def feature_names(dataset: str) -> tuple[str, ...]:
+    return tuple(pipeline.load_dataset(dataset).feature_names)
 
 
 @st.cache_data(max_entries=32, ttl=5, show_spinner=False)
@@ -190,12 +199,11 @@ K_WORDNET_WARMED = "_wordnet_warmed"  # this session asked the engine to warm Wo
 K_ART_WARMED = "art_warmed"  # IBM ART import started in the background for this session
 
 
-@st.cache_data(max_entries=16, ttl=3600, show_spinner=False)
-def label_display(dataset: str) -> dict[str, str]:
-    """Raw label name -> the name charts and tables show (engine/labels.py); only names that differ.
-    Downloads keep the raw names."""
-    ds = pipeline.load_dataset(dataset)
-    return {raw: shown for raw, shown in zip(ds.label_names, ds.label_display_names) if raw != shown}
+@st.cache_resource(max_entries=4, ttl=3600, show_spinner=False)
+def label_display(dataset: str):
+    """Raw label name -> the name charts and tables show (engine/labels.py); only names that differ, a
+    read-only Mapping looked up one name at a time (``.get(raw, raw)``). Downloads keep the raw names."""
+    return pipeline.label_display(dataset)
 
 
 @st.cache_data(max_entries=128, ttl=3600, show_spinner=False)
@@ -206,7 +214,8 @@ def text_coverage(dataset: str, model_id: str, text: str, version: str):
 def forget_dataset() -> None:
     """After an imported dataset is deleted: forget every cached listing and dataset-derived table."""
     clear_model_caches()
-    for fn in (dataset_stats, label_names, feature_names, label_display, search_documents, trainable_model_ids):
+    for fn in (dataset_stats, label_names, feature_names, label_display, search_documents, find_labels,
+               trainable_model_ids):
         fn.clear()
 
 

@@ -11,6 +11,7 @@ from engine.data import load_dataset
 from engine.data import DATASETS, list_datasets  # noqa: F401
 from engine.data.user_data import DEFAULT_LABEL_SEPARATOR  # noqa: F401
 from engine.errors import InputError
+from engine.labels import prefix_note
 from engine.models.base import MAX_TOP_K, check_top_k  # noqa: F401  (MAX_TOP_K: the one maximum top-k)
 from engine.plot_text import plot_text, plot_texts  # noqa: F401  (text drawn in charts, made inert)
 from engine.models import families
@@ -74,7 +75,47 @@ def predict_text(dataset: str, model_id: str, text: str, top_k: int = 5, store: 
     return model.predict([check_text(text)], check_top_k(top_k, model.n_labels))[0]
 
 
+FREQUENCY_POINTS = 256   # most label ranks the label-frequency curve holds (log-spaced beyond that)
+FREQUENCY_EXTREMES = 15  # most / least frequent labels listed by name
+LABEL_SEARCH_LIMIT = 20  # label search: most matches returned
+
+
+def label_frequency_summary(counts: np.ndarray, label_names: list[str], index=None) -> dict[str, Any]:
+    """The label-frequency distribution in a size bounded in the label count L (whatever L is).
+
+    counts: (L,) training documents per label. -> {
+      "n_labels": L, "unseen": labels with no training document, "max" / "median": counts,
+      "rank": 1-based ranks (labels by count, descending; ties by id), every rank when L <= FREQUENCY_POINTS,
+              else FREQUENCY_POINTS log-spaced ones from 1 to L (exact counts at those ranks),
+      "count": the count at each of those ranks, "label": the raw name at each of them,
+      "bins": {"lower": [0, 1, 2, 4, ...], "labels": labels whose count is in [lower_i, lower_i+1) (the last bin
+              runs to "max")},
+      "top" / "bottom": [(raw name, count)] of the FREQUENCY_EXTREMES most / least frequent labels,
+      "names_note": what the display names drop (engine.labels.prefix_note) }."""
+    counts = np.asarray(counts, dtype=np.int64).ravel()
+    L = counts.size
+    order = np.argsort(-counts, kind="stable")  # (L,) label ids by count, descending
+    if L <= FREQUENCY_POINTS:
+        ranks = np.arange(1, L + 1)
+    else:
+        ranks = np.unique(np.round(np.geomspace(1, L, FREQUENCY_POINTS)).astype(np.int64))
+    picked = order[ranks - 1]
+    top_count = int(counts.max()) if L else 0
+    lower = [0] + [2 ** e for e in range(int(top_count).bit_length())]  # 0, then powers of two up to the max
+    per_bin = np.bincount(np.searchsorted(lower, counts, side="right") - 1, minlength=len(lower))
+    return {"n_labels": int(L), "unseen": int(np.count_nonzero(counts == 0)), "max": top_count,
+            "median": float(np.median(counts)) if L else 0.0, "rank": ranks.tolist(),
+            "count": counts[picked].tolist(), "label": [label_names[int(j)] for j in picked],
+            "bins": {"lower": lower, "labels": per_bin.tolist()},
+            "top": [(label_names[int(j)], int(counts[j])) for j in order[:FREQUENCY_EXTREMES]],
+            "bottom": [(label_names[int(j)], int(counts[j])) for j in order[max(FREQUENCY_EXTREMES, L - FREQUENCY_EXTREMES):]]
+            if L > FREQUENCY_EXTREMES else [],
+            "names_note": prefix_note(index.prefix if index is not None else "")}
+
+
 def dataset_stats(dataset: str) -> dict[str, Any]:
+    """Sizes and the label-frequency summary (label_frequency_summary): bounded in the label count,
+    so a page can draw it at 670K labels."""
     ds = load_dataset(dataset)
     out = {"name": ds.name, "display_name": ds.display_name, "is_sample": ds.is_sample, "kind": ds.kind,
            "n_features": ds.n_features, "n_labels": ds.n_labels}
@@ -83,27 +124,57 @@ def dataset_stats(dataset: str) -> dict[str, Any]:
         out[f"n_{part}"] = s.n
         out[f"labels_per_row_{part}"] = float(s.Y.sum() / max(s.n, 1))
         out[f"features_per_row_{part}"] = float(s.X.getnnz() / max(s.n, 1))
-    freq = np.asarray(ds.train.Y.sum(axis=0)).ravel()
-    out["label_frequency"] = {ds.label_names[i]: int(freq[i]) for i in np.argsort(-freq)}
+    out["label_frequency"] = label_frequency_summary(ds.label_train_counts, ds.label_names, ds.label_index)
     return out
+
+
+def find_labels(dataset: str, query: str, limit: int = LABEL_SEARCH_LIMIT) -> list[dict[str, Any]]:
+    """Labels whose display name contains ``query`` (case-insensitive): exact match first, then names
+    starting with it, then the rest, at most ``limit`` -> [{"id", "name" (raw), "display", "train_docs"}].
+    Searches one string per dataset (engine.labels.LabelIndex), never a list of every label."""
+    ds = load_dataset(dataset)
+    if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= 1000:
+        raise InputError(f"label search limit must be a whole number from 1 to 1000, got {limit!r}.")
+    index, counts = ds.label_index, ds.label_train_counts
+    return [{"id": j, "name": ds.label_names[j], "display": index.display(j), "train_docs": int(counts[j])}
+            for j in index.search(query if isinstance(query, str) else "", limit)]
+
+
+def label_display(dataset: str):
+    """Raw label name -> display name, only for names that differ (a read-only Mapping looked up one
+    name at a time: engine.labels.LabelIndex; empty when every name shows as it is)."""
+    return load_dataset(dataset).label_index
+
+
+def _rows_with_columns(M, cols) -> np.ndarray:
+    """Row ids (sorted) of csr ``M`` (n, m) with a non-zero in any of ``cols``: O(nnz), no column slice."""
+    hit = np.isin(M.indices, np.asarray(list(cols), dtype=M.indices.dtype)) & (M.data != 0)
+    return np.unique(np.searchsorted(M.indptr, np.flatnonzero(hit), side="right") - 1)
 
 
 def search_documents(dataset: str, word: str | None = None, label: str | None = None, split: str = "test",
                      limit: int = 200) -> list[int]:
-    """Document ids whose text has ``word`` and/or whose true labels include ``label``."""
+    """Document ids (ascending, at most ``limit``) whose text has ``word`` and/or whose true labels
+    include ``label`` (a raw label name). Sparse: the label's and the word's non-zeros are found in
+    the csr arrays, never a dense column."""
     ds = load_dataset(dataset)
     s = ds.split(split)
     ids = np.arange(s.n)
     if label:
-        if label not in ds.label_names:
-            raise InputError(f"unknown label {label!r} in {ds.name}.")
-        j = ds.label_names.index(label)
-        ids = ids[np.asarray(s.Y[:, j].toarray()).ravel()[ids] > 0]
+        try:
+            j = ds.label_names.index(label)
+        except ValueError:
+            raise InputError(f"unknown label {label!r} in {ds.name}.") from None
+        ids = _rows_with_columns(s.Y, [j])
     if word:
         w = word.strip().lower()
         if not ds.has_text:
             raise InputError(f"{ds.display_name} has no text to search.")
-        ids = np.array([i for i in ids if w in s.texts[i].split()], dtype=np.int64)
+        if ds.n_features and s.X.shape[1] == ds.n_features:
+            # pseudo-text is exactly the active features' names: a word is in a text iff its feature is on
+            ids = np.intersect1d(ids, _rows_with_columns(s.X, [k for k, n in enumerate(ds.feature_names) if n == w]))
+        else:  # real text (an uploaded CSV)
+            ids = np.array([i for i in ids if w in s.texts[i].split()], dtype=np.int64)
     return [int(i) for i in ids[:limit]]
 
 
@@ -137,6 +208,7 @@ list_user_datasets = _forward("engine.data.user_data", "list_user_datasets")
 
 __all__ = ["DATASETS", "FAMILIES", "load_dataset", "train_model", "evaluate_model", "get_model", "ensure_model",
            "list_models", "predict_document", "predict_text", "dataset_stats", "search_documents",
+           "find_labels", "label_display", "label_frequency_summary",
            "model_id_for", "explain_document", "explanation_is_cached", "cached_explanation",
            "bertviz_html",
            "faithfulness_table",

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Callable, Optional
 
 import numpy as np
@@ -70,6 +71,20 @@ class Dataset:
         from engine.labels import display_names
 
         return display_names(self.label_names)
+
+    @cached_property
+    def label_index(self):
+        """engine.labels.LabelIndex of the label names: label search by typing, display names one at a
+        time (built once per loaded dataset)."""
+        from engine.labels import LabelIndex
+
+        return LabelIndex(self.label_names)
+
+    @cached_property
+    def label_train_counts(self) -> np.ndarray:
+        """(n_labels,) int64: training documents per label (computed once per loaded dataset)."""
+        Y = self.train.Y
+        return np.bincount(Y.indices[Y.data != 0], minlength=self.n_labels).astype(np.int64)
 
     @property
     def n_features(self) -> int:

@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[1]
 CORE = {"types", "errors", "paths", "atomic", "metrics", "text_input", "wordnet", "results_cache", "labels",
         "plot_text"}
 LAYER_OF_PACKAGE = {"data": 1, "models": 2, "explain": 3, "attacks": 3, "robust": 3, "certify": 3,
-                    "pipeline": 4, "cli": 5, "report": 5, "bench": 5, "bench_scale": 5,
+                    "pipeline": 4, "cli": 5, "report": 5, "bench": 5, "bench_scale": 5, "bench_pages": 5,
                     "__main__": 5}
 LAYER_NAMES = {0: "core", 1: "data", 2: "models", 3: "techniques", 4: "pipeline", 5: "clients", 6: "dashboard"}
 DASHBOARD_MAY_IMPORT = {"engine.pipeline", "engine.errors", "engine.types"}

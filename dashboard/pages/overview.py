@@ -29,23 +29,41 @@ cols[3].metric("features", f"{stats['n_features']:,}")
 cols[4].metric("labels / document", f"{stats['labels_per_row_train']:.2f}")
 cols[5].metric("input", "text" if stats["kind"] == "text" else "numeric features")
 
-freq = stats["label_frequency"]
+freq = stats["label_frequency"]  # a summary bounded in the label count (engine pipeline.label_frequency_summary)
 display = S.label_display(dataset)
-names, counts = [C.shown(n, display) for n in freq], list(freq.values())
-fig = go.Figure(go.Bar(x=list(range(1, len(counts) + 1)), y=counts, hovertext=C.plot_texts(names), hoverinfo="text+y",
-                       marker_color="#4575b4"))
+ranks, counts = freq["rank"], freq["count"]
+hover = C.plot_texts(f"rank {r:,}: {C.shown(n, display)}" for r, n in zip(ranks, freq["label"]))
+every_rank = len(ranks) == freq["n_labels"]
+if every_rank:
+    trace = go.Bar(x=ranks, y=counts, hovertext=hover, hoverinfo="text+y", marker_color="#4575b4")
+else:  # a bar per label cannot be drawn at 10^5+ labels: the curve at log-spaced ranks (exact counts there)
+    trace = go.Scatter(x=ranks, y=counts, mode="lines+markers", marker=dict(size=4), hovertext=hover,
+                       hoverinfo="text+y", line=dict(color="#4575b4", shape="hv"))
+fig = go.Figure(trace)
 # a tick per decade with full numbers: plotly's default log axis labels minor ticks with bare digits
+# (counts of 0 have no place on a log axis: the caption says how many labels have none)
 fig.update_layout(title="Label frequency in the training split (labels ranked by frequency)", height=320,
                   xaxis_title="label rank", yaxis_title="training documents",
+                  xaxis=dict(type="linear" if every_rank else "log", tickformat=",d"),
                   yaxis=dict(type="log", dtick=1, tickformat=",d"), margin=dict(l=10, r=10, t=40, b=10))
 st.plotly_chart(fig, key="label-freq")
+shape = ("every label" if every_rank else
+         f"{len(ranks):,} of the {freq['n_labels']:,} ranks, log-spaced (exact counts at those ranks)")
+st.caption(f"Drawn: {shape}. Median {freq['median']:g} training documents per label, most {freq['max']:,}"
+           + (f"; {freq['unseen']:,} labels have none (not drawn on the log axis)." if freq["unseen"] else "."))
 with st.expander("Most and least frequent labels"):
-    note = pipeline.label_names_note(list(freq))
+    note = freq["names_note"]
     if note:
         st.caption(note[0].upper() + note[1:] + " (downloads and the CLI keep the raw names).")
     c1, c2 = st.columns(2)
-    c1.dataframe(pd.DataFrame({"label": names[:15], "train docs": counts[:15]}), hide_index=True, width="stretch")
-    c2.dataframe(pd.DataFrame({"label": names[-15:], "train docs": counts[-15:]}), hide_index=True, width="stretch")
+    for col, part in ((c1, "top"), (c2, "bottom")):
+        col.dataframe(pd.DataFrame({"label": [C.shown(n, display) for n, _ in freq[part]],
+                                    "train docs": [c for _, c in freq[part]]}), hide_index=True, width="stretch")
+    bins = freq["bins"]
+    uppers = bins["lower"][1:] + [freq["max"] + 1]
+    st.dataframe(pd.DataFrame({"training documents": [f"{lo:,}" if hi - lo <= 1 else f"{lo:,}–{hi - 1:,}"
+                                                      for lo, hi in zip(bins["lower"], uppers)],
+                               "labels": bins["labels"]}), hide_index=True, width="stretch")
 
 # -- models -------------------------------------------------------------------------------------
 st.subheader("Models")

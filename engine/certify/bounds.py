@@ -21,16 +21,19 @@ from scipy.special import ndtr as Phi, ndtri as Phi_inv  # scipy.stats.norm.cdf 
 from scipy.stats import beta
 
 
-def clopper_pearson_bounds(counts: np.ndarray, n: int, alpha: float) -> tuple[np.ndarray, np.ndarray]:
+def clopper_pearson_bounds(counts: np.ndarray, n: int, alpha: float,
+                           n_labels: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Simultaneous one-sided Clopper-Pearson bounds on every label probability.
 
-    counts: (L,) samples (out of n) whose base top-k' held each label.
-    Returns (lower (L,), upper (L,)): each bound at level alpha / (2L), so that with probability
+    counts: (m,) samples (out of n) whose base top-k' held each label: all L labels, or (with
+    ``n_labels`` = L) only some of them -- each bound depends on its own count and on L alone, so
+    the labels never counted need not be passed (at 670K labels they are nearly all).
+    Returns (lower (m,), upper (m,)): each bound at level alpha / (2L), so that with probability
     >= 1 - alpha, lower_l <= p_l <= upper_l for all L labels at once (Bonferroni).
     lower = Beta(a; c, n - c + 1) quantile (0 when c = 0), upper = Beta(1 - a; c + 1, n - c) (1 when c = n).
     """
     c = np.asarray(counts, dtype=np.float64)
-    a = alpha / (2 * c.size)
+    a = alpha / (2 * (c.size if n_labels is None else n_labels))
     with np.errstate(invalid="ignore", divide="ignore"):
         lower = np.where(c > 0, beta.ppf(a, np.maximum(c, 1), n - c + 1), 0.0)
         upper = np.where(c < n, beta.ppf(1 - a, c + 1, np.maximum(n - c, 1)), 1.0)

@@ -67,6 +67,43 @@ def sample_counts(draw: Callable[[np.random.Generator, int], np.ndarray], n: int
     return counts
 
 
+class SupportBounds:
+    """The Clopper-Pearson bounds of every label (engine.certify.bounds.clopper_pearson_bounds at level
+    alpha / (2L)) held for the labels that were counted only: every never-counted label has the same
+    bounds (0, upper(0)). The certificates read the bounds of a few labels and the k largest upper
+    bounds of the others (their conditions use b_1..b_k alone), so nothing (L,)-sized is computed
+    beyond the counts: at 670K labels the full bounds took seconds per document.
+
+    counts: (L,) estimation counts out of n; k: how many rival upper bounds the certificates read."""
+
+    def __init__(self, counts: np.ndarray, n: int, alpha: float, k: int):
+        self.L, self.k = int(counts.size), int(k)
+        self.seen = np.flatnonzero(counts)  # (m,) label ids with a count > 0, ascending
+        self.lower, self.upper = clopper_pearson_bounds(counts[self.seen], n, alpha, n_labels=self.L)
+        _, up0 = clopper_pearson_bounds(np.zeros(1), n, alpha, n_labels=self.L)
+        self.upper0 = float(up0[0])
+
+    def of(self, label: int) -> tuple[float, float]:
+        """(lower, upper) of one label."""
+        if self._is_seen(label):
+            i = int(np.searchsorted(self.seen, label))
+            return float(self.lower[i]), float(self.upper[i])
+        return 0.0, self.upper0
+
+    def top_upper_except(self, excluded: set[int]) -> np.ndarray:
+        """The k largest upper bounds of the labels not in ``excluded``, descending (fewer when fewer
+        labels are left): exactly what the full (L - |excluded|,) array gives the certificates."""
+        out = np.isin(self.seen, np.fromiter(excluded, dtype=np.int64, count=len(excluded)))
+        unseen_excluded = sum(1 for j in excluded if 0 <= j < self.L and not self._is_seen(j))
+        unseen_left = self.L - self.seen.size - unseen_excluded
+        vals = np.concatenate([self.upper[~out], np.full(max(0, min(self.k, unseen_left)), self.upper0)])
+        return np.sort(vals)[::-1][:self.k]
+
+    def _is_seen(self, label: int) -> bool:
+        i = int(np.searchsorted(self.seen, label))
+        return i < self.seen.size and self.seen[i] == label
+
+
 def run_certificate(method: str, space: str, model, draw, params: dict, truth: Sequence[int] | None,
                     label_radius: Callable[[float, np.ndarray], float | int | None],
                     true_certified: Callable[[np.ndarray, np.ndarray, float], int], radius: float,
@@ -85,20 +122,21 @@ def run_certificate(method: str, space: str, model, draw, params: dict, truth: S
     report(progress, 0.0, f"{method}: sampling")
     c0 = sample_counts(draw, n0, L, rng_select, progress, 0.0, n0 / (n0 + n), "selection")
     c = sample_counts(draw, n, L, rng_estimate, progress, n0 / (n0 + n), 0.99, "estimation")
-    lower, upper = clopper_pearson_bounds(c, n, params["alpha"])
+    bounds = SupportBounds(c, n, params["alpha"], k)
     chosen = np.argsort(-c0, kind="stable")[:k]
     true_set = None if truth is None else {int(t) for t in truth}
     labels = []
     for lab in chosen:
-        others = np.delete(upper, lab)
+        lo, up = bounds.of(int(lab))
         labels.append(CertifiedLabel(
             label_id=int(lab), name=model.label_names[int(lab)], selection_count=int(c0[lab]), count=int(c[lab]),
-            p_lower=float(lower[lab]), p_upper=float(upper[lab]), radius=label_radius(float(lower[lab]), others),
+            p_lower=lo, p_upper=up, radius=label_radius(lo, bounds.top_upper_except({int(lab)})),
             is_true=None if true_set is None else int(lab) in true_set))
     if true_set is not None:
-        mask = np.zeros(L, dtype=bool)
-        mask[sorted(t for t in true_set if 0 <= t < L)] = True
-        n_true, n_cert = int(mask.sum()), true_certified(lower[mask], upper[~mask], radius)
+        truth_in = sorted(t for t in true_set if 0 <= t < L)
+        n_true = len(truth_in)
+        n_cert = true_certified(np.array([bounds.of(t)[0] for t in truth_in]), bounds.top_upper_except(set(truth_in)),
+                                radius)
         in_top = sum(1 for x in labels if x.is_true and x.radius is not None and x.radius >= radius)
     else:
         n_true = n_cert = in_top = None

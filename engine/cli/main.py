@@ -88,6 +88,9 @@ def build_parser() -> argparse.ArgumentParser:
     d = sub.add_parser("data", help="show where each dataset is found, downloading what is missing")
     d.add_argument("--no-download", action="store_true")
     add_scale_commands(sub, b)
+    from engine.bench_pages import add_pages_argument
+
+    add_pages_argument(b)
 
     attacks_cli.add_attack_args(e)
     for mod in COMMAND_MODULES:
@@ -254,6 +257,10 @@ def _run(args) -> int:
                 pass  # printed by the attack plugin
             else:
                 print_metrics(out)
+        elif args.command == "bench" and args.pages:
+            from engine.bench_pages import run_pages_command
+
+            return run_pages_command(args)
         elif args.command == "bench" and args.scale is not None:
             return run_scale_command(args)
         elif args.command == "bench":

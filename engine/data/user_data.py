@@ -9,7 +9,9 @@ import io
 import os
 import re
 import shutil
+import threading
 import uuid
+from collections import OrderedDict
 from pathlib import Path
 
 import numpy as np
@@ -323,6 +325,7 @@ def store_user_arrays(name: str, feature_names: list[str], label_names: list[str
                  kind=kind, description=description, warnings=list(warnings))
     folder = user_root() / name
     write_folder_atomic(folder, lambda tmp: write_split_arrays(tmp, ds))
+    forget_loaded(name)
     return folder
 
 
@@ -372,18 +375,73 @@ def import_user_dataset(name: str, files: dict[str, bytes], text_column: str | N
                        "text" if real_text else dkind, False, {}, description, warnings,
                        texts=(train[2], test[2]) if real_text else None)
     write_folder_atomic(user_root() / ds.name, lambda tmp: write_split_arrays(tmp, ds, real_text=real_text))
+    forget_loaded(ds.name)
     return ds
 
 
-def load_user_dataset(name: str):
-    """An imported dataset by name (None when there is none); DataError when its files are damaged."""
-    folder = user_root() / name
-    if not (folder / "meta.json").is_file():
-        return None
+# Loaded imports kept in this process: reading a large import's arrays and rebuilding its pseudo-text
+# takes seconds (about 6 s at 670K labels / 200K documents), and every engine call loads its dataset.
+# An entry is keyed by its folder's path and meta.json (inode, mtime, size): a re-import or delete -- in this or
+# any process -- swaps the folder, so the stamp changes and the next load reads the new files.
+MAX_LOADED_USER_DATASETS = 2
+_loaded: "OrderedDict[str, tuple[tuple, object]]" = OrderedDict()
+_loaded_lock = threading.Lock()
+_loading_locks: dict[str, threading.Lock] = {}
+
+
+def _stamp(folder: Path) -> tuple | None:
     try:
-        return read_split_arrays(folder)
-    except Exception as exc:  # damaged files on disk: say which dataset, never a raw traceback
-        raise DataError(f"imported dataset {name!r} is damaged ({type(exc).__name__}: {exc}); import it again.") from None
+        st = (folder / "meta.json").stat()
+    except OSError:
+        return None
+    return (str(folder), st.st_ino, st.st_mtime_ns, st.st_size)  # the path: another XTRUST_CACHE_DIR is another dataset
+
+
+def forget_loaded(name: str | None = None) -> None:
+    """Drop ``name`` (or every import) from this process's cache of loaded user datasets."""
+    with _loaded_lock:
+        if name is None:
+            _loaded.clear()
+        else:
+            _loaded.pop(name, None)
+
+
+def loaded_user_datasets() -> list[str]:
+    """Names held in this process's cache, least recently used first."""
+    with _loaded_lock:
+        return list(_loaded)
+
+
+def load_user_dataset(name: str):
+    """An imported dataset by name (None when there is none); DataError when its files are damaged.
+    Served from this process's cache while the stored folder is unchanged (callers must not modify it)."""
+    folder = user_root() / name
+    stamp = _stamp(folder)
+    if stamp is None:
+        forget_loaded(name)
+        return None
+    with _loaded_lock:
+        hit = _loaded.get(name)
+        if hit is not None and hit[0] == stamp:
+            _loaded.move_to_end(name)
+            return hit[1]
+        lock = _loading_locks.setdefault(name, threading.Lock())
+    with lock:  # two sessions asking at once read the files once
+        with _loaded_lock:
+            hit = _loaded.get(name)
+            if hit is not None and hit[0] == stamp:
+                return hit[1]
+        try:
+            ds = read_split_arrays(folder)
+        except Exception as exc:  # damaged files on disk: say which dataset, never a raw traceback
+            raise DataError(f"imported dataset {name!r} is damaged ({type(exc).__name__}: {exc}); import it again.") from None
+        if _stamp(folder) == stamp:  # not swapped while it was read
+            with _loaded_lock:
+                _loaded[name] = (stamp, ds)
+                _loaded.move_to_end(name)
+                while len(_loaded) > MAX_LOADED_USER_DATASETS:
+                    _loaded.popitem(last=False)
+        return ds
 
 
 def importing_now(name: str) -> bool:
@@ -427,6 +485,7 @@ def delete_user_dataset(name: str) -> str:
         present = (folder / "meta.json").is_file()
         if present:
             remove_folder_atomic(folder)
+            forget_loaded(name)
     if not present:  # named outside the lock: listing may take it to recover an interrupted swap
         have = ", ".join(list_user_datasets()) or "none"
         raise InputError(f"there is no imported dataset {name!r}; imported: {have}.")

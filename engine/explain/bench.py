@@ -66,15 +66,25 @@ def first_result_seconds(model, text: str, samples: int = SAMPLES, top_k: int = 
     return out
 
 
+SCORE_CELLS = 2 ** 22  # documents x labels scored at once by _precision (16 MB of float32)
+
+
 def _precision(model, ds, n_docs: int = EVAL_DOCS) -> dict:
-    """P@1/3/5 on the first n test documents from exact scores of every label (no beam)."""
+    """P@1/3/5 on the first n test documents from exact scores of every label (no beam), scored a few
+    documents at a time so that no (n, L) array is held: at 670K labels that would be 0.5 GB."""
     from engine.metrics import ranking_metrics
 
     texts = ds.test.texts[:n_docs]
-    S = model.score_labels(texts, range(model.n_labels))
-    top = np.argsort(-S, axis=1, kind="stable")[:, :5]
-    rows = np.repeat(np.arange(len(texts)), 5)
-    M = sp.csr_matrix((S[rows, top.ravel()], (rows, top.ravel())), shape=S.shape)
+    step = max(1, SCORE_CELLS // max(1, model.n_labels))
+    rows, cols, vals = [], [], []
+    for lo in range(0, len(texts), step):
+        S = np.asarray(model.score_labels(texts[lo:lo + step], range(model.n_labels)))  # (step, L)
+        top = np.argsort(-S, axis=1, kind="stable")[:, :5]
+        rows.append(np.repeat(np.arange(lo, lo + S.shape[0]), top.shape[1]))
+        cols.append(top.ravel())
+        vals.append(np.take_along_axis(S, top, axis=1).ravel())
+    M = sp.csr_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
+                      shape=(len(texts), model.n_labels))
     m = ranking_metrics(ds.test.Y[:n_docs], M)
     return {k: round(100 * m[k], 2) for k in ("P@1", "P@3", "P@5")}
 

@@ -49,7 +49,8 @@ def test_predict_document_and_search(trained):
     with pytest.raises(InputError, match="empty"):
         pipeline.predict_text("bibtex", "xlinear", " \x00\x07 ")
     stats = pipeline.dataset_stats("bibtex")
-    assert stats["n_train"] == 4880 and len(stats["label_frequency"]) == 159
+    freq = stats["label_frequency"]
+    assert stats["n_train"] == 4880 and freq["n_labels"] == 159 and len(freq["rank"]) == 159  # every rank: L <= 256
 
 
 def test_cli_train_and_evaluate_json(trained):
