@@ -12,7 +12,7 @@ import socket
 from typing import Any, Callable, Sequence
 
 from engine.errors import InputError
-from engine.paths import REPO_ROOT, cache_dir, data_dirs, model_dir, nltk_data_dir
+from engine import paths
 from engine.types import ProgressFn, report
 
 RAY_CONNECT_TIMEOUT = 5.0  # seconds to reach a Ray cluster's address before refusing it
@@ -47,9 +47,9 @@ def check_ray_address(address: str | None) -> None:
 def worker_env() -> dict[str, str]:
     """The environment every worker runs with: PYTHONPATH to this checkout and the driver's resolved
     data / model / cache / WordNet folders (also when the driver uses the defaults)."""
-    env = {"PYTHONPATH": os.pathsep.join([str(REPO_ROOT), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep),
-           "XTRUST_DATA_DIR": str(data_dirs()[0]), "XTRUST_MODEL_DIR": str(model_dir()),
-           "XTRUST_CACHE_DIR": str(cache_dir()), "XTRUST_NLTK_DATA": str(nltk_data_dir())}
+    env = {"PYTHONPATH": os.pathsep.join([str(paths.REPO_ROOT), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep),
+           "XTRUST_DATA_DIR": str(paths.data_dirs()[0]), "XTRUST_MODEL_DIR": str(paths.model_dir()),
+           "XTRUST_CACHE_DIR": str(paths.cache_dir()), "XTRUST_NLTK_DATA": str(paths.nltk_data_dir())}
     for var in ("OMP_WAIT_POLICY", "XTRUST_AUTO_TRAIN", "HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"):
         if os.environ.get(var):
             env[var] = os.environ[var]

@@ -158,15 +158,23 @@ def pecos_combine(name: str, cur, parent):
 
 
 def selected_scores(xlm, X, label_ids: np.ndarray, post_processor: str | None = None) -> np.ndarray:
-    """Exact scores of label_ids for every row of X: ndarray (n, m) float32."""
+    """Exact scores of label_ids for every row of X: ndarray (n, m) float32 (0 where PECOS stores none).
+    Nothing here is sized by the label count: the selection is built as csr directly and the answer
+    read from its nonzeros (a column slice of the (n, L) result would allocate L offsets per call)."""
     n = X.shape[0]
-    m = label_ids.size
-    rows = np.repeat(np.arange(n), m)
-    cols = np.tile(label_ids, n)
-    sel = sp.csr_matrix((np.ones(n * m, dtype=np.float32), (rows, cols)), shape=(n, xlm.nr_labels), dtype=np.float32)
-    sel.sort_indices()
-    S = xlm.predict(X, selected_outputs_csr=sel, post_processor=post_processor, threads=threads_for(n)).tocsr()
-    return np.asarray(S[:, label_ids].toarray(), dtype=np.float32)
+    ids = np.asarray(label_ids, dtype=np.int64)
+    uniq, where = np.unique(ids, return_inverse=True)  # sorted, as PECOS wants the selection's indices
+    u = uniq.size
+    sel = sp.csr_matrix((np.ones(n * u, dtype=np.float32), np.tile(uniq, n).astype(np.int32),
+                         np.arange(0, n * u + 1, u, dtype=np.int64)), shape=(n, xlm.nr_labels))
+    S = xlm.predict(X, selected_outputs_csr=sel, post_processor=post_processor, threads=threads_for(n))
+    S = S.tocsr() if sp.issparse(S) else sp.csr_matrix(S)
+    out = np.zeros((n, u), dtype=np.float32)
+    rows = np.repeat(np.arange(n), np.diff(S.indptr))
+    cols = np.searchsorted(uniq, S.indices)
+    hit = (cols < u) & (uniq[np.minimum(cols, u - 1)] == S.indices)  # PECOS answers only the selection; be sure
+    out[rows[hit], cols[hit]] = S.data[hit]
+    return out[:, where.ravel()]
 
 
 def load_predictor(folder):
