@@ -17,6 +17,7 @@ folders instead (no generation, import or training).
 """
 from __future__ import annotations
 
+import contextlib
 import math
 import multiprocessing as mp
 import os
@@ -248,19 +249,35 @@ def _query_seconds(model, text: str, seed: int) -> dict:
     return out
 
 
-def _clear_result_caches() -> None:
-    """Forget the cached robustness and explanation results, so the next run computes them."""
+@contextlib.contextmanager
+def _fresh_result_cache():
+    """XTRUST_CACHE_DIR pointed at an empty temporary folder for the block (the Ray workers inherit it),
+    with the configured cache's parsed and generated datasets linked in: each run computes its results
+    and no one else's cached results are touched."""
     from engine.paths import cache_dir
 
-    for kind in ("robustness", "robustness-docs", "explanations"):
-        shutil.rmtree(cache_dir() / kind, ignore_errors=True)
+    base = cache_dir()
+    tmp = tempfile.mkdtemp(prefix="xtrust-ray-bench-")
+    for kept in ("datasets", "user_datasets"):
+        if (base / kept).is_dir():
+            os.symlink(base / kept, os.path.join(tmp, kept))
+    old = os.environ.get("XTRUST_CACHE_DIR")
+    os.environ["XTRUST_CACHE_DIR"] = tmp
+    try:
+        yield
+    finally:
+        if old is None:
+            os.environ.pop("XTRUST_CACHE_DIR", None)
+        else:
+            os.environ["XTRUST_CACHE_DIR"] = old
+        shutil.rmtree(tmp, ignore_errors=True)  # removes the links, never what they point to
 
 
 def ray_costs(dataset: str, model_id: str, store, n_docs: int, samples: int, seed: int,
               workers=RAY_WORKERS) -> dict:
     """Robustness (HopSkipJump, top-1 goal) and faithfulness over n_docs documents: seconds in this
     process, then on a local Ray cluster of 1 and of 2 workers (ray.init(num_cpus=w); each worker loads
-    the dataset and model once, included), each run from empty result caches; whether each Ray run gave
+    the dataset and model once, included), each run from its own empty result cache; whether each Ray run gave
     the local run's numbers; speedup = seconds with 1 worker / seconds with 2."""
     import ray
 
@@ -273,10 +290,11 @@ def ray_costs(dataset: str, model_id: str, store, n_docs: int, samples: int, see
     ref = {}
     for w in (None, *workers):
         name = "local" if w is None else f"ray{w}"
-        _clear_result_caches()
-        if w is not None:
-            ray.init(num_cpus=w, include_dashboard=False)
-        try:
+        with contextlib.ExitStack() as stack:
+            stack.enter_context(_fresh_result_cache())
+            if w is not None:
+                ray.init(num_cpus=w, include_dashboard=False)
+                stack.callback(ray.shutdown)
             address = None if w is None else "auto"
             t = time.perf_counter()
             rob = evaluate_robustness(dataset, model_id, "hsj", n=n_docs, seed=seed, store=store, ray_address=address)
@@ -285,9 +303,6 @@ def ray_costs(dataset: str, model_id: str, store, n_docs: int, samples: int, see
             fa = faithfulness_table(dataset, model_id, n_docs=n_docs, seed=seed, samples=samples, store=store,
                                     ray_address=address)
             out[f"faithfulness_{name}_s"] = round(time.perf_counter() - t, 2)
-        finally:
-            if w is not None:
-                ray.shutdown()
         if w is None:
             ref = {"rob": {k: rob[k] for k in keys_rob}, "faith": {k: fa[k] for k in keys_faith}}
             out["robustness_success"] = f"{round(rob['success_rate'] * rob['n'])}/{rob['n']}"
