@@ -18,8 +18,8 @@ from typing import Sequence
 
 import numpy as np
 
-from engine.attacks.common import (AttackProgress, SubspaceView, feature_result, initial_adversarial, norm_value, run_in_feature_view,
-                                   seeded_numpy)
+from engine.attacks.common import (AttackProgress, SubspaceView, feature_result, initial_adversarial, norm_value,
+                                   run_in_feature_view, seeded_numpy)
 from engine.attacks.goals import Goal, GoalClassifier
 from engine.attacks.result import AttackResult
 from engine.attacks.spec import AttackParam, AttackSpec
@@ -32,8 +32,8 @@ MAX_FEATURES = 2000  # features an attack may change (see the module docstring);
 
 def hopskipjump(view: FeatureView, goal: Goal, before: Prediction, label_names: Sequence[str], *,
                 max_iter: int = 5, max_eval: int = 100, init_eval: int = 10, norm: str = "2",
-                max_features: int = MAX_FEATURES, eps: float | None = None, seed: int = 0, top_k: int = 5, truth: Sequence[int] | None = None,
-                is_text: bool = False, original_text: str | None = None,
+                max_features: int = MAX_FEATURES, eps: float | None = None, seed: int = 0, top_k: int = 5,
+                truth: Sequence[int] | None = None, is_text: bool = False, original_text: str | None = None,
                 progress: ProgressFn | None = None) -> AttackResult:
     """Attack view.x0 (d,) toward ``goal``, changing at most ``max_features`` features (0: all; see the
     module docstring). Returns an AttackResult in the "features" space (vectors (d,))."""
