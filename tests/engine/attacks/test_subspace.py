@@ -48,3 +48,12 @@ def test_hopskipjump_changes_only_the_subspace(small_xlinear, bibtex):
     # the default attacks BibTeX's whole 1,836-word view, as before the subspace existed
     d = hopskipjump(view, goal, before, small_xlinear.label_names, max_iter=2, seed=0)
     assert d.params["perturbed"] == "all 1,836 features"
+
+
+def test_compare_subspace_reports_each_limit(attack_store):
+    from engine.attacks.bench import compare_subspace
+
+    out = compare_subspace("bibtex", "xlinear", n=2, limits=(0, 300), store=attack_store)
+    assert out[0]["whole_view"] and not out[300]["whole_view"] and out[0]["features"] == 1836
+    for r in out.values():
+        assert r["success"].endswith("/2") and r["queries_median"] > 0 and r["seconds_per_doc"] > 0
