@@ -177,13 +177,14 @@ def selected_scores(xlm, X, label_ids: np.ndarray, post_processor: str | None = 
     return out[:, where.ravel()]
 
 
-def load_predictor(folder):
-    """PECOS' predict-only C++ model (CSC weights, the one layout that also scores chosen labels and
-    takes dense rows): the same scores as the Python model (tested), about 60x faster to predict one
-    document at 670K labels (its Python predict slices the weights per call)."""
+def load_predictor(folder, layout: str = "CSC"):
+    """PECOS' predict-only C++ model: "CSC" weights (the one layout that also scores chosen labels and
+    takes dense rows) or "BINARY_SEARCH_CHUNKED" (PECOS' default: top-k of sparse rows only, 4-8x faster
+    than CSC at 670K labels). Both give the Python model's top-k and scores exactly (tested); the
+    Python model's predict converts its weight arrays on every call (~430 ms per document at 670K)."""
     from pecos.xmc.xlinear.model import XLinearModel
 
-    return XLinearModel.load(str(folder), is_predict_only=True, weight_matrix_type="CSC")
+    return XLinearModel.load(str(folder), is_predict_only=True, weight_matrix_type=layout)
 
 
 def _fingerprint(folder: Path) -> list[tuple[str, int, int, int]]:
@@ -194,19 +195,21 @@ def _fingerprint(folder: Path) -> list[tuple[str, int, int, int]]:
 
 
 class XLinearXMC(XMCModel):
-    """XR-Linear. ``predictor`` (PECOS predict-only, C++) answers predict / score_labels / the attack
-    views; ``xlm`` (PECOS' Python model, whose weight matrices the score split and label paths read) is
-    loaded from the model folder on first use after ``load``, so pages that only predict never hold it."""
+    """XR-Linear. After ``load``, PECOS predict-only (C++) models answer: ``ranker`` (chunked layout) the
+    top-k of sparse rows (predict, the attacks' decisions), ``predictor`` (CSC) chosen labels' scores
+    (LIME, margins) and dense rows; ``xlm`` (PECOS' Python model, whose weight matrices the score split
+    reads) is loaded from the model folder on first use, so pages that only predict never hold it."""
 
     family = "xlinear"
 
     def __init__(self, xlm, featurizer, label_names: list[str], params: XLinearParams, predictor=None,
-                 folder: Path | None = None):
+                 folder: Path | None = None, ranker=None):
         """xlm: PECOS XLinearModel (Python) or None with ``folder`` (loaded on first use);
-        predictor: a predict-only copy (default: xlm itself)."""
+        predictor / ranker: predict-only copies, CSC / chunked (default: xlm itself)."""
         self._xlm, self._folder, self._codes = xlm, folder, None
         self._fingerprint = None if folder is None else _fingerprint(folder)
         self.predictor = predictor if predictor is not None else xlm
+        self.ranker = ranker if ranker is not None else self.predictor
         self.featurizer = featurizer
         self.label_names = list(label_names)
         self.params = params
@@ -260,9 +263,13 @@ class XLinearXMC(XMCModel):
     def features(self, inputs) -> Any:
         return self.featurizer.transform(inputs)
 
+    def top_model(self, X):
+        """The PECOS model for the top-k of rows X: the chunked ranker for csr rows, CSC for dense ones."""
+        return self.ranker if sp.issparse(X) else self.predictor
+
     def score_matrix(self, inputs, top_k: int):
         X = self.features(inputs)
-        return self.predictor.predict(X, beam_size=max(self.params.beam_size, top_k), only_topk=top_k,
+        return self.top_model(X).predict(X, beam_size=max(self.params.beam_size, top_k), only_topk=top_k,
                                 threads=threads_for(X.shape[0]))
 
     def score_labels(self, inputs, label_ids: Sequence[int]) -> np.ndarray:
@@ -310,8 +317,8 @@ class XLinearXMC(XMCModel):
             from engine.metrics import top_k_indices
 
             Xm = to_model(X)
-            S = self.predictor.predict(Xm, beam_size=max(self.params.beam_size, k), only_topk=k,
-                                       threads=threads_for(Xm.shape[0]))
+            S = self.top_model(Xm).predict(Xm, beam_size=max(self.params.beam_size, k), only_topk=k,
+                                           threads=threads_for(Xm.shape[0]))
             return top_k_indices(S, k)
 
         return FeatureView(x0.astype(np.float32), names, score, top_k, clip, desc,
@@ -330,4 +337,5 @@ class XLinearXMC(XMCModel):
         path = Path(path)
         return cls(None, load_featurizer(path / "featurizer"), json.loads((path / "labels.json").read_text()),
                    XLinearParams(**json.loads((path / "params.json").read_text())),
-                   predictor=load_predictor(path / "xlinear"), folder=path / "xlinear")
+                   predictor=load_predictor(path / "xlinear"), folder=path / "xlinear",
+                   ranker=load_predictor(path / "xlinear", "BINARY_SEARCH_CHUNKED"))

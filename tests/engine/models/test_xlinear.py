@@ -100,7 +100,7 @@ def test_loaded_model_predicts_with_pecos_predict_only_and_same_numbers(small_xl
     (the Python one stays unloaded) and gives the trained Python model's top-k and scores exactly."""
     small_xlinear.save(tmp_path)
     again = XLinearXMC.load(tmp_path)
-    assert again.predictor.is_predict_only and again._xlm is None
+    assert again.predictor.is_predict_only and again.ranker.is_predict_only and again._xlm is None
     texts = bibtex.test.texts[:30]
     for a, b in zip(again.predict(texts, 10), small_xlinear.predict(texts, 10)):
         assert a.label_ids == b.label_ids and [x.score for x in a.labels] == [x.score for x in b.labels]
@@ -113,6 +113,7 @@ def test_loaded_model_predicts_with_pecos_predict_only_and_same_numbers(small_xl
     import scipy.sparse as sp
 
     assert fa.sparse_rows and np.array_equal(fa.score(sp.csr_matrix(X), ids[:7]), fa.score(X, ids[:7]))
+    assert np.array_equal(fa.top_k(sp.csr_matrix(X), 5), fb.top_k(X, 5))  # csr rows: the chunked ranker
     # label paths come from the tree's C matrices alone, still without the Python model
     assert [again.label_path(j) for j in ids] == [small_xlinear.label_path(j) for j in ids]
     assert again._xlm is None
