@@ -5,12 +5,19 @@ with its own temporary data and model folders (removed afterwards): generation t
 time of the same data written as XC files, dataset load time (pseudo-text), XR-Linear training time,
 P@1 / P@5 on up to EVAL_DOCS test documents, predict latency for one document, LIME top-5 (SAMPLES
 samples) per document -- the explanation alone and the whole explain_input call (which adds the
-faithfulness scores) -- and HopSkipJump per document, through the engine's own API. Then a table of
-each cost as a ratio to the smallest preset measured in the same run, and its log-log growth
-exponent d log(cost) / d log(labels) between consecutive presets, with the load average beside.
+faithfulness scores) -- and HopSkipJump per document, through the engine's own API; as references,
+PECOS' Python model's predict (the layout the store loaded before) with the memory it adds, and one
+HopSkipJump query batch as dense whole-vocabulary rows vs the attack's subspace rows. With
+ray_docs > 0: the robustness (HopSkipJump) and faithfulness runs over that many documents, in this
+process and on a local Ray cluster with 1 and 2 workers (seconds, speedup, and whether the numbers
+are the local run's). Then a table of each cost as a ratio to the smallest preset measured in the
+same run, and its log-log growth exponent d log(cost) / d log(labels) between consecutive presets,
+with the load average beside. ``existing``: measure a dataset and model already in the configured
+folders instead (no generation, import or training).
 """
 from __future__ import annotations
 
+import contextlib
 import math
 import multiprocessing as mp
 import os
@@ -29,9 +36,9 @@ TOP_K = 5
 EVAL_DOCS = 2000
 PREDICT_REPEAT = 20
 GOALS = {"predict_1_ms": 50.0, "lime_top5_s": 1.0, "hsj_s": 5.0, "peak_rss_mb": 8192.0}  # on amazon-670k
-GROWTH_KEYS = ("generate_s", "import_s", "train_s", "predict_1_ms", "predict_1_ms_po", "lime_top5_s", "lime_top5_s_po",
-               "explain_input_s", "hsj_query_64_dense_rows_s", "hsj_query_64_dense_rows_s_po", "hsj_s", "hsj_s_po",
-               "peak_rss_mb")
+GROWTH_KEYS = ("generate_s", "import_s", "train_s", "predict_1_ms", "python_model_predict_1_ms", "lime_top5_s",
+               "explain_input_s", "hsj_query_64_dense_rows_s", "hsj_query_64_subspace_rows_s", "hsj_s", "peak_rss_mb")
+RAY_WORKERS = (1, 2)
 
 
 def _rss_mb() -> float:
@@ -44,10 +51,10 @@ def _load() -> list[float]:
 
 def measure_preset(preset_name: str, n_train: int | None = None, n_docs: int = 3, samples: int = SAMPLES,
                    seed: int = 0, with_import: bool = True, hsj_docs: int | None = None, workdir: str | None = None,
-                   progress=None, **overrides) -> dict:
+                   progress=None, ray_docs: int = 0, **overrides) -> dict:
     """Every number of one preset's row (run it in a child process: it sets XTRUST_CACHE_DIR / MODEL_DIR).
     hsj_docs: documents attacked with HopSkipJump (default n_docs; 0 = only its per-query cost).
-    overrides: preset fields (e.g. n_labels) for a small run."""
+    ray_docs: documents of the local-vs-Ray runs (0: none). overrides: preset fields (e.g. n_labels)."""
     hsj_docs = n_docs if hsj_docs is None else hsj_docs
     from engine.data import load_dataset
     from engine.data.synthetic import generate_dataset, preset
@@ -93,7 +100,40 @@ def measure_preset(preset_name: str, n_train: int | None = None, n_docs: int = 3
     info = train_model(ds, "xlinear", store=store, evaluate=False)
     row["train_s"] = round(time.perf_counter() - t, 2)
     row["rss_after_train_mb"] = _rss_mb()
-    model = get_model(ds.name, info.model_id, store)  # as every page loads it (predict-only)
+    row.update(measure_model(ds, info, store, n_docs, samples, seed, hsj_docs, ray_docs, progress))
+    if workdir is None:
+        shutil.rmtree(work, ignore_errors=True)
+    return row
+
+
+def measure_existing(dataset: str, model_id: str = "xlinear", n_docs: int = 3, samples: int = SAMPLES, seed: int = 0,
+                     hsj_docs: int | None = None, ray_docs: int = 0, progress=None) -> dict:
+    """The interactive part of a row (measure_model) for a dataset and model already in the configured
+    folders (XTRUST_DATA_DIR / XTRUST_MODEL_DIR / XTRUST_CACHE_DIR): no generation, import or training."""
+    from engine.data import load_dataset
+    from engine.models.store import ModelStore
+
+    hsj_docs = n_docs if hsj_docs is None else hsj_docs
+    row = {"preset": dataset, "existing": True, "load_average_before": _load()}
+    t = time.perf_counter()
+    ds = load_dataset(dataset)
+    row.update(load_s=round(time.perf_counter() - t, 2), labels=ds.n_labels, features=ds.n_features,
+               train_docs=ds.train.n, test_docs=ds.test.n, rss_after_load_mb=_rss_mb())
+    store = ModelStore()
+    row.update(measure_model(ds, store.info(ds.name, model_id), store, n_docs, samples, seed, hsj_docs, ray_docs,
+                             progress))
+    return row
+
+
+def measure_model(ds, info, store, n_docs: int, samples: int, seed: int, hsj_docs: int, ray_docs: int,
+                  progress=None) -> dict:
+    """P@k, predict, LIME, HopSkipJump (and the Ray runs) of a saved model, as the pages load it."""
+    from engine.models.runtime import evaluate_model, get_model
+
+    row = {}
+    t = time.perf_counter()
+    model = get_model(ds.name, info.model_id, store)  # as every page loads it
+    row["model_load_s"] = round(time.perf_counter() - t, 2)
     rows = range(min(EVAL_DOCS, ds.test.n))
     t = time.perf_counter()
     m = evaluate_model(model, ds, rows=rows)
@@ -103,19 +143,18 @@ def measure_preset(preset_name: str, n_train: int | None = None, n_docs: int = 3
     freq = np.bincount(ds.train.Y.indices, minlength=ds.n_labels)
     top = int(np.argmax(freq))
     row["P@1_most_frequent_label"] = round(100 * float(np.mean(ds.test.Y[list(rows)][:, top].toarray() > 0)), 2)
-    report(progress, 0.5, f"{p.name}: predict, LIME, HopSkipJump")
+    report(progress, 0.5, f"{ds.name}: predict, LIME, HopSkipJump")
     docs = list(range(n_docs))
     texts = [ds.test.texts[d] for d in docs]
     truths = [list(ds.document(d).labels) for d in docs]
     row.update(docs=len(docs), words_per_doc=round(float(np.mean([len(t.split()) for t in texts])), 1))
     row.update(_predict_references(model, texts))
     row.update(interactive_costs(model, texts, truths, samples, seed, hsj_docs, progress=progress))
-    fast = predict_only_copy(model, info.path)
-    if fast is not None:  # the same model, PECOS loaded predict-only: what the store's loading leaves on the table
-        row.update({f"{k}_po": v for k, v in interactive_costs(fast, texts, truths, samples, seed, hsj_docs).items()})
+    if ray_docs:
+        report(progress, 0.9, f"{ds.name}: local vs Ray runs")
+        row.update(ray_costs(ds.name, info.model_id, store, ray_docs, samples, seed))
     row.update(peak_rss_mb=_rss_mb(), load_average_after=_load())
-    if workdir is None:
-        shutil.rmtree(work, ignore_errors=True)
+    row.update(_python_model_reference(model, texts))  # after peak_rss_mb: the memory it adds is its own
     return row
 
 
@@ -133,25 +172,27 @@ def _predict_references(model, texts: list[str]) -> dict:
     X = model.features(texts[:1])
     beam = max(model.params.beam_size, TOP_K)
     return {"featurize_1_ms": _median_ms(lambda: model.features(texts[:1])),
-            "pecos_predict_1_ms": _median_ms(lambda: model.xlm.predict(X, beam_size=beam, only_topk=TOP_K,
-                                                                        threads=threads_for(1)))}
+            "pecos_predict_1_ms": _median_ms(lambda: model.top_model(X).predict(X, beam_size=beam, only_topk=TOP_K,
+                                                                                threads=threads_for(1))),
+            "pecos_predict_1_ms_csc": _median_ms(lambda: model.predictor.predict(X, beam_size=beam, only_topk=TOP_K,
+                                                                                 threads=threads_for(1)))}
 
 
-def predict_only_copy(model, model_path):
-    """A shallow copy of an XR-Linear model whose PECOS model is loaded from the same files with
-    ``is_predict_only=True`` (a measured reference; None when it cannot be loaded). Its label_path
-    (which reads the tree from the Python model) does not work."""
-    import copy
+def _python_model_reference(model, texts: list[str]) -> dict:
+    """PECOS' Python model (what the store loaded for every page before; now only the score split
+    loads it): its load time, the memory it adds, and its predict for one document."""
+    from engine.models.xlinear import threads_for
 
-    from pecos.xmc.xlinear.model import XLinearModel
-
-    try:
-        fast = copy.copy(model)
-        # CSC weights: PECOS' predict-only default (chunked) cannot score selected labels (LIME, attacks)
-        fast.xlm = XLinearModel.load(str(model_path / "xlinear"), is_predict_only=True, weight_matrix_type="CSC")
-        return fast
-    except Exception:  # a reference only: never fail the row
-        return None
+    rss0 = _rss_mb()
+    t = time.perf_counter()
+    xlm = model.xlm
+    out = {"python_model_load_s": round(time.perf_counter() - t, 2)}
+    X = model.features(texts[:1])
+    beam = max(model.params.beam_size, TOP_K)
+    out["python_model_predict_1_ms"] = _median_ms(lambda: xlm.predict(X, beam_size=beam, only_topk=TOP_K,
+                                                                      threads=threads_for(1)))
+    out["python_model_adds_rss_mb"] = round(_rss_mb() - rss0, 1)  # lower bound: ru_maxrss is a peak
+    return out
 
 
 def interactive_costs(model, texts: list[str], truths: list[list[int]], samples: int, seed: int, hsj_docs: int,
@@ -184,28 +225,105 @@ def interactive_costs(model, texts: list[str], truths: list[list[int]], samples:
             hsj_ok.append(bool(r.success))
         report(progress, 0.5 + 0.5 * (j + 1) / len(texts), f"document {j + 1}/{len(texts)}")
     out.update(lime_top5_s=round(float(np.median(lime_s)), 3), explain_input_s=round(float(np.median(explain_s)), 3),
-               hsj_query_64_dense_rows_s=_dense_query_seconds(model, texts[0], seed))
+               **_query_seconds(model, texts[0], seed))
     if hsj_s:
         out.update(hsj_docs=len(hsj_s), hsj_s=round(float(np.median(hsj_s)), 3), hsj_queries=int(np.median(hsj_q)),
                    hsj_success=f"{sum(hsj_ok)}/{len(hsj_ok)}")
     return out
 
 
-def _dense_query_seconds(model, text: str, seed: int) -> float:
-    """Seconds for one top-1 query batch of 64 rows as HopSkipJump sends them: the document's feature
-    vector plus small noise on every feature (dense rows of the whole vocabulary)."""
+def _query_seconds(model, text: str, seed: int) -> dict:
+    """Seconds for one top-1 query batch of 64 rows as HopSkipJump sends them (the document's feature vector
+    plus small noise): dense rows of the whole vocabulary (the attack before its subspace), and rows of
+    the attack's subspace (engine/attacks/common.py SubspaceView, as sent now)."""
+    from engine.attacks.common import SubspaceView
+    from engine.attacks.hopskipjump import MAX_FEATURES
+
     view = model.feature_view(text)
     rng = np.random.default_rng(seed)
-    pts = np.clip(view.x0[None, :] + 0.01 * rng.standard_normal((64, view.x0.size)), *view.clip).astype(np.float32)
-    view.top_k(pts[:1], 1)
-    t = time.perf_counter()
-    view.top_k(pts, 1)
-    return round(time.perf_counter() - t, 3)
+    out = {}
+    for name, v in (("dense", view), ("subspace", SubspaceView(view, MAX_FEATURES, seed).view)):
+        pts = np.clip(v.x0[None, :] + 0.01 * rng.standard_normal((64, v.x0.size)), *v.clip).astype(np.float32)
+        v.top_k(pts[:1], 1)
+        t = time.perf_counter()
+        v.top_k(pts, 1)
+        out[f"hsj_query_64_{name}_rows_s"] = round(time.perf_counter() - t, 4)
+    return out
 
 
-def _child(args, queue) -> None:
+@contextlib.contextmanager
+def _fresh_result_cache():
+    """XTRUST_CACHE_DIR pointed at an empty temporary folder for the block (the Ray workers inherit it),
+    with the configured cache's parsed and generated datasets linked in: each run computes its results
+    and no one else's cached results are touched."""
+    from engine.paths import cache_dir
+
+    base = cache_dir()
+    tmp = tempfile.mkdtemp(prefix="xtrust-ray-bench-")
+    for kept in ("datasets", "user_datasets"):
+        if (base / kept).is_dir():
+            os.symlink(base / kept, os.path.join(tmp, kept))
+    old = os.environ.get("XTRUST_CACHE_DIR")
+    os.environ["XTRUST_CACHE_DIR"] = tmp
     try:
-        queue.put(measure_preset(*args))
+        yield
+    finally:
+        if old is None:
+            os.environ.pop("XTRUST_CACHE_DIR", None)
+        else:
+            os.environ["XTRUST_CACHE_DIR"] = old
+        shutil.rmtree(tmp, ignore_errors=True)  # removes the links, never what they point to
+
+
+def ray_costs(dataset: str, model_id: str, store, n_docs: int, samples: int, seed: int,
+              workers=RAY_WORKERS) -> dict:
+    """Robustness (HopSkipJump, top-1 goal) and faithfulness over n_docs documents: seconds in this
+    process, then on a local Ray cluster of 1 and of 2 workers (ray.init(num_cpus=w); each worker loads
+    the dataset and model once, included), each run from its own empty result cache; whether each Ray run gave
+    the local run's numbers; speedup = seconds with 1 worker / seconds with 2."""
+    import ray
+
+    from engine.attacks.robustness import evaluate_robustness
+    from engine.explain.faithfulness_table import faithfulness_table
+
+    keys_rob = ("clean", "attacked", "success_rate", "queries_mean", "perturbation_median", "docs")
+    keys_faith = ("table", "beats_random", "n_docs", "skipped")
+    out = {"ray_docs": n_docs}
+    ref = {}
+    for w in (None, *workers):
+        name = "local" if w is None else f"ray{w}"
+        with contextlib.ExitStack() as stack:
+            stack.enter_context(_fresh_result_cache())
+            if w is not None:
+                ray.init(num_cpus=w, include_dashboard=False)
+                stack.callback(ray.shutdown)
+            address = None if w is None else "auto"
+            t = time.perf_counter()
+            rob = evaluate_robustness(dataset, model_id, "hsj", n=n_docs, seed=seed, store=store, ray_address=address)
+            out[f"robustness_{name}_s"] = round(time.perf_counter() - t, 2)
+            t = time.perf_counter()
+            fa = faithfulness_table(dataset, model_id, n_docs=n_docs, seed=seed, samples=samples, store=store,
+                                    ray_address=address)
+            out[f"faithfulness_{name}_s"] = round(time.perf_counter() - t, 2)
+        if w is None:
+            ref = {"rob": {k: rob[k] for k in keys_rob}, "faith": {k: fa[k] for k in keys_faith}}
+            out["robustness_success"] = f"{round(rob['success_rate'] * rob['n'])}/{rob['n']}"
+        else:
+            out[f"{name}_same_numbers"] = ({k: rob[k] for k in keys_rob} == ref["rob"]
+                                           and {k: fa[k] for k in keys_faith} == ref["faith"])
+    if all(f"robustness_ray{w}_s" in out for w in (1, 2)):
+        for kind in ("robustness", "faithfulness"):
+            out[f"{kind}_ray_speedup_2_vs_1"] = round(out[f"{kind}_ray1_s"] / out[f"{kind}_ray2_s"], 2)
+    out["load_average_after_ray"] = _load()
+    return out
+
+
+def _child(args, kwargs, queue) -> None:
+    try:
+        if kwargs.pop("existing", False):
+            queue.put(measure_existing(*args, **kwargs))
+        else:
+            queue.put(measure_preset(*args, **kwargs))
     except Exception as exc:  # one failed preset is reported, the others still run
         queue.put({"preset": args[0], "error": f"{type(exc).__name__}: {exc}"})
 
@@ -229,18 +347,37 @@ def growth(rows: list[dict]) -> list[dict]:
 
 def run_scale_bench(presets=("eurlex-4k", "wiki10-31k"), n_train: int | None = None, n_docs: int = 3,
                     samples: int = SAMPLES, seed: int = 0, with_import: bool = True, hsj_docs: int | None = None,
-                    progress: ProgressFn | None = None) -> dict:
-    """Measure each preset in its own child process; n_train overrides the training documents of every preset."""
+                    ray_docs: int = 0, existing: bool = False, progress: ProgressFn | None = None) -> dict:
+    """Measure each preset in its own child process; n_train overrides the training documents of every preset.
+    existing: ``presets`` name datasets with a saved xlinear model in the configured folders (measure_existing)."""
     from engine.data.synthetic import preset
+    from engine.errors import InputError
 
-    for name in presets:  # bad names refused before any child starts
-        preset(name, n_train=n_train)
+    if isinstance(ray_docs, bool) or not isinstance(ray_docs, int) or ray_docs < 0:
+        raise InputError(f"ray_docs (documents of the local vs Ray runs) must be a whole number >= 0, got {ray_docs!r}.")
+    if ray_docs:
+        from engine.ray_tasks import check_ray_address
+
+        check_ray_address("local")  # Ray installed, before any preset runs
+    if existing:
+        from engine.models.store import ModelStore
+
+        for name in presets:  # a missing dataset or model refused before any child starts
+            ModelStore().info(name, "xlinear")
+    else:
+        for name in presets:  # bad names refused before any child starts
+            preset(name, n_train=n_train)
     ctx = mp.get_context("spawn")
     rows = []
     for i, name in enumerate(presets):
         report(progress, i / len(presets), name)
         q = ctx.Queue()
-        proc = ctx.Process(target=_child, args=((name, n_train, n_docs, samples, seed, with_import, hsj_docs), q))
+        if existing:
+            args, kwargs = (name,), dict(n_docs=n_docs, samples=samples, seed=seed, hsj_docs=hsj_docs,
+                                         ray_docs=ray_docs, existing=True)
+        else:
+            args, kwargs = (name, n_train, n_docs, samples, seed, with_import, hsj_docs), dict(ray_docs=ray_docs)
+        proc = ctx.Process(target=_child, args=(args, kwargs, q))
         proc.start()
         rows.append(q.get())
         proc.join()
@@ -253,13 +390,18 @@ def run_scale_bench(presets=("eurlex-4k", "wiki10-31k"), n_train: int | None = N
 def format_scale(out: dict) -> str:
     """Plain-text tables: one column per preset."""
     rows = out["presets"]
-    interactive = ("predict_1_ms", "lime_top5_s", "explain_input_s", "hsj_query_64_dense_rows_s", "hsj_docs", "hsj_s",
-                   "hsj_queries", "hsj_success")
+    interactive = ("predict_1_ms", "lime_top5_s", "explain_input_s", "hsj_query_64_dense_rows_s",
+                   "hsj_query_64_subspace_rows_s", "hsj_docs", "hsj_s", "hsj_queries", "hsj_success")
+    ray = ("ray_docs", "robustness_success", *(f"{k}_{w}_s" for k in ("robustness", "faithfulness")
+                                               for w in ("local", *(f"ray{n}" for n in RAY_WORKERS))),
+           *(f"ray{n}_same_numbers" for n in RAY_WORKERS), "robustness_ray_speedup_2_vs_1",
+           "faithfulness_ray_speedup_2_vs_1", "load_average_after_ray")
     keys = [k for k in ("labels", "features", "train_docs", "test_docs", "labels_unseen_in_train", "nnz_train",
-                        "generate_s", "write_xc_s", "xc_mb", "import_s", "load_s", "train_s", "eval_docs", "P@1", "P@5",
-                        "P@1_most_frequent_label", "words_per_doc", "featurize_1_ms", "pecos_predict_1_ms",
-                        *interactive, *(f"{k}_po" for k in interactive), "estimated_generate_mb",
+                        "generate_s", "write_xc_s", "xc_mb", "import_s", "load_s", "train_s", "model_load_s", "eval_docs",
+                        "P@1", "P@5", "P@1_most_frequent_label", "words_per_doc", "featurize_1_ms", "pecos_predict_1_ms", "pecos_predict_1_ms_csc",
+                        *interactive, *ray, "estimated_generate_mb",
                         "rss_after_generate_mb", "rss_after_load_mb", "rss_after_train_mb", "peak_rss_mb",
+                        "python_model_load_s", "python_model_predict_1_ms", "python_model_adds_rss_mb",
                         "load_average_before", "load_average_after", "error") if any(k in r for r in rows)]
     width = max(18, *(len(str(r.get("preset"))) + 2 for r in rows))
     lines = [f"{'':28}" + "".join(f"{str(r.get('preset')):>{width}}" for r in rows)]
@@ -275,6 +417,6 @@ def format_scale(out: dict) -> str:
                 cells = [f"{x.get(f'{k}_ratio', '')}" + (f" ({x[f'{k}_exponent']})" if f"{k}_exponent" in x else "")
                          for x in g]
                 lines.append(f"{k:28}" + "".join(f"{c:>{width}}" for c in cells))
-    lines.append("(_po: the same model with PECOS loaded predict-only, measured in the same run)")
+    lines.append("(python_model_*: PECOS' Python model, loaded after peak_rss_mb was read: the layout pages used before)")
     lines.append(f"machine: {out['machine']}")
     return "\n".join(lines)

@@ -1,7 +1,7 @@
 """The one dependency direction, read from the source with ``ast`` (function-local imports and
 ``importlib.import_module("engine....")`` calls included, so a lazy import cannot hide an edge):
 
-    core (types, errors, paths, atomic, metrics, text_input, wordnet, results_cache)
+    core (types, errors, paths, atomic, metrics, text_input, wordnet, results_cache, ray_tasks)
       <- data <- models <- explain / attacks / robust / certify <- pipeline <- cli, report, bench, dashboard
 
 Nothing imports a module of a higher layer; no two modules import each other, directly or in a ring;
@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-CORE = {"types", "errors", "paths", "atomic", "metrics", "text_input", "wordnet", "results_cache", "labels",
+CORE = {"types", "errors", "paths", "atomic", "metrics", "text_input", "wordnet", "results_cache", "labels", "ray_tasks",
         "plot_text"}
 LAYER_OF_PACKAGE = {"data": 1, "models": 2, "explain": 3, "attacks": 3, "robust": 3, "certify": 3,
                     "pipeline": 4, "cli": 5, "report": 5, "bench": 5, "bench_scale": 5, "bench_pages": 5,

@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from engine.attacks.goals import GOALS, make_goal
+from engine.attacks.hopskipjump import MAX_FEATURES as HSJ_MAX_FEATURES
 from engine.attacks.registry import ATTACKS as REGISTRY, attack_spec, check_compatible
 from engine.attacks.spec import NORMS, AttackContext
 from engine.attacks.result import AttackResult
@@ -99,6 +100,7 @@ def attack_document(dataset: str, model_id: str, index: int, attack: str = "hsj"
     key = {"dataset": ds.name, "model_id": model_id, "index": int(index), "attack": attack, "goal": goal,
            "target_label": None if target_label is None else str(target_label), "top_k": top_k, "eps": eps,
            "norm": str(norm), "params": resolved, "given": sorted(given), "seed": seed, "split": split,
+           "features_perturbed": HSJ_MAX_FEATURES if attack == "hsj" else None,
            **model_key(store.root, info.manifest)}
 
     def compute() -> AttackResult:

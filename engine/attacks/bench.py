@@ -62,3 +62,45 @@ def bench_attacks(dataset: str = "bibtex", model_id: str = "xlinear", attacks=("
         out[attack] = {"seconds_per_doc": float(np.mean(secs)), "queries_per_doc": float(np.mean(qs)),
                        "queries_per_s": float(np.sum(qs) / np.sum(secs)), "success_rate": float(np.mean(succ))}
     return out
+
+
+def compare_subspace(dataset: str = "bibtex", model_id: str = "xlinear", n: int = 20, limits=(0, 1000, 500),
+                     seed: int = 0, store=None, progress: ProgressFn | None = None) -> dict:
+    """HopSkipJump (top-1 goal, defaults) on n seeded test documents with each feature limit of ``limits``
+    (0: the whole feature view; see hopskipjump.MAX_FEATURES): {limit: {"features", "success", "l2_median",
+    "l2_mean" (over successes), "queries_median", "seconds_per_doc", "whole_view"}}. What the subspace
+    threat model costs in attack strength where the whole view is affordable."""
+    from engine.attacks.goals import make_goal
+    from engine.attacks.hopskipjump import hopskipjump
+    from engine.attacks.robustness import sample_documents
+    from engine.data import load_dataset
+    from engine.models.runtime import get_model
+    from engine.models.store import ModelStore
+
+    ds = load_dataset(dataset)
+    model = get_model(ds.name, model_id, store or ModelStore())
+    docs = sample_documents(ds.test.n, n, seed)
+    out = {}
+    for j, limit in enumerate(limits):
+        ok, l2, queries, seconds = [], [], [], []
+        for i, d in enumerate(docs):
+            report(progress, (j * len(docs) + i) / (len(limits) * len(docs)), f"limit {limit}: document {i + 1}")
+            doc = ds.document(int(d), "test")
+            inp = ds.input_of(doc)
+            view = model.feature_view(inp)
+            before = model.predict(model.check_inputs([inp]), 5)[0]
+            t = time.perf_counter()
+            r = hopskipjump(view, make_goal("top1", before.label_ids, None, 5), before, model.label_names,
+                            max_features=int(limit), seed=seed, truth=list(doc.labels))
+            seconds.append(time.perf_counter() - t)
+            ok.append(bool(r.success))
+            queries.append(r.queries)
+            if r.success:
+                l2.append(r.l2)
+        out[int(limit)] = {"features": int(view.x0.size), "success": f"{sum(ok)}/{len(ok)}",
+                           "l2_median": round(float(np.median(l2)), 4) if l2 else None,
+                           "l2_mean": round(float(np.mean(l2)), 4) if l2 else None,
+                           "queries_median": int(np.median(queries)), "seconds_per_doc": round(float(np.mean(seconds)), 2),
+                           "whole_view": limit <= 0 or view.x0.size <= limit}
+    report(progress, 1.0, "done")
+    return out

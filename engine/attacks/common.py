@@ -215,3 +215,70 @@ def run_in_feature_view(attack_fn, model, inp, goal: Goal, before: Prediction, p
     return attack_fn(view, goal, before, model.label_names, **params, norm=ctx.norm, eps=ctx.eps, seed=ctx.seed,
                      top_k=ctx.top_k, truth=ctx.truth, is_text=is_text, original_text=inp if is_text else None,
                      progress=ctx.progress)
+
+
+class SubspaceView:
+    """A feature view restricted to a subset of its coordinates, for attacks on large vocabularies.
+
+    The attack perturbs only ``coords`` (m,): the input's own nonzero features plus a seeded uniform
+    sample of the others, ``max_features`` in all (every nonzero feature is kept even past that);
+    every other coordinate stays at x0's value (0 for a TF-IDF vector). Each query then sends rows
+    with at most m nonzeros (csr, when the view takes sparse rows), so its cost follows what it
+    touches, not the whole vocabulary. L2 / Linf distances are the same in both spaces (the other
+    coordinates never move). ``view``: the restricted FeatureView (x0 (m,)); ``full(z)`` maps a
+    point z (m,) back to the whole space (d,).
+    """
+
+    def __init__(self, base: FeatureView, max_features: int, seed: int):
+        d = base.x0.size
+        own = np.flatnonzero(base.x0)
+        if max_features <= 0 or d <= max_features:
+            coords = np.arange(d)
+        else:
+            rest = np.setdiff1d(np.arange(d), own, assume_unique=True)
+            n_more = max(0, int(max_features) - own.size)
+            more = np.random.default_rng(seed).choice(rest, size=min(n_more, rest.size), replace=False)
+            coords = np.sort(np.concatenate([own, more]))
+        self.base, self.coords, self.d = base, coords.astype(np.int64), d
+        self.whole = coords.size == d
+        self.view = base if self.whole else FeatureView(
+            base.x0[coords].astype(np.float32), [base.feature_names[i] for i in coords], self._score, self._top_k,
+            base.clip, base.description)
+
+    def _rows(self, Z):
+        """Rows Z (n, m) of the subspace as the base view's input: csr (n, d) or dense (n, d)."""
+        Z = np.atleast_2d(np.asarray(Z, dtype=np.float32))
+        n, m = Z.shape
+        if self.base.sparse_rows:
+            import scipy.sparse as sp
+
+            # coords hold every nonzero of x0, so the rows' other entries are 0; new arrays (never views
+            # of Z, which belongs to the attack)
+            nz = Z != 0
+            indptr = np.concatenate([[0], np.cumsum(nz.sum(axis=1))])
+            return sp.csr_matrix((Z[nz], self.coords[np.nonzero(nz)[1]], indptr), shape=(n, self.d))
+        X = np.repeat(self.base.x0[None, :], n, axis=0)
+        X[:, self.coords] = Z
+        return X
+
+    def _score(self, Z, label_ids):
+        return self.base.score(self._rows(Z), label_ids)
+
+    def _top_k(self, Z, k):
+        return self.base.top_k(self._rows(Z), k)
+
+    def full(self, z: np.ndarray | None) -> np.ndarray | None:
+        """z (m,) -> the point (d,) of the whole feature view (None stays None)."""
+        if z is None or self.whole:
+            return z
+        x = self.base.x0.astype(np.float32).copy()
+        x[self.coords] = np.asarray(z, dtype=np.float32).ravel()
+        return x
+
+    def describe(self) -> str:
+        """The threat model in words, for the result's params."""
+        if self.whole:
+            return f"all {self.d:,} features"
+        own = int(np.count_nonzero(self.base.x0))
+        return (f"{self.coords.size:,} of {self.d:,} features: the input's {own:,} nonzero ones plus "
+                f"{self.coords.size - own:,} drawn at random (seeded) from the others")

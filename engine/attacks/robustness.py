@@ -9,44 +9,18 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 
 import numpy as np
 import scipy.sparse as sp
 
 from engine.attacks.goals import GOAL_CLASSES
+from engine.attacks.hopskipjump import MAX_FEATURES as HSJ_MAX_FEATURES
 from engine.errors import InputError
-from engine.paths import REPO_ROOT
+from engine.ray_tasks import check_ray_address, run_tasks
 from engine.types import ProgressFn, report, scaled_progress
 
 KS = (1, 2, 3, 4, 5)
 TOP_K = 5  # labels kept per attacked document (P@1..5, R@1..5); the topk goal pushes all of them out
-RAY_CONNECT_TIMEOUT = 5.0  # seconds to reach a Ray cluster's address before refusing it
-
-
-def check_ray_address(address: str | None) -> None:
-    """Before any work: Ray is installed and a cluster address answers on its port.
-
-    address: None (no Ray), "local" (a Ray started in this process), "auto" (Ray finds the running
-    cluster itself), or "host:port" / "ray://host:port". Raises InputError naming the address.
-    """
-    if not address:
-        return
-    try:
-        import ray  # noqa: F401
-    except ImportError:
-        raise InputError("Ray is not installed: pip install ray==2.49.2, or leave --ray / RAY_ADDRESS unset.") from None
-    if address in ("local", "auto"):
-        return
-    host, sep, port = address.split("://", 1)[-1].rstrip("/").rpartition(":")
-    if not sep or not host or not port.isdigit():
-        raise InputError(f"the Ray address {address!r} is not host:port (e.g. 10.0.0.5:6379 or ray://head:10001), "
-                         "'local' or 'auto'.")
-    try:
-        socket.create_connection((host.strip("[]"), int(port)), timeout=RAY_CONNECT_TIMEOUT).close()
-    except (OSError, OverflowError) as exc:
-        raise InputError(f"cannot reach the Ray cluster at {address} ({getattr(exc, 'strerror', None) or exc}): "
-                         "check the address and that the cluster is up, or leave --ray / RAY_ADDRESS unset.") from None
 
 
 DOC_KIND = "robustness-docs"  # results_cache kind of the per-document unbounded attacks
@@ -78,6 +52,7 @@ def _attack_one(dataset: str, model_id: str, index: int, attack: str, eps_values
                                                 ("max_iter", "max_eval", "learning_rate", "nb_parallel", "max_words")})
     key = {"dataset": ds.name, "model_id": model_id, "index": int(index), "attack": attack, "goal": goal,
            "norm": norm, "params": resolved, "given": sorted(given), "seed": seed, "split": split, "top_k": k,
+           "features_perturbed": HSJ_MAX_FEATURES if attack == "hsj" else None,
            **model_key(store.root, info.manifest)}
     doc = ds.document(int(index), split)
     inp = ds.input_of(doc)
@@ -253,37 +228,10 @@ def _summary(rows: list[dict], Y: sp.csr_matrix, attack: str, eps, seed: int, do
 
 def _run_ray(docs: list[int], args: tuple, address: str, progress: ProgressFn | None) -> list[list[dict]]:
     """One Ray task per document (its rows for every eps); workers load the model themselves (cached per
-    worker process)."""
-    try:
-        import ray
-    except ImportError:
-        raise InputError("Ray is not installed: pip install ray==2.49.2, or leave --ray / RAY_ADDRESS unset.") from None
-    if not ray.is_initialized():
-        try:
-            ray.init(address=None if address == "local" else address, include_dashboard=False,
-                     ignore_reinit_error=True)
-        except (ConnectionError, RuntimeError, TimeoutError, ValueError) as exc:
-            raise InputError(f"could not connect to Ray at {address} ({exc}); leave --ray / RAY_ADDRESS unset to "
-                             "attack in this process.") from None
-    # the workers import engine from the repo and read data, models and caches where the driver does
-    env = {"PYTHONPATH": os.pathsep.join([str(REPO_ROOT), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep)}
-    for var in ("XTRUST_DATA_DIR", "XTRUST_MODEL_DIR", "XTRUST_CACHE_DIR", "XTRUST_NLTK_DATA"):
-        if os.environ.get(var):
-            env[var] = os.environ[var]
-    task = ray.remote(_attack_one).options(runtime_env={"env_vars": env})
+    worker process) and write each document's attack to the driver's cache folder."""
     dataset, model_id, attack, eps_values, seed, split, root, params = args
-    pending = [task.remote(dataset, model_id, i, attack, eps_values, seed, split, root, params) for i in docs]
-    rows: list[list[dict]] = []
-    try:
-        while pending:
-            done, pending = ray.wait(pending, num_returns=1)
-            rows.extend(ray.get(done))
-            report(progress, len(rows) / len(docs), f"attacked {len(rows)}/{len(docs)} documents (Ray)")
-    except BaseException:
-        for ref in pending:  # cancelled or failed: stop the remaining tasks, keep nothing
-            ray.cancel(ref, force=True)
-        raise
-    return rows
+    return run_tasks(_attack_one, [(dataset, model_id, i, attack, eps_values, seed, split, root, params) for i in docs],
+                     address, progress, "documents attacked")
 
 
 def robustness_curve(dataset: str, model_id: str, attack: str, eps_values, n: int = 30, seed: int = 0,

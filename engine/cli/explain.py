@@ -32,6 +32,8 @@ def add_parser(subparsers) -> None:
     f.add_argument("--samples", type=int, default=500, help="LIME samples per document")
     f.add_argument("--top-k", type=int, default=5, help=f"labels per document (1..{MAX_TOP_K})")
     f.add_argument("--seed", type=int, default=0)
+    f.add_argument("--ray", nargs="?", const="local", default=None, metavar="ADDRESS",
+                   help="one Ray task per document ('local' or a cluster address; RAY_ADDRESS works too)")
     f.add_argument("--json", action="store_true")
 
 
@@ -81,7 +83,8 @@ def run(args) -> int:
         from engine.explain.faithfulness_table import faithfulness_table
 
         res = faithfulness_table(args.dataset, args.model, n_docs=args.docs, seed=args.seed, samples=args.samples,
-                                 top_k=args.top_k, progress=None if args.json else tqdm_progress("faithfulness"))
+                                 top_k=args.top_k, progress=None if args.json else tqdm_progress("faithfulness"),
+                                 ray_address=args.ray)
         print(json.dumps(res, indent=1) if args.json else format_table(res))
         return 0
     from engine.explain.api import explain_document

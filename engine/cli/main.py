@@ -348,6 +348,12 @@ def add_scale_commands(sub, bench_parser) -> None:
     bench_parser.add_argument("--no-import", action="store_true", help="with --scale: skip the XC write + import")
     bench_parser.add_argument("--scale-hsj-docs", type=int, help="with --scale: documents attacked with HopSkipJump "
                                                                   "(default --scale-docs; 0: only its per-query cost)")
+    bench_parser.add_argument("--scale-ray-docs", type=int, default=0,
+                              help="with --scale: documents of the robustness + faithfulness runs done locally and "
+                                   "on a local Ray cluster of 1 and 2 workers (0: skip)")
+    bench_parser.add_argument("--scale-existing", action="store_true",
+                              help="with --scale: PRESETS name datasets with a saved xlinear model in the configured "
+                                   "folders; measure them as they are (no generation, import or training)")
 
 
 def _run_generate(args) -> int:
@@ -381,6 +387,7 @@ def run_scale_command(args) -> int:
 
     out = run_scale_bench([x.strip() for x in args.scale.split(",") if x.strip()], n_train=args.scale_train,
                           n_docs=args.scale_docs, with_import=not args.no_import,
-                          hsj_docs=args.scale_hsj_docs, progress=tqdm_progress("bench --scale"))
+                          hsj_docs=args.scale_hsj_docs, ray_docs=args.scale_ray_docs, existing=args.scale_existing,
+                          progress=tqdm_progress("bench --scale"))
     print(json.dumps(out, indent=1) if args.json else format_scale(out))
     return 0

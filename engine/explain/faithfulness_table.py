@@ -38,8 +38,48 @@ def paired_comparison(method: list[float], random: list[float], score: str) -> d
             "wins_of_decided": round(wins / (wins + losses), 4) if wins + losses else None}
 
 
+SCORES = ("comprehensiveness", "sufficiency", "deletion_auc")
+
+
+def _document_scores(dataset: str, model_id: str, index: int, methods: list[str], top_k: int, samples: int,
+                     seed: int, store_root: str, progress: ProgressFn | None = None) -> dict:
+    """One document's faithfulness numbers, per method and for the random order: {"skipped", "cached",
+    "scores": {method | "random": {score: [per label]}}, "seconds": {method: {"method", "explain", "faithfulness"}}}.
+    A module-level function of plain arguments, so it runs the same in this process or as a Ray task
+    (which loads the dataset and model itself and writes the explanation to the driver's cache)."""
+    from engine.data import load_dataset
+    from engine.explain.api import cache_has, explain_document
+    from engine.explain.faithfulness import reusing_encodings
+    from engine.models.runtime import get_model
+    from engine.models.store import ModelStore
+
+    store = ModelStore(store_root)
+    ds = load_dataset(dataset)
+    if ds.has_text and not ds.input_of(ds.document(int(index), "test")).split():
+        return {"skipped": True, "cached": False, "scores": {}, "seconds": {}}
+    kw = dict(top_k=top_k, samples=samples, seed=seed, split="test", store=store)
+    cached = all(cache_has(dataset, model_id, int(index), method=m, **kw) for m in methods)
+    scores = {m: {k: [] for k in SCORES} for m in methods + ["random"]}
+    seconds = {m: {"method": 0.0, "explain": 0.0, "faithfulness": 0.0} for m in methods}
+    with reusing_encodings(get_model(dataset, model_id, store)):  # the methods' random baselines score the same texts
+        for j, m in enumerate(methods):
+            part = scaled_progress(progress, j / len(methods), (j + 1) / len(methods))
+            expl = explain_document(dataset, model_id, int(index), method=m, progress=part, **kw)
+            seconds[m]["method"] += float(expl.params.get("method_seconds", 0.0))
+            seconds[m]["explain"] += float(expl.seconds)
+            seconds[m]["faithfulness"] += float(expl.params.get("faithfulness_seconds", 0.0))
+            for lab in expl.labels:
+                for key in SCORES:
+                    scores[m][key].append(getattr(lab, key))
+                if m == methods[0]:  # the random order is the same in every method's run (seeded per label)
+                    for key in SCORES:
+                        scores["random"][key].append(lab.random_baseline[key])
+    return {"skipped": False, "cached": bool(cached), "scores": scores, "seconds": seconds}
+
+
 def faithfulness_table(dataset: str, model_id: str, n_docs: int = 100, seed: int = 0, samples: int = 500,
-                       top_k: int = 5, store=None, progress: ProgressFn | None = None) -> dict:
+                       top_k: int = 5, store=None, progress: ProgressFn | None = None,
+                       ray_address: str | None = None) -> dict:
     """Mean comprehensiveness (higher better), sufficiency and deletion AUC (lower better) of each
     method the model supports (engine/explain/registry.py) and a random order, over the top-k labels of n test documents
     drawn with ``seed``. Documents with no words are skipped (counted). ``beats_random``: per method and
@@ -49,51 +89,52 @@ def faithfulness_table(dataset: str, model_id: str, n_docs: int = 100, seed: int
     Each document goes through ``explain_document``, whose results are cached on disk: an
     interrupted run resumes where it stopped and a repeated one is instant (``seconds`` then
     counts only what was computed in this call; ``cached_docs`` says how many came from the cache).
+    ray_address (or RAY_ADDRESS): one Ray task per document ("local": a Ray started here); the numbers
+    are the same as the local loop's (every method is seeded per document and label).
     """
+    import os
+
     from engine.data import load_dataset
     from engine.models.runtime import ensure_model
-    from engine.explain.api import cache_has, check_params, explain_document
+    from engine.explain.api import check_params
     from engine.explain.registry import methods_for
-    from engine.explain.faithfulness import reusing_encodings
     from engine.models.store import ModelStore
+    from engine.ray_tasks import check_ray_address, run_tasks
 
     if isinstance(n_docs, bool) or not isinstance(n_docs, (int, np.integer)) or not 1 <= n_docs <= MAX_DOCS:
         raise InputError(f"docs (how many test documents to average over) must be a whole number from 1 to "
                          f"{MAX_DOCS}, got {n_docs!r}.")
     check_params("lime", samples, 10, seed)
+    address = ray_address or os.environ.get("RAY_ADDRESS")
+    check_ray_address(address)
     store = store or ModelStore()
     ds = load_dataset(dataset)
     model = ensure_model(dataset, model_id, store)
     rng = np.random.default_rng(seed)
     docs = np.sort(rng.choice(ds.test.n, size=min(n_docs, ds.test.n), replace=False))
     methods = methods_for(model.family, model.input_kind)[0]
-    acc = {m: {"comprehensiveness": [], "sufficiency": [], "deletion_auc": []} for m in methods + ["random"]}
-    skipped = cached = 0
+    t0 = time.perf_counter()
+    args = [(dataset, model_id, int(d), methods, top_k, samples, seed, str(store.root)) for d in docs]
+    if address:
+        rows = run_tasks(_document_scores, args, address, progress, "documents explained")
+    else:
+        rows = []
+        for i, a in enumerate(args):
+            report(progress, i / len(docs), f"{dataset}/{model_id}: document {i + 1}/{len(docs)}")
+            rows.append(_document_scores(*a, progress=scaled_progress(progress, i / len(docs), (i + 1) / len(docs))))
+    acc = {m: {k: [] for k in SCORES} for m in methods + ["random"]}
     # each method's recorded computing time: the method's own run (its attribution alone), its first result
     # (that plus loading the document, predicting its top-k and caching), and its faithfulness scoring
     seconds = {m: {"method": 0.0, "explain": 0.0, "faithfulness": 0.0} for m in methods}
-    t0 = time.perf_counter()
-    for i, d in enumerate(docs):
-        report(progress, i / len(docs), f"{dataset}/{model_id}: document {i + 1}/{len(docs)}")
-        if ds.has_text and not ds.input_of(ds.document(int(d), "test")).split():
-            skipped += 1
-            continue
-        kw = dict(top_k=top_k, samples=samples, seed=seed, split="test", store=store)
-        cached += all(cache_has(dataset, model_id, int(d), method=m, **kw) for m in methods)
-        with reusing_encodings(model):  # the methods' random baselines score the same texts
-            for j, m in enumerate(methods):
-                part = scaled_progress(progress, (i + j / len(methods)) / len(docs),
-                                       (i + (j + 1) / len(methods)) / len(docs))
-                expl = explain_document(dataset, model_id, int(d), method=m, progress=part, **kw)
-                seconds[m]["method"] += float(expl.params.get("method_seconds", 0.0))
-                seconds[m]["explain"] += float(expl.seconds)
-                seconds[m]["faithfulness"] += float(expl.params.get("faithfulness_seconds", 0.0))
-                for lab in expl.labels:
-                    for key in acc[m]:
-                        acc[m][key].append(getattr(lab, key))
-                    if m == methods[0]:  # the random order is the same in every method's run (seeded per label)
-                        for key in acc["random"]:
-                            acc["random"][key].append(lab.random_baseline[key])
+    for row in rows:  # in document order, whichever finished first
+        for m, vals in row["scores"].items():
+            for k, v in vals.items():
+                acc[m][k].extend(v)
+        for m, t in row["seconds"].items():
+            for k, v in t.items():
+                seconds[m][k] += v
+    skipped = sum(r["skipped"] for r in rows)
+    cached = sum(r["cached"] for r in rows)
     table = {m: {k: round(float(np.nanmean(v)), 4) if v else None for k, v in vals.items()} for m, vals in acc.items()}
     report(progress, 1.0, "done")
     # Paired per label (same label, same text): how often the method's order beats the random one.
@@ -102,4 +143,5 @@ def faithfulness_table(dataset: str, model_id: str, n_docs: int = 100, seed: int
     return {"dataset": dataset, "model_id": model_id, "n_docs": int(len(docs) - skipped), "skipped": skipped,
             "labels_per_doc": top_k, "samples": samples, "seed": seed, "seconds": round(time.perf_counter() - t0, 1),
             "cached_docs": cached, "table": table, "beats_random": beats, "vs_random": vs,
-            "method_seconds": {m: {k: round(v, 2) for k, v in t.items()} for m, t in seconds.items()}}
+            "method_seconds": {m: {k: round(v, 2) for k, v in t.items()} for m, t in seconds.items()},
+            "distributed": bool(address)}

@@ -28,6 +28,8 @@ class FeatureView:
     top_k: (X: ndarray (n, d), k) -> ndarray (n, k) label ids, best first.
     clip: (low, high) bounds of a valid point in this space.
     description: how perturbed vectors reach the model (shown to users).
+    sparse_rows: score / top_k also take a scipy csr_matrix (n, d) of rows (the attacks' subspace
+        queries then cost what their nonzeros touch, not a dense row of the whole vocabulary).
     """
 
     x0: np.ndarray
@@ -36,6 +38,7 @@ class FeatureView:
     top_k: Callable[[np.ndarray, int], np.ndarray]
     clip: tuple[float, float]
     description: str
+    sparse_rows: bool = False
 
 
 class XMCModel(ABC):

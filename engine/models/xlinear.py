@@ -75,13 +75,25 @@ def threads_for(n_rows: int) -> int:
 
 def label_path_of(xlm, label_id: int) -> list[int]:
     """Walk a PECOS HierarchicalMLModel's C matrices from the leaf up: cluster id per level."""
+    return path_in_codes([layer.C.tocsr() for layer in xlm.model.model_chain[1:]], label_id)
+
+
+def path_in_codes(codes: Sequence[sp.csr_matrix], label_id: int) -> list[int]:
+    """Cluster id per level (top first) of a label, from the tree's C matrices below the root level
+    (csr (nodes of level d, nodes of level d-1), top level first)."""
     path = []
     node = int(label_id)
-    for layer in reversed(xlm.model.model_chain[1:]):
-        C = layer.C.tocsr()
+    for C in reversed(codes):
         node = int(C.indices[C.indptr[node]])
         path.append(node)
     return list(reversed(path))
+
+
+def saved_codes(folder: Path) -> list[sp.csr_matrix]:
+    """The label tree's C matrices of a saved PECOS XLinearModel (ranker/<d>.model/C.npz, d >= 1), read
+    alone (a few MB at 670K labels) so label paths need no ranker weights."""
+    levels = sorted(int(p.name.split(".")[0]) for p in (folder / "ranker").glob("*.model"))
+    return [sp.load_npz(folder / "ranker" / f"{d}.model" / "C.npz").tocsr() for d in levels[1:]]
 
 
 @dataclass(frozen=True)
@@ -146,26 +158,92 @@ def pecos_combine(name: str, cur, parent):
 
 
 def selected_scores(xlm, X, label_ids: np.ndarray, post_processor: str | None = None) -> np.ndarray:
-    """Exact scores of label_ids for every row of X: ndarray (n, m) float32."""
+    """Exact scores of label_ids for every row of X: ndarray (n, m) float32 (0 where PECOS stores none).
+    Nothing here is sized by the label count: the selection is built as csr directly and the answer
+    read from its nonzeros (a column slice of the (n, L) result would allocate L offsets per call)."""
     n = X.shape[0]
-    m = label_ids.size
-    rows = np.repeat(np.arange(n), m)
-    cols = np.tile(label_ids, n)
-    sel = sp.csr_matrix((np.ones(n * m, dtype=np.float32), (rows, cols)), shape=(n, xlm.nr_labels), dtype=np.float32)
-    sel.sort_indices()
-    S = xlm.predict(X, selected_outputs_csr=sel, post_processor=post_processor, threads=threads_for(n)).tocsr()
-    return np.asarray(S[:, label_ids].toarray(), dtype=np.float32)
+    ids = np.asarray(label_ids, dtype=np.int64)
+    uniq, where = np.unique(ids, return_inverse=True)  # sorted, as PECOS wants the selection's indices
+    u = uniq.size
+    sel = sp.csr_matrix((np.ones(n * u, dtype=np.float32), np.tile(uniq, n).astype(np.int32),
+                         np.arange(0, n * u + 1, u, dtype=np.int64)), shape=(n, xlm.nr_labels))
+    S = xlm.predict(X, selected_outputs_csr=sel, post_processor=post_processor, threads=threads_for(n))
+    S = S.tocsr() if sp.issparse(S) else sp.csr_matrix(S)
+    out = np.zeros((n, u), dtype=np.float32)
+    rows = np.repeat(np.arange(n), np.diff(S.indptr))
+    cols = np.searchsorted(uniq, S.indices)
+    hit = (cols < u) & (uniq[np.minimum(cols, u - 1)] == S.indices)  # PECOS answers only the selection; be sure
+    out[rows[hit], cols[hit]] = S.data[hit]
+    return out[:, where.ravel()]
+
+
+def load_predictor(folder, layout: str = "CSC"):
+    """PECOS' predict-only C++ model: "CSC" weights (the one layout that also scores chosen labels and
+    takes dense rows) or "BINARY_SEARCH_CHUNKED" (PECOS' default: top-k of sparse rows only, 4-8x faster
+    than CSC at 670K labels). Both give the Python model's top-k and scores exactly (tested); the
+    Python model's predict converts its weight arrays on every call (~430 ms per document at 670K)."""
+    from pecos.xmc.xlinear.model import XLinearModel
+
+    return XLinearModel.load(str(folder), is_predict_only=True, weight_matrix_type=layout)
+
+
+def _fingerprint(folder: Path) -> list[tuple[str, int, int, int]]:
+    """(file, inode, size, mtime_ns) of every file under a PECOS model folder: a save swaps a new folder in
+    by renaming, so a retrained model never has the same fingerprint."""
+    return sorted((str(f.relative_to(folder)), *(lambda st: (st.st_ino, st.st_size, st.st_mtime_ns))(f.stat()))
+                  for f in folder.rglob("*") if f.is_file())
 
 
 class XLinearXMC(XMCModel):
+    """XR-Linear. After ``load``, PECOS predict-only (C++) models answer: ``ranker`` (chunked layout) the
+    top-k of sparse rows (predict, the attacks' decisions), ``predictor`` (CSC) chosen labels' scores
+    (LIME, margins) and dense rows; ``xlm`` (PECOS' Python model, whose weight matrices the score split
+    reads) is loaded from the model folder on first use, so pages that only predict never hold it."""
+
     family = "xlinear"
 
-    def __init__(self, xlm, featurizer, label_names: list[str], params: XLinearParams):
-        self.xlm = xlm
+    def __init__(self, xlm, featurizer, label_names: list[str], params: XLinearParams, predictor=None,
+                 folder: Path | None = None, ranker=None):
+        """xlm: PECOS XLinearModel (Python) or None with ``folder`` (loaded on first use);
+        predictor / ranker: predict-only copies, CSC / chunked (default: xlm itself)."""
+        self._xlm, self._folder, self._codes = xlm, folder, None
+        self._fingerprint = None if folder is None else _fingerprint(folder)
+        self.predictor = predictor if predictor is not None else xlm
+        self.ranker = ranker if ranker is not None else self.predictor
         self.featurizer = featurizer
         self.label_names = list(label_names)
         self.params = params
         self.input_kind = featurizer.kind
+
+    @property
+    def xlm(self):
+        """PECOS' Python XLinearModel (loaded from the model folder on first use; refused when the
+        folder's files changed since the predictor was loaded, e.g. the model was retrained)."""
+        if self._xlm is None:
+            from pecos.xmc.xlinear.model import XLinearModel
+
+            from engine.errors import ModelError
+
+            self._check_unchanged()
+            self._xlm = XLinearModel.load(str(self._folder))
+        return self._xlm
+
+    def _check_unchanged(self) -> None:
+        from engine.errors import ModelError
+
+        if not self._folder.is_dir() or _fingerprint(self._folder) != self._fingerprint:
+            raise ModelError("this XR-Linear model's files changed on disk since it was loaded (retrained or "
+                             "removed): reload the model.")
+
+    def tree_codes(self) -> list[sp.csr_matrix]:
+        """The label tree's C matrices below the root (see path_in_codes), kept after the first call."""
+        if self._codes is None:
+            if self._xlm is not None:
+                self._codes = [layer.C.tocsr() for layer in self._xlm.model.model_chain[1:]]
+            else:
+                self._check_unchanged()
+                self._codes = saved_codes(self._folder)
+        return self._codes
 
     @classmethod
     def train(cls, inputs_train: Any, Y: sp.csr_matrix, label_names: list[str], params: XLinearParams = XLinearParams(),
@@ -185,17 +263,21 @@ class XLinearXMC(XMCModel):
     def features(self, inputs) -> Any:
         return self.featurizer.transform(inputs)
 
+    def top_model(self, X):
+        """The PECOS model for the top-k of rows X: the chunked ranker for csr rows, CSC for dense ones."""
+        return self.ranker if sp.issparse(X) else self.predictor
+
     def score_matrix(self, inputs, top_k: int):
         X = self.features(inputs)
-        return self.xlm.predict(X, beam_size=max(self.params.beam_size, top_k), only_topk=top_k,
+        return self.top_model(X).predict(X, beam_size=max(self.params.beam_size, top_k), only_topk=top_k,
                                 threads=threads_for(X.shape[0]))
 
     def score_labels(self, inputs, label_ids: Sequence[int]) -> np.ndarray:
         ids = self.check_label_ids(label_ids)
-        return selected_scores(self.xlm, self.features(self.check_inputs(inputs)), ids)
+        return selected_scores(self.predictor, self.features(self.check_inputs(inputs)), ids)
 
     def label_path(self, label_id: int) -> list[int]:
-        return label_path_of(self.xlm, int(self.check_label_ids([label_id])[0]))
+        return path_in_codes(self.tree_codes(), int(self.check_label_ids([label_id])[0]))
 
     def ranker_path_weights(self, label_ids: Sequence[int]) -> list[LevelWeights]:
         """The ranker's weights along each label's tree path, per level (see ``path_weights``)."""
@@ -213,7 +295,9 @@ class XLinearXMC(XMCModel):
             x0 = np.asarray(self.features([one_input]).toarray()).ravel()
 
             def to_model(X):
-                return sp.csr_matrix(np.asarray(X, dtype=np.float32))
+                if sp.issparse(X):  # subspace queries (engine/attacks/common.py SubspaceView): already rows
+                    return sp.csr_matrix(X, dtype=np.float32)
+                return sp.csr_matrix(np.atleast_2d(np.asarray(X, dtype=np.float32)))
 
             names, clip = self.featurizer.feature_names, (0.0, 1.0)
             desc = "TF-IDF vector of the text, read directly by the XR-Linear ranker."
@@ -221,22 +305,24 @@ class XLinearXMC(XMCModel):
             x0 = np.asarray(self.check_inputs(one_input), dtype=np.float32).ravel()
 
             def to_model(X):
-                return self.featurizer.transform(np.asarray(X, dtype=np.float32))
+                return self.featurizer.transform(np.atleast_2d(np.asarray(X, dtype=np.float32)))
 
             names, clip = self.featurizer.feature_names, (self.featurizer.lo, self.featurizer.hi)
             desc = "Raw dense features, standardised by the model before the XR-Linear ranker."
 
         def score(X, label_ids):
-            return selected_scores(self.xlm, to_model(np.atleast_2d(X)), np.asarray(label_ids, dtype=np.int64))
+            return selected_scores(self.predictor, to_model(X), np.asarray(label_ids, dtype=np.int64))
 
         def top_k(X, k):
             from engine.metrics import top_k_indices
 
-            Xm = to_model(np.atleast_2d(X))
-            S = self.xlm.predict(Xm, beam_size=max(self.params.beam_size, k), only_topk=k, threads=threads_for(Xm.shape[0]))
+            Xm = to_model(X)
+            S = self.top_model(Xm).predict(Xm, beam_size=max(self.params.beam_size, k), only_topk=k,
+                                           threads=threads_for(Xm.shape[0]))
             return top_k_indices(S, k)
 
-        return FeatureView(x0.astype(np.float32), names, score, top_k, clip, desc)
+        return FeatureView(x0.astype(np.float32), names, score, top_k, clip, desc,
+                           sparse_rows=self.input_kind == "text")
 
     def save(self, path) -> None:
         path = Path(path)
@@ -248,9 +334,8 @@ class XLinearXMC(XMCModel):
 
     @classmethod
     def load(cls, path) -> "XLinearXMC":
-        from pecos.xmc.xlinear.model import XLinearModel
-
         path = Path(path)
-        xlm = XLinearModel.load(str(path / "xlinear"))
-        return cls(xlm, load_featurizer(path / "featurizer"), json.loads((path / "labels.json").read_text()),
-                   XLinearParams(**json.loads((path / "params.json").read_text())))
+        return cls(None, load_featurizer(path / "featurizer"), json.loads((path / "labels.json").read_text()),
+                   XLinearParams(**json.loads((path / "params.json").read_text())),
+                   predictor=load_predictor(path / "xlinear"), folder=path / "xlinear",
+                   ranker=load_predictor(path / "xlinear", "BINARY_SEARCH_CHUNKED"))

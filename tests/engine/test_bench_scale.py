@@ -1,14 +1,26 @@
 """The scale benchmark (engine/bench_scale.py) on a tiny preset: every number is measured, none made up."""
+import pytest
+
 from engine.bench_scale import format_scale, growth, measure_preset
 
 TINY = dict(n_labels=200, n_features=600, n_train=1000, n_test=100)
+
+
+@pytest.fixture(autouse=True)
+def restored_dirs(monkeypatch):
+    """measure_preset points XTRUST_CACHE_DIR / XTRUST_MODEL_DIR at its work folder: restore them after."""
+    import os
+
+    for var in ("XTRUST_CACHE_DIR", "XTRUST_MODEL_DIR"):
+        monkeypatch.setenv(var, os.environ[var])
 
 
 def test_a_tiny_preset_row_is_measured(tmp_path):
     row = measure_preset("eurlex-4k", n_docs=1, samples=50, hsj_docs=1, workdir=str(tmp_path), **TINY)
     assert "error" not in row and row["labels"] == 200 and row["train_docs"] == 1000
     for k in ("generate_s", "import_s", "train_s", "predict_1_ms", "featurize_1_ms", "pecos_predict_1_ms",
-              "lime_top5_s", "explain_input_s", "hsj_query_64_dense_rows_s", "hsj_s", "predict_1_ms_po", "hsj_s_po"):
+              "lime_top5_s", "explain_input_s", "hsj_query_64_dense_rows_s", "hsj_query_64_subspace_rows_s", "hsj_s",
+              "python_model_predict_1_ms", "model_load_s"):
         assert isinstance(row[k], float) and row[k] > 0, k
     assert row["P@1"] > 2 * row["P@1_most_frequent_label"]  # the generated labels are learnable
     assert row["peak_rss_mb"] >= row["rss_after_generate_mb"] > 0 and row["hsj_docs"] == 1
@@ -16,11 +28,25 @@ def test_a_tiny_preset_row_is_measured(tmp_path):
 
 
 def test_growth_ratios_and_exponents():
-    rows = [{"preset": "a", "labels": 1000, "train_s": 2.0, "hsj_s": 1.0, "predict_1_ms_po": "Error: x"},
-            {"preset": "b", "labels": 10000, "train_s": 20.0, "hsj_s": 100.0, "predict_1_ms_po": 3.0},
+    rows = [{"preset": "a", "labels": 1000, "train_s": 2.0, "hsj_s": 1.0, "python_model_predict_1_ms": "Error: x"},
+            {"preset": "b", "labels": 10000, "train_s": 20.0, "hsj_s": 100.0, "python_model_predict_1_ms": 3.0},
             {"preset": "c", "error": "MemoryError"}]
     g = growth(rows)
     assert len(g) == 2 and g[1]["train_s_ratio"] == 10.0 and g[1]["train_s_exponent"] == 1.0
-    assert g[1]["hsj_s_exponent"] == 2.0 and "predict_1_ms_po_ratio" not in g[1]
+    assert g[1]["hsj_s_exponent"] == 2.0 and "python_model_predict_1_ms_ratio" not in g[1]
     text = format_scale({"machine": {}, "presets": rows, "growth": g})
     assert "MemoryError" in text and "10.0 (1.0)" in text
+
+
+@pytest.mark.slow
+def test_ray_runs_on_a_tiny_preset_match_the_local_run(tmp_path):
+    """Robustness and faithfulness over 2 documents in this process and on local Ray clusters of 1 and 2
+    workers: timed, and the same numbers each time."""
+    pytest.importorskip("ray")
+    row = measure_preset("eurlex-4k", n_docs=1, samples=30, hsj_docs=0, workdir=str(tmp_path), with_import=False,
+                         ray_docs=2, **TINY)
+    assert "error" not in row and row["ray_docs"] == 2
+    assert row["ray1_same_numbers"] is True and row["ray2_same_numbers"] is True
+    for k in ("robustness_local_s", "robustness_ray1_s", "robustness_ray2_s", "faithfulness_ray2_s",
+              "robustness_ray_speedup_2_vs_1"):
+        assert isinstance(row[k], float) and row[k] > 0, k

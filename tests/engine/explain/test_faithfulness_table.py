@@ -93,3 +93,31 @@ def test_xtransformer_table_has_attention_resumes_and_cancels(xtf_store, result_
         assert all(0.0 <= v <= 1.0 for v in row.values())
     again = faithfulness_table("bibtex", "xtransformer", n_docs=3, samples=30, top_k=2, store=xtf_store)
     assert again["cached_docs"] == 3 and again["table"] == res["table"]
+
+
+@pytest.mark.slow
+def test_ray_table_equals_the_local_one_and_workers_write_the_configured_cache(bibtex_store, tmp_path, monkeypatch):
+    """One Ray task per document on a local cluster started here: the same table as the local loop,
+    each document's explanation written by the workers to the driver's cache folder (never the repo's)."""
+    ray = pytest.importorskip("ray")
+    import engine.paths
+
+    repo_cache = engine.paths.REPO_ROOT / "cache"
+    before = sorted(repo_cache.rglob("*")) if repo_cache.exists() else []
+    monkeypatch.setattr(engine.paths, "cache_dir", lambda: tmp_path / "local")
+    local = faithfulness_table("bibtex", "xlinear", n_docs=3, seed=2, samples=30, top_k=2, store=bibtex_store)
+    monkeypatch.setattr(engine.paths, "cache_dir", lambda: tmp_path / "ray")
+    ray.init(num_cpus=2, include_dashboard=False)
+    try:
+        dist = faithfulness_table("bibtex", "xlinear", n_docs=3, seed=2, samples=30, top_k=2, store=bibtex_store,
+                                  ray_address="auto")
+    finally:
+        ray.shutdown()
+    assert dist["distributed"] is True and local["distributed"] is False and dist["cached_docs"] == 0
+    for k in ("table", "beats_random", "n_docs", "skipped"):
+        assert dist[k] == local[k], k
+    def explanations(folder):
+        return sorted(str(p.relative_to(folder)) for p in (folder / "explanations").rglob("*.json"))
+
+    assert explanations(tmp_path / "local") and explanations(tmp_path / "ray") == explanations(tmp_path / "local")
+    assert (sorted(repo_cache.rglob("*")) if repo_cache.exists() else []) == before

@@ -93,3 +93,46 @@ def test_train_progress_names_phases_and_cancel_keeps_nothing(bibtex, tmp_path):
         with pytest.raises(Cancelled):
             train_model(bibtex, "xlinear", store=store, progress=lambda f, m, p=phase: not m.startswith(p))
         assert store.list() == []
+
+
+def test_loaded_model_predicts_with_pecos_predict_only_and_same_numbers(small_xlinear, bibtex, tmp_path):
+    """A loaded model answers predict / score_labels / the attack view with PECOS' predict-only C++ model
+    (the Python one stays unloaded) and gives the trained Python model's top-k and scores exactly."""
+    small_xlinear.save(tmp_path)
+    again = XLinearXMC.load(tmp_path)
+    assert again.predictor.is_predict_only and again.ranker.is_predict_only and again._xlm is None
+    texts = bibtex.test.texts[:30]
+    for a, b in zip(again.predict(texts, 10), small_xlinear.predict(texts, 10)):
+        assert a.label_ids == b.label_ids and [x.score for x in a.labels] == [x.score for x in b.labels]
+    ids = sorted({j for p in small_xlinear.predict(texts, 5) for j in p.label_ids})
+    assert np.array_equal(again.score_labels(texts, ids), small_xlinear.score_labels(texts, ids))
+    fa, fb = again.feature_view(texts[0]), small_xlinear.feature_view(texts[0])
+    X = np.clip(fa.x0[None, :] + np.random.default_rng(0).normal(0, 0.05, (8, fa.x0.size)), 0, 1).astype(np.float32)
+    assert np.array_equal(fa.top_k(X, 5), fb.top_k(X, 5))
+    assert np.array_equal(fa.score(X, ids[:7]), fb.score(X, ids[:7]))
+    import scipy.sparse as sp
+
+    assert fa.sparse_rows and np.array_equal(fa.score(sp.csr_matrix(X), ids[:7]), fa.score(X, ids[:7]))
+    assert np.array_equal(fa.top_k(sp.csr_matrix(X), 5), fb.top_k(X, 5))  # csr rows: the chunked ranker
+    # label paths come from the tree's C matrices alone, still without the Python model
+    assert [again.label_path(j) for j in ids] == [small_xlinear.label_path(j) for j in ids]
+    assert again._xlm is None
+    # the score split's ranker weights load the Python model on first use
+    w = again.ranker_path_weights(ids[:3])
+    assert again._xlm is not None
+    for la, lb in zip(w, small_xlinear.ranker_path_weights(ids[:3])):
+        assert np.array_equal(la.nodes, lb.nodes) and (la.W != lb.W).nnz == 0
+
+
+def test_python_model_is_not_loaded_from_a_replaced_folder(small_xlinear, tmp_path):
+    small_xlinear.save(tmp_path / "a")
+    again = XLinearXMC.load(tmp_path / "a")
+    import shutil
+
+    from engine.errors import ModelError
+
+    shutil.rmtree(tmp_path / "a")  # a retrain swaps a new folder in
+    small_xlinear.save(tmp_path / "a")
+
+    with pytest.raises(ModelError, match="changed on disk"):
+        again.ranker_path_weights([0])
