@@ -352,6 +352,8 @@ def test_cancel_during_training_seen_from_a_second_session(browser, server):
     store = server.models / "bibtex"
     before = sorted(p.name for p in store.iterdir())
     first, second = new_session(browser), new_session(browser)
+    for pg in (first, second):
+        pg.set_default_timeout(120_000)  # the server trains in-process: every answer is slower meanwhile
     try:
         first.goto(compare)
         first.get_by_text("There is no robust").first.wait_for()
@@ -362,17 +364,20 @@ def test_cancel_during_training_seen_from_a_second_session(browser, server):
         first.get_by_role("option").filter(has_text=TRAINED_ON_HSJ).first.click()
         wait_idle(first)
         first.get_by_role("button", name="Train", exact=True).click()
+        first.get_by_text(TRAIN_LABEL).first.wait_for()
+        # a second session opened now, while the job runs (on the Overview, the lighter page). The server is
+        # busy training in-process on 2 shared cores, so even its page load can take a minute: only the
+        # navigation is awaited here
+        second.goto(f"{server.url}/overview?dataset=bibtex&model=xlinear&doc=0", wait_until="commit",
+                    timeout=180_000)
         # the bar names the phase once the work has begun
         first.wait_for_function(f"() => [...document.querySelectorAll('[data-testid=\"stProgress\"]')].some("
                                 f"e => e.innerText.includes({TRAIN_LABEL!r}) && !e.innerText.includes('starting'))",
                                 timeout=60_000)
         shot(first, "08-compare-training")
-
-        # a second session opened now (on the Overview, the lighter page: the server is busy training on 2
-        # shared cores) sees the training with its bar and Cancel, and is not offered to start it again
-        second.goto(f"{server.url}/overview?dataset=bibtex&model=xlinear&doc=0")
-        second.locator("h1").filter(has_text="Overview").first.wait_for()
-        second.get_by_text(TRAIN_LABEL).first.wait_for(timeout=120_000)
+        # the second session sees the training with its bar and Cancel, and is not offered to start it again
+        second.locator("h1").filter(has_text="Overview").first.wait_for(timeout=180_000)
+        second.get_by_text(TRAIN_LABEL).first.wait_for(timeout=180_000)
         seen = progress_text(second)
         assert "%" in seen and TRAIN_LABEL in seen, seen
         cancel = second.get_by_role("button", name="Cancel", exact=True)
