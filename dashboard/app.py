@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import sys
 import threading
+import urllib.parse
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -30,7 +31,7 @@ st.set_page_config(page_title="XTrust", page_icon=":material/search:", layout="w
 st.html(f"<style>{S.css()}</style>")
 
 PAGES_DIR = Path(__file__).resolve().parent / "pages"
-# (url name, file, title, icon); the first is the default page
+# (url name, file, title, icon); the first is the one "/" opens
 PAGE_SPECS = [
     ("overview", "overview.py", "Overview", ":material/bar_chart:"),
     ("predict", "predict.py", "Predict", ":material/label:"),
@@ -39,11 +40,18 @@ PAGE_SPECS = [
     ("compare", "compare.py", "Compare", ":material/compare:"),
     ("your-data", "your_data.py", "Your data", ":material/upload_file:"),
 ]
-PAGES = [st.Page(PAGES_DIR / file, title=title, icon=icon, url_path=name, default=i == 0)
-         for i, (name, file, title, icon) in enumerate(PAGE_SPECS)]
-# Streamlit gives the default page the url_path "" (the root URL), so pages are found by their own
-# url names: ?page=overview is the app's own link to the first page
+# Every page keeps its own url path (Streamlit serves its default page at "" only, so /overview would be
+# "page not found"): the default is a hidden page that is never drawn, only forwarded from (see open_page)
+PAGES = [st.Page(PAGES_DIR / file, title=title, icon=icon, url_path=name) for name, file, title, icon in PAGE_SPECS]
 PAGE_BY_NAME = {name: page for (name, *_), page in zip(PAGE_SPECS, PAGES)}
+
+
+def _forwarding_page() -> None:
+    """Body of the hidden pages; open_page switches away from them before any page runs."""
+    st.switch_page(PAGES[0])
+
+
+START_PAGE = st.Page(_forwarding_page, title=PAGE_SPECS[0][2], url_path="start", default=True, visibility="hidden")
 
 
 def page_name(value: str | None) -> str | None:
@@ -53,9 +61,11 @@ def page_name(value: str | None) -> str | None:
     return key if key in PAGE_BY_NAME else None
 
 
-def url_name(page) -> str:
-    """The url name of a page st.navigation returned (the default page's url_path is "")."""
-    return next((name for name, p in PAGE_BY_NAME.items() if p.url_path == page.url_path), PAGE_SPECS[0][0])
+def _requested_path() -> str:
+    """The last segment of the browser's URL path ("Overview" for http://host/Overview/), "" if none."""
+    return urllib.parse.unquote(urllib.parse.urlsplit(st.context.url or "").path.rstrip("/").rsplit("/", 1)[-1])
+
+
 SLIDER_MAX_TOP_K = 10
 ss = st.session_state
 K_URL_ASKED, K_URL_NOTES = "_url_asked", "_url_notes"  # the link's raw values / messages about them
@@ -173,7 +183,6 @@ def _ensure_first_model(dataset: str) -> None:
 
 
 def sidebar() -> None:
-    _load_query_params()
     sb = st.sidebar
     # a folder that cannot be read or written says so now, not when a training job tries to save
     for msg in pipeline.storage_problems():
@@ -319,17 +328,36 @@ def first_start() -> None:
 
 def sync_query_params(page) -> None:
     dataset, model_id, doc, top_k = S.selection()
-    want = {"dataset": dataset, "model": model_id, "doc": str(doc), "topk": str(top_k), "page": url_name(page)}
+    want = {"dataset": dataset, "model": model_id, "doc": str(doc), "topk": str(top_k), "page": page.url_path}
     if dict(st.query_params) != want:
         st.query_params.from_dict(want)
 
 
+def open_page():
+    """st.navigation, then the page a link asked for: "/" opens the overview, a page's name in another
+    case (/Overview, /PREDICT/) opens that page, ?page=NAME (checked in _load_query_params) wins."""
+    requested = _requested_path()
+    # Streamlit matches URL paths exactly: a page's name in another case gets a hidden page that forwards
+    alias = page_name(requested) if requested and requested not in PAGE_BY_NAME else None
+    extra = [st.Page(_forwarding_page, title=PAGE_BY_NAME[alias].title, url_path=requested, visibility="hidden")
+             ] if alias else []
+    nav = st.navigation([START_PAGE, *PAGES, *extra])
+    wanted = ss.pop("_wanted_page", None)
+    if nav is START_PAGE:
+        wanted = wanted or PAGE_SPECS[0][0]
+    elif extra and nav is extra[0]:
+        wanted = wanted or alias
+    if wanted and wanted != nav.url_path:  # the hidden pages' paths ("", "Overview") are no page's name
+        # forwarded before the sidebar is drawn, so the landing costs one cheap extra run, not two full ones
+        st.switch_page(PAGE_BY_NAME[wanted], query_params={k: v for k, v in st.query_params.items() if k != "page"})
+    return nav
+
+
+ss[C.K_THROUGH_APP] = True  # the pages check it (C.require_app): a first deep link can bypass this file
+_load_query_params()
+nav = open_page()
 sidebar()
 first_start()
-nav = st.navigation(PAGES)
-wanted = ss.pop("_wanted_page", None)
-if wanted and wanted != url_name(nav):
-    st.switch_page(PAGE_BY_NAME[wanted])
 sync_query_params(nav)
 show_url_notes()
 nav.run()

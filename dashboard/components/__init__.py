@@ -1,11 +1,13 @@
 """Rendering pieces the pages share, one concern per module: engine calls with their errors shown
 (engine_calls), tables and text (formatting), plotly figures (figures), registry-built widgets and
 result renderers (widgets), the one-file HTML report (report). Pages use them as ``C.<name>``."""
-from dashboard.components.engine_calls import FAILED, call, failed, require_selection, version  # noqa: F401
+from dashboard.components.engine_calls import (FAILED, K_THROUGH_APP, call, failed, require_app,  # noqa: F401
+                                               require_selection, version)
 from dashboard.components.figures import (GREEN, GREY, RED, attention_figure, changed_features_figure,  # noqa: F401
                                           certified_vs_attacked_figure, deletion_curve, frequency_figure,
                                           robustness_curve_figure, robustness_figure, score_bars, weight_bars)
 from dashboard.components.formatting import (UNITS, _fmt, certified_column, certified_curve_frame,  # noqa: F401
+                                             explanation_display, score_name,
                                              certified_radius_text, changed_frame, coverage_html,
                                              explanation_frame, faithfulness_frame, faithfulness_table_frame,
                                              feature_weight_frame, frequency_frame, highlighted_html, html_block,

@@ -33,8 +33,30 @@ def failed(value: Any) -> bool:
     return value is FAILED
 
 
+K_THROUGH_APP = "_through_app"  # set by app.py on each run: this session's pages run through it
+
+
+def require_app() -> None:
+    """Run this page through app.py (sidebar, URL handling, navigation), never as a file on its own.
+
+    Until the first st.navigation call in the server process, Streamlit treats a folder named pages/
+    beside the entry point as old-style pages (PagesManager.uses_pages_directory): a fresh server's
+    first request for /predict runs pages/predict.py alone, without the sidebar. Turn that mode off
+    as st.navigation does, and run again (once): the page hash is the same, so the same page opens.
+    """
+    ss = st.session_state
+    if ss.get(K_THROUGH_APP) or ss.get("_through_app_tried"):
+        return
+    from streamlit.runtime.pages_manager import PagesManager
+
+    ss["_through_app_tried"] = True
+    PagesManager.uses_pages_directory = False
+    st.rerun()
+
+
 def require_selection() -> tuple[str, str, int, int]:
     """(dataset, model_id, doc, top_k) when the sidebar selection is usable; else explain and stop."""
+    require_app()
     ok, why = state.ready()
     if not ok:
         st.error(why or "Choose a dataset in the sidebar.")

@@ -54,13 +54,34 @@ def explanation_frame(expl) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def faithfulness_frame(expl) -> pd.DataFrame:
+SCORE_NAMES = {"comprehensiveness": "comprehensiveness", "sufficiency": "sufficiency", "deletion_auc": "deletion AUC"}
+
+
+def score_name(key: str) -> str:
+    """An engine faithfulness key ("deletion_auc") as a person reads it ("deletion AUC")."""
+    return SCORE_NAMES.get(key, key.replace("_", " "))
+
+
+def explanation_display(expl) -> dict[str, str]:
+    """Raw -> display label names of an explanation's dataset ({} when the dataset cannot be read)."""
+    from dashboard import state
+
+    try:
+        return state.label_display(expl.dataset)
+    except Exception:  # a deleted or damaged dataset: the raw names are shown
+        return {}
+
+
+def faithfulness_frame(expl, display: dict[str, str] | None = None) -> pd.DataFrame:
+    """One row per explained label: its display name (``display``; None: the explanation's dataset's),
+    its scores and the random baseline's (on screen only: downloads use explanation_frame's raw names)."""
+    display = explanation_display(expl) if display is None else display
     rows = []
     for le in expl.labels:
-        row = {"label": le.name, "comprehensiveness": le.comprehensiveness, "sufficiency": le.sufficiency,
-               "deletion AUC": le.deletion_auc}
+        row = {"label": shown(le.name, display), "comprehensiveness": le.comprehensiveness,
+               "sufficiency": le.sufficiency, "deletion AUC": le.deletion_auc}
         for k, v in (le.random_baseline or {}).items():
-            row[f"random {k}"] = v
+            row[f"random {score_name(k)}"] = v
         rows.append(row)
     return pd.DataFrame(rows)
 

@@ -5,7 +5,8 @@ import streamlit as st
 
 from dashboard.components.figures import changed_features_figure, deletion_curve, weight_bars
 from dashboard.components.formatting import (UNITS, _fmt, changed_frame, feature_weight_frame, highlighted_html,
-                                             html_block, prediction_frame, shown, unit_of, word_diff_html)
+                                             explanation_display, html_block, prediction_frame, score_name, shown, unit_of,
+                                             word_diff_html)
 from engine import pipeline
 
 def download_row(items: list[tuple[str, str | bytes, str, str]], key: str) -> None:
@@ -29,8 +30,9 @@ def explanation_unit(expl) -> str:
 def render_explanation(expl, key: str, unit: str | None = None, display: dict[str, str] | None = None) -> None:
     """One DocumentExplanation: per label, weight bars, the highlighted text (words) or a weight table
     (features), faithfulness and the deletion curve. ``unit``: "word" | "feature" (None: from the
-    explanation's dataset); ``display``: raw -> display label names (state.label_display)."""
+    explanation's dataset); ``display``: raw -> display label names (None: the explanation's dataset's)."""
     unit = unit or explanation_unit(expl)
+    display = explanation_display(expl) if display is None else display
     if unit not in UNITS:
         raise ValueError(f"unit must be one of {UNITS}, got {unit!r}")
     units = f"{unit}s"
@@ -61,7 +63,8 @@ def render_explanation(expl, key: str, unit: str | None = None, display: dict[st
             cols[2].metric("deletion AUC", _fmt(le.deletion_auc),
                            help=f"area under the score curve as the top {units} are {removed} (lower = more faithful)")
             if le.random_baseline:
-                st.caption(f"random-{units} baseline: " + ", ".join(f"{k} {_fmt(v)}" for k, v in le.random_baseline.items()))
+                st.caption(f"random-{units} baseline: " + ", ".join(f"{score_name(k)} {_fmt(v)}"
+                                                                for k, v in le.random_baseline.items()))
             if le.deletion_curve:
                 st.plotly_chart(deletion_curve(le, unit), key=f"{key}-d-{i}", config={"displayModeBar": False})
 
@@ -124,10 +127,12 @@ def attack_form(prefix: str, pred, kind: str, top_k: int, display: dict[str, str
 def render_attack(res, key: str, display: dict[str, str] | None = None) -> None:
     """An AttackResult: outcome, cost, before/after tables (``display``: raw -> display label names)
     and what changed (words, or the most-changed features)."""
+    spec, goal = pipeline.attacks().get(res.attack), pipeline.attack_goals().get(res.goal)
+    what = f"{spec.title if spec else res.attack}, goal: {goal.help if goal else res.goal}"
     if res.success:
-        st.success(f"Attack succeeded ({res.attack}, goal {res.goal}).")
+        st.success(f"Attack succeeded ({what}).")
     else:
-        st.warning(f"Attack did not reach its goal ({res.attack}, goal {res.goal}).")
+        st.warning(f"Attack did not reach its goal ({what}).")
     cols = st.columns(5)
     cols[0].metric("queries", f"{int(res.queries):,}")
     cols[1].metric("seconds", f"{float(res.seconds):.2f}")

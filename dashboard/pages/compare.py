@@ -14,6 +14,7 @@ dataset, model_id, index, top_k = C.require_selection()
 st.title("Compare: baseline vs robust")
 stats = S.dataset_stats(dataset)
 manifests = S.model_manifests(dataset)
+display = S.label_display(dataset)  # what a person reads (TAG_children -> children); downloads keep the raw names
 family, _ = pipeline.parse_model_id(model_id)
 baseline = pipeline.base_model_id(family)
 ss = st.session_state
@@ -33,25 +34,28 @@ pair = [baseline] + ([robust] if robust else [])
 have = [m for m in pair if m in manifests]
 st.caption(f"{dataset} · {' vs '.join(C.model_label(m) for m in pair)} · test document {index}")
 
-# no robust model yet: train one here (adversarial training or smoothing), visible from every session
+# no robust model yet: train one here (adversarial training or smoothing), visible from every session: a
+# training another session started is shown with its progress and Cancel, and not offered again
 train_prefix = f"train:{dataset}:"
-unsaved = [m for m in defended if m not in manifests]
-tjob = next(iter(j for j in jobs.running(train_prefix) if j.key[len(train_prefix):] in defended), None)
+running_ids = {j.key[len(train_prefix):]: j for j in jobs.running(train_prefix)}
+tjob = next((j for m, j in running_ids.items() if m in defended), None)
 if tjob is None:
     tjob = jobs.get(ss.get(S.K_TRAIN_JOB))
     tjob = tjob if tjob is not None and tjob.key[len(train_prefix):] in defended else None
-if unsaved and (robust is None or tjob is not None):
+unsaved = [m for m in defended if m not in manifests and m not in running_ids]
+if (unsaved and robust is None) or tjob is not None:
     with st.container(border=True):
         if robust is None:
-            st.markdown(f"There is no robust {C.model_label(baseline)} for {dataset} yet: train one here.")
-        c1, c2 = st.columns([2, 1], vertical_alignment="bottom")
-        choice = c1.selectbox("Robust model to train", unsaved, format_func=C.model_label, key="cmp_train_choice")
-        spec = pipeline.defence_of(choice)
-        c1.caption(spec.help)
-        if c2.button("Train", type="primary", key="cmp_train_go"):
-            tjob = jobs.start(train_prefix + choice, f"training {C.model_label(choice)} on {dataset}",
-                              pipeline.train_defended, dataset, choice, restart=True, on_done=S.clear_model_caches)
-            ss[S.K_TRAIN_JOB] = tjob.key
+            st.markdown(f"There is no robust {C.model_label(baseline)} for {dataset} yet"
+                        + (": train one here." if unsaved else "."))
+        if unsaved:
+            c1, c2 = st.columns([2, 1], vertical_alignment="bottom")
+            choice = c1.selectbox("Robust model to train", unsaved, format_func=C.model_label, key="cmp_train_choice")
+            c1.caption(pipeline.defence_of(choice).help)
+            if c2.button("Train", type="primary", key="cmp_train_go"):
+                tjob = jobs.start(train_prefix + choice, f"training {C.model_label(choice)} on {dataset}",
+                                  pipeline.train_defended, dataset, choice, restart=True, on_done=S.clear_model_caches)
+                ss[S.K_TRAIN_JOB] = tjob.key
         jobs.panel(tjob, "cmp-train")
         if tjob is not None and tjob.ok:
             st.success(f"{tjob.label}: done.")
@@ -73,18 +77,18 @@ for col, m in zip(cols, have):
         if C.failed(out):
             continue
         preds[m] = out[1]
-        st.dataframe(C.prediction_frame(out[1]), hide_index=True, width="stretch")
+        st.dataframe(C.prediction_frame(out[1], display=display), hide_index=True, width="stretch")
         with st.expander("LIME explanation", expanded=False):
             expl = C.call(S.explain_document, dataset, m, index, "lime", top_k, 500, 10, 0,
                           S.model_version(dataset, m), what="the LIME explanation")
             if not C.failed(expl):
-                C.render_explanation(expl, key=f"cmp-ex-{m}")
+                C.render_explanation(expl, key=f"cmp-ex-{m}", display=display)
 
 if preds:
     st.subheader("The same attack on both")
     first = next(iter(preds.values()))
     with st.container(border=True):
-        params = C.attack_form("cmp", first, stats["kind"], top_k)
+        params = C.attack_form("cmp", first, stats["kind"], top_k, display=display)
         go_attack = st.button("Attack both models", type="primary", key="cmp_go")
     key = jobs.key_for("cmp-attack", dataset=dataset, models=versions(), doc=index, **params)
 
@@ -105,13 +109,13 @@ if preds:
                 rows.append({"model": C.model_label(m), "success": res.success, "queries": res.queries,
                              "seconds": round(float(res.seconds), 2), "L2": res.l2, "L∞": res.linf,
                              "words changed": res.words_changed,
-                             "top labels after": ", ".join(x.name for x in res.after.labels)})
+                             "top labels after": ", ".join(C.shown(x.name, display) for x in res.after.labels)})
             st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
             cols = st.columns(len(job.result))
             for col, (m, res) in zip(cols, job.result.items()):
                 with col:
                     st.markdown(f"**{C.model_label(m)}**")
-                    C.render_attack(res, key=f"cmp-{m}")
+                    C.render_attack(res, key=f"cmp-{m}", display=display)
 
 # -- robustness over many documents -------------------------------------------------------------
 st.divider()

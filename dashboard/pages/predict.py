@@ -78,7 +78,10 @@ if not C.failed(certs) and certs:
         st.caption(cert_job.result.guarantee + " Settings: " + "; ".join(
             f"{p.help} = {cert_job.result.params.get(p.name, p.default)}" for p in spec.params if p.name != "top_k") +
             f". {cert_job.result.queries:,} model calls in {cert_job.result.seconds:.1f} s.")
-st.dataframe(df.assign(label=[display.get(n, n) for n in df["label"]]), hide_index=True, width="stretch")
+# on screen the display names, in the label column and at the end of each label-tree path; the downloads keep the raw
+shown_df = C.prediction_frame(pred, paths, display)
+st.dataframe(df.assign(label=shown_df["label"], **{"label-tree path": shown_df["label-tree path"]}), hide_index=True,
+             width="stretch")
 hits = sum(1 for x in pred.labels if x.is_true)
 st.caption(f"{hits} of the top {len(pred.labels)} are true labels (P@{len(pred.labels)} = {hits / len(pred.labels):.2f}). "
            "The label-tree path lists the clusters of the model's label tree from the root down to the label.")

@@ -22,6 +22,14 @@ def _precision(metrics: dict) -> str:
     return f"test {' / '.join(ks)} = {' / '.join(f'{100 * metrics[k]:.1f}' for k in ks)} %" if ks else "no test metrics"
 
 
+def _separator_in(cells) -> str | None:
+    """The separator a CSV's label cells put between labels: the first of ; | , that some cell holds."""
+    cells = [str(c) for c in cells if isinstance(c, str)]
+    return next((sep for sep in SEPARATOR_GUESSES if any(sep in c for c in cells)), None)
+
+
+SEPARATOR_GUESSES = (DEFAULT_LABEL_SEPARATOR, "|", ",")
+C.require_app()
 st.title("Your data")
 st.markdown(
     "Upload **one** of:\n"
@@ -45,7 +53,8 @@ if files:
                              help="up to 40 characters: a-z, 0-9, '-' and '_'")
         if csv is not None:
             try:
-                head = pd.read_csv(io.BytesIO(csv.getvalue()), nrows=5, dtype=str)
+                rows = pd.read_csv(io.BytesIO(csv.getvalue()), nrows=200, dtype=str)
+                head = rows.head(5)
             except Exception as exc:  # shown, never raised: the engine gives the definitive message
                 head = None
                 st.warning(f"{csv.name} could not be previewed ({type(exc).__name__}); the import will say why.")
@@ -55,7 +64,14 @@ if files:
                 c = st.columns(3)
                 text_col = c[0].selectbox("Text column", cols, index=0, key="ud_text")
                 label_col = c[1].selectbox("Label column", cols, index=min(1, len(cols) - 1), key="ud_label")
-                sep = c[2].text_input("Label separator", DEFAULT_LABEL_SEPARATOR, max_chars=5, key="ud_sep")
+                # pre-filled with the separator the label cells use (a form's menus do not rerun, so it is
+                # guessed from the default label column, once per file)
+                found = _separator_in(rows[cols[min(1, len(cols) - 1)]]) if len(cols) > 1 else None
+                if ss.get("ud_sep_for") != (csv.name, csv.size):
+                    ss["ud_sep_for"], ss["ud_sep"] = (csv.name, csv.size), found or DEFAULT_LABEL_SEPARATOR
+                sep = c[2].text_input("Label separator", max_chars=5, key="ud_sep",
+                                      help="what separates the labels of one row" + (
+                                          f"; `{found}` is the one found in this file's label column" if found else ""))
         go = st.form_submit_button("Import", type="primary")
     if go:
         with st.spinner(f"importing {', '.join(names)}…"):
@@ -86,7 +102,9 @@ if imported:
                       progress=lambda f, m="": bar.progress(f, text=m) or True, what="training")
         if not C.failed(info):
             S.clear_model_caches()
-            st.success(f"Trained in {info.manifest.get('train_seconds', 0):.1f} s: {_precision(info.metrics)}.")
+            seconds = float(info.manifest.get("train_seconds") or 0)
+            took = f"{seconds:.1f} s" if seconds >= 0.1 else "under 0.1 s"
+            st.success(f"Trained in {took}: {_precision(info.metrics)}.")
 
     def _use():
         ss[S.K_DATASET] = imported

@@ -1,6 +1,9 @@
 """A real browser (Debian chromium driven by Playwright) goes through every page of the running app,
 including one finished attack, saves screenshots to test-artifacts/ and measures warm page
-switches (written to test-artifacts/page_switch.json; reported, not asserted)."""
+switches (written to test-artifacts/page_switch.json; reported, not asserted). Then, as a new user
+would: every page opens by its URL path in any case; a training started from the Compare page is
+seen running (progress, Cancel, not offered again) by a second browser session, and Cancel there
+stops it within seconds and keeps nothing (test-artifacts/cancel_training.json)."""
 from __future__ import annotations
 
 import json
@@ -12,6 +15,7 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -66,7 +70,7 @@ def server(xtrust_dirs):
     else:
         proc.terminate()
         pytest.fail("streamlit did not start: " + (xtrust_dirs["base"] / "streamlit.log").read_text()[-2000:])
-    yield url
+    yield SimpleNamespace(url=url, models=models)
     proc.terminate()
     try:
         proc.wait(10)
@@ -77,17 +81,26 @@ def server(xtrust_dirs):
 
 
 @pytest.fixture(scope="module")
-def page(server, tmp_path_factory):
+def browser(server):
     from playwright.sync_api import sync_playwright
 
     ARTIFACTS.mkdir(exist_ok=True)
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        ctx = browser.new_context(viewport={"width": 1440, "height": 1500})
-        pg = ctx.new_page()
-        pg.set_default_timeout(60_000)
-        yield pg
-        browser.close()
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        yield b
+        b.close()
+
+
+def new_session(browser):
+    """A new browser session: its own context (cookies, storage), so Streamlit gives it its own session."""
+    pg = browser.new_context(viewport={"width": 1440, "height": 1500}).new_page()
+    pg.set_default_timeout(60_000)
+    return pg
+
+
+@pytest.fixture(scope="module")
+def page(browser):
+    return new_session(browser)
 
 
 def wait_idle(pg, timeout=60_000) -> None:
@@ -133,6 +146,25 @@ def example_csv() -> str:
     return "\n".join(rows) + "\n"
 
 
+PAGE_NOT_FOUND = "Page not found"  # Streamlit's own dialog for a URL path no page has
+
+
+@pytest.mark.parametrize("path, title", [("/overview", "Overview"), ("/overview/", "Overview"), ("/Overview", "Overview"),
+                                         ("/", "Overview"), ("/predict", "Predict"), ("/ATTACK/", "Attack"),
+                                         ("/your-data", "Your data")])
+def test_each_page_opens_by_its_url_path(page, server, path, title):
+    page.goto(f"{server.url}{path}?dataset=bibtex&model=xlinear&doc=0")
+    page.locator("h1").filter(has_text=NAV[title]).first.wait_for()
+    wait_idle(page)
+    text = page.locator("body").inner_text()
+    assert PAGE_NOT_FOUND not in text and "does not exist" not in text
+    if title == "Overview":
+        page.locator('[data-testid="stPlotlyChart"] .main-svg').first.wait_for()  # its label-frequency plot
+        assert "test documents" in visible_text(page) and "Train a missing model" in visible_text(page)
+    # the app's own link keeps naming the page
+    assert f"page={title.lower().replace(' ', '-')}" in page.url
+
+
 def test_every_page_in_a_real_browser(page, server):
     try:
         walk_through(page, server)
@@ -142,6 +174,7 @@ def test_every_page_in_a_real_browser(page, server):
 
 
 def walk_through(pg, server):
+    server = server.url
     pg.goto(f"{server}/?dataset=bibtex&model=xlinear&doc=0")
     pg.locator("h1").filter(has_text="Overview").first.wait_for()
     wait_idle(pg)
@@ -164,7 +197,7 @@ def walk_through(pg, server):
     # No X-Transformer in this store: the BertViz section explains why instead of a blank frame.
     pg.get_by_text("heatmap and BertViz need an X-Transformer model").first.wait_for()
     text = visible_text(pg)
-    assert "TAG_children" in text
+    assert "children — score" in text and "TAG_children — score" not in text  # display names, not raw
     assert pg.locator('[data-testid="stPlotlyChart"] .main-svg').count() >= 1  # LIME bars drawn
     assert pg.locator(".xt-tok").count() > 10  # highlighted words
     shot(pg, "03-explain")
@@ -274,3 +307,115 @@ def walk_through(pg, server):
            "max_best_s": max(v["best_s"] for v in summary.values())}
     (ARTIFACTS / "page_switch.json").write_text(json.dumps(out, indent=1))
     print(json.dumps(out, indent=1))
+
+
+TRAINED_ON_HSJ = "XR-Linear (trained on HopSkipJump examples)"  # attacks 2 x 100 documents: minutes here
+TRAIN_LABEL = f"training {TRAINED_ON_HSJ} on bibtex"
+
+
+def seconds_in(text: str) -> float:
+    """'42 s' / '3.5 min' (jobs.time_text) -> seconds."""
+    number, unit = text.strip().split()[:2]
+    return float(number) * (60 if unit.startswith("min") else 1)
+
+
+def progress_text(pg) -> str:
+    """The text of the training's progress bar ('' when there is none)."""
+    bars = pg.locator('[data-testid="stProgress"]').filter(has_text=TRAIN_LABEL)
+    return bars.first.inner_text() if bars.count() else ""
+
+
+def options(pg, label: str, where: str = "stMain") -> list[str]:
+    """The options of the select box labelled ``label`` (waits until it is drawn)."""
+    box = pg.locator(f'[data-testid="{where}"] [data-testid="stSelectbox"]').filter(has_text=label).first
+    box.wait_for()
+    box.click()
+    pg.get_by_role("option").first.wait_for()
+    shown = pg.get_by_role("option").all_inner_texts()
+    pg.keyboard.press("Escape")
+    pg.get_by_role("option").first.wait_for(state="detached")
+    wait_idle(pg)
+    return shown
+
+
+def train_choices(pg) -> list[str]:
+    """The options of Compare's 'Robust model to train' menu."""
+    return options(pg, "Robust model to train")
+
+
+def test_cancel_during_training_seen_from_a_second_session(browser, server):
+    """Start a training from the Compare page; a second session opened meanwhile sees it running with its
+    progress and Cancel and is not offered to start it again; its Cancel stops it within seconds, both
+    sessions show that, and no model is saved. (Compare's side of 'not offered again' is checked fast in
+    test_new_user.py.)"""
+    compare = f"{server.url}/compare?dataset=bibtex&model=xlinear&doc=0"
+    store = server.models / "bibtex"
+    before = sorted(p.name for p in store.iterdir())
+    first, second = new_session(browser), new_session(browser)
+    for pg in (first, second):
+        pg.set_default_timeout(120_000)  # the server trains in-process: every answer is slower meanwhile
+    try:
+        first.goto(compare)
+        first.get_by_text("There is no robust").first.wait_for()
+        wait_idle(first)
+        models_before = options(first, "Model", "stSidebar")
+        assert TRAINED_ON_HSJ in train_choices(first)
+        first.locator('[data-testid="stSelectbox"]').filter(has_text="Robust model to train").first.click()
+        first.get_by_role("option").filter(has_text=TRAINED_ON_HSJ).first.click()
+        wait_idle(first)
+        first.get_by_role("button", name="Train", exact=True).click()
+        first.get_by_text(TRAIN_LABEL).first.wait_for()
+        # a second session opened now, while the job runs (on the Overview, the lighter page). The server is
+        # busy training in-process on 2 shared cores, so even its page load can take a minute: only the
+        # navigation is awaited here
+        second.goto(f"{server.url}/overview?dataset=bibtex&model=xlinear&doc=0", wait_until="commit",
+                    timeout=180_000)
+        # the bar names the phase once the work has begun
+        first.wait_for_function(f"() => [...document.querySelectorAll('[data-testid=\"stProgress\"]')].some("
+                                f"e => e.innerText.includes({TRAIN_LABEL!r}) && !e.innerText.includes('starting'))",
+                                timeout=60_000)
+        shot(first, "08-compare-training")
+        # the second session sees the training with its bar and Cancel, and is not offered to start it again
+        second.locator("h1").filter(has_text="Overview").first.wait_for(timeout=180_000)
+        second.get_by_text(TRAIN_LABEL).first.wait_for(timeout=180_000)
+        seen = progress_text(second)
+        assert "%" in seen and TRAIN_LABEL in seen, seen
+        cancel = second.get_by_role("button", name="Cancel", exact=True)
+        assert cancel.count() == 1
+        assert TRAINED_ON_HSJ not in options(second, "Model to train")
+        # its progress is live in this session too: the elapsed time moves on
+        second.wait_for_function(f"(t) => {{ const e = [...document.querySelectorAll('[data-testid=\"stProgress\"]')]"
+                                 f".find(e => e.innerText.includes({TRAIN_LABEL!r})); return e && e.innerText !== t }}",
+                                 arg=seen, timeout=60_000)
+        shot(second, "09-overview-second-session")
+        load = os.getloadavg()[0]
+        elapsed_at_cancel = seconds_in(progress_text(second).split(" · ")[2])
+        cancel.click()
+        t0 = time.perf_counter()
+        done = first.get_by_text(f"{TRAIN_LABEL}: cancelled after").first
+        done.wait_for(timeout=120_000)
+        shown_s = time.perf_counter() - t0
+        # the job's own clock: it ran this long in all, so it stopped this long after the click
+        ran_s = seconds_in(done.inner_text().split("cancelled after ")[1].split(";")[0])
+        wait_idle(first)
+        shot(first, "10-compare-cancelled")
+        out = {"job_stopped_after_cancel_s": round(ran_s - elapsed_at_cancel, 1),
+               "cancelled_shown_in_the_other_session_after_s": round(shown_s, 1),
+               "job_elapsed_at_cancel_s": elapsed_at_cancel, "load_average_1min_at_cancel": round(load, 2),
+               "cpus": os.cpu_count(), "training": TRAINED_ON_HSJ, "cancelled_from": "the second session"}
+        (ARTIFACTS / "cancel_training.json").write_text(json.dumps(out, indent=1))
+        print(json.dumps(out, indent=1))
+        # the engine checks Cancel every few seconds at most; the elapsed shown is whole seconds, read late
+        assert ran_s - elapsed_at_cancel <= 10, out
+        assert first.get_by_role("button", name="Cancel", exact=True).count() == 0
+        second.wait_for_function("() => ![...document.querySelectorAll('button')].some(b => b.innerText.trim() === 'Cancel')",
+                                 timeout=60_000)
+        assert not progress_text(second)
+        assert TRAINED_ON_HSJ in options(second, "Model to train")  # offered again: nothing was saved
+        assert TRAINED_ON_HSJ in train_choices(first)
+        assert sorted(p.name for p in store.iterdir()) == before
+        assert options(second, "Model", "stSidebar") == models_before  # the model list is unchanged
+    except Exception:
+        shot(first, "failure-first-session")
+        shot(second, "failure-second-session")
+        raise

@@ -192,3 +192,74 @@ def test_overview_lists_display_names(xtrust_dirs):
     lists = [d.value for d in at.dataframe if "train docs" in d.value.columns]
     assert lists and not any(n.startswith("TAG_") for d in lists for n in d["label"])
     assert "without their shared 'TAG_' prefix" in texts(at)
+
+
+# -- words a person reads: the attack and goal by name, scores without snake_case, the file's separator -----
+def test_an_attack_result_names_the_attack_and_its_goal_in_words():
+    import numpy as np
+
+    from engine.attacks.result import AttackResult
+    from tests.dashboard.test_components import _render_attack_app, pred
+
+    res = AttackResult("hsj", "features", "top1", None, True, 10, 0.1, pred("a"), pred("b"), 0.5, 0.4, None,
+                       [("f0", 0.0, 0.1)], None, None, np.zeros(3, np.float32), features_changed=1)
+    at = AppTest.from_function(_render_attack_app, args=(res.to_json(),), default_timeout=30)
+    at.run()
+    assert not at.exception
+    assert [s.value for s in at.success] == ["Attack succeeded (HopSkipJump, goal: the top-1 label changes)."]
+
+
+def test_the_faithfulness_table_shows_display_names_and_readable_columns(xtrust_dirs):
+    from dashboard import components as C
+    from engine import pipeline
+
+    expl = pipeline.explain_document("bibtex", "xlinear", 0, method="lime", top_k=2, samples=100)
+    df = C.faithfulness_frame(expl)
+    assert "random deletion AUC" in df.columns and not [c for c in df.columns if "_" in c]
+    assert not any(n.startswith("TAG_") for n in df["label"])
+    assert all(n.startswith("TAG_") for n in C.explanation_frame(expl)["label"])  # the CSV keeps the raw names
+
+
+@pytest.mark.parametrize("cells, sep", [(["a|b", "c"], "|"), (["a;b", "c|d"], ";"), (["x", "y"], ";")])
+def test_your_data_prefills_the_separator_the_file_uses(xtrust_dirs, cells, sep):
+    rows = "".join(f"text number {i} about graphs,{cells[i % 2]}\n" for i in range(20))
+    at = open_page("your-data")
+    at.file_uploader(key="ud_files").set_value((f"p{sep}.csv", ("text,labels\n" + rows).encode(), "text/csv"))
+    at.run()
+    assert not at.exception
+    assert at.text_input(key="ud_sep").value == sep
+
+
+# -- a training another session started: shown with its progress and Cancel, not offered again ---------------
+def test_compare_shows_a_running_training_and_does_not_offer_it_again(xtrust_dirs):
+    """A running 'train:bibtex:xlinear-advhsj' job (started by any session; here by the test) is drawn on the
+    Compare page with its bar and Cancel, its model is left out of the train menu, and Cancel stops it."""
+    import threading
+
+    from dashboard import components as C
+    from dashboard import jobs
+    from engine.errors import Cancelled
+
+    release = threading.Event()
+
+    def slow_training(progress=None):
+        while not release.is_set():
+            if not progress(0.3, "HopSkipJump: round 1/2"):
+                raise Cancelled("cancelled")
+            time.sleep(0.05)
+
+    label = "training XR-Linear (trained on HopSkipJump examples) on bibtex"
+    job = jobs.start("train:bibtex:xlinear-advhsj", label, slow_training, restart=True)
+    try:
+        at = open_page("compare")
+        offered = at.selectbox(key="cmp_train_choice").options
+        assert C.model_label("xlinear-robust") in offered and C.model_label("xlinear-advhsj") not in offered
+        bars = [p.proto.text for p in at.get("progress")]
+        assert any(t.startswith(f"{label}: HopSkipJump: round 1/2 · 30%") for t in bars), bars
+        at.button(key="cancel-cmp-train").click().run()
+        deadline = time.time() + 10
+        while not job.done and time.time() < deadline:
+            time.sleep(0.05)
+        assert job.done and job.cancelled
+    finally:
+        release.set()
