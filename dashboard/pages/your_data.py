@@ -9,10 +9,12 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import components as C
+from dashboard import jobs
 from dashboard import state as S
 from engine import pipeline
 from engine.pipeline import DEFAULT_LABEL_SEPARATOR  # the engine's one default
 
+K_TRAIN_JOB = "ud_train_job"  # the training this session started here
 MAX_UPLOAD_MB = 50  # also .streamlit/config.toml server.maxUploadSize; the engine checks again
 
 
@@ -96,15 +98,23 @@ if imported:
     have = S.model_manifests(imported)
     if "xlinear" in have:
         st.success(f"XR-Linear is trained on {imported} ({_precision(have['xlinear'].get('metrics', {}))}).")
-    if st.button("Train XR-Linear" if "xlinear" not in have else "Retrain XR-Linear", type="primary", key="ud_train"):
-        bar = st.progress(0.0, text="training")
-        info = C.call(pipeline.train_model, imported, "xlinear",
-                      progress=lambda f, m="": bar.progress(f, text=m) or True, what="training")
-        if not C.failed(info):
-            S.clear_model_caches()
-            seconds = float(info.manifest.get("train_seconds") or 0)
-            took = f"{seconds:.1f} s" if seconds >= 0.1 else "under 0.1 s"
-            st.success(f"Trained in {took}: {_precision(info.metrics)}.")
+    # a job like every other training: its bar fills, Cancel stops it, and every session sees it running
+    train_key = f"train:{imported}:xlinear"
+    tjob = jobs.get(train_key)
+    if tjob is not None and not tjob.running and ss.get(K_TRAIN_JOB) != train_key:
+        tjob = None  # another session's finished training: its outcome is that session's to show
+    if tjob is None or tjob.done:
+        if st.button("Train XR-Linear" if "xlinear" not in have else "Retrain XR-Linear", type="primary",
+                     key="ud_train"):
+            tjob = jobs.start(train_key, f"training XR-Linear on {imported}", pipeline.train_model, imported,
+                              "xlinear", restart=True, on_done=S.clear_model_caches)
+            ss[K_TRAIN_JOB] = train_key
+    jobs.panel(tjob, "ud-train")
+    if tjob is not None and tjob.ok and tjob.result is not None:
+        info = tjob.result
+        seconds = float(info.manifest.get("train_seconds") or 0)
+        took = f"{seconds:.1f} s" if seconds >= 0.1 else "under 0.1 s"
+        st.success(f"Trained in {took}: {_precision(info.metrics)}.")
 
     def _use():
         ss[S.K_DATASET] = imported

@@ -233,6 +233,7 @@ def test_your_data_page_has_uploader(xtrust_dirs):
 def test_your_data_page_imports_with_the_engine_separator_and_shows_test_precision(xtrust_dirs):
     """An 'a;b' CSV through the page: the separator pre-filled is the engine's, so the rows get two
     labels; after training the page shows the test P@1 / P@3 / P@5 (not only the training time)."""
+    from dashboard import jobs
     from engine import pipeline
     from engine.data.user_data import DEFAULT_LABEL_SEPARATOR
 
@@ -250,9 +251,56 @@ def test_your_data_page_imports_with_the_engine_separator_and_shows_test_precisi
     assert "split at random 80/20" in texts(at)
     at.button(key="ud_train").click()
     at.run()
+    job = jobs.get(at.session_state["ud_train_job"])  # a background job, visible from every session
+    deadline = time.time() + 60
+    while not job.done and time.time() < deadline:
+        time.sleep(0.1)
+    at.run()
+    assert job.ok, job.error
     assert not at.exception and not at.error, [e.value for e in at.error]
     trained = next(str(m.value) for m in at.success if "Trained in" in str(m.value))
     assert "test P@1 / P@3 / P@5 = " in trained
+
+
+def test_your_data_training_is_a_job_other_sessions_see_and_cancel(xtrust_dirs):
+    """A training of an imported dataset that another session started is shown on Your data with its
+    bar and Cancel (no second Train button); Cancel from this session stops it and nothing is saved.
+    On the old page the training ran inside one session's script: others saw only a Train button."""
+    import threading
+
+    from dashboard import jobs
+    from dashboard import state as S
+    from engine import pipeline
+    from engine.errors import Cancelled
+
+    rows = "".join(f"graph neural network paper {i},a;b\n" if i % 2 else f"protein folding study {i},a\n"
+                   for i in range(30))
+    pipeline.import_user_dataset("page-jobs", {"papers.csv": ("text,labels\n" + rows).encode()})
+    started = threading.Event()
+
+    def slow_training(dataset, model_id, progress):  # the real one is too quick to be seen running
+        started.set()
+        for i in range(600):
+            if progress(i / 600, f"step {i}") is False:
+                raise Cancelled("cancelled")
+            time.sleep(0.05)
+
+    job = jobs.start("train:page-jobs:xlinear", "training XR-Linear on page-jobs", slow_training,
+                     "page-jobs", "xlinear")
+    assert started.wait(10)
+    at = app({"dataset": "bibtex", "model": "xlinear", "doc": "0", "page": "your-data"})
+    at.session_state[S.K_USER_IMPORT] = "page-jobs"
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert not [b for b in at.button if b.key == "ud_train"]  # not offered again while it runs
+    assert any("training XR-Linear on page-jobs" in p.text for p in at.get("progress"))
+    at.button(key="cancel-ud-train").click()
+    at.run()
+    deadline = time.time() + 10
+    while not job.done and time.time() < deadline:
+        time.sleep(0.05)
+    assert job.cancelled
+    assert "xlinear" not in S.model_manifests("page-jobs")
 
 
 @pytest.mark.slow
