@@ -72,6 +72,23 @@ def explanation_display(expl) -> dict[str, str]:
         return {}
 
 
+def percent_text(fraction: float | None) -> str:
+    """A small error given as a fraction, as readable % text: '0.42', '< 0.001' (below what the float
+    scores resolve), 'n/a' (not computed)."""
+    if fraction is None or fraction != fraction:
+        return "n/a"
+    pct = 100 * abs(float(fraction))
+    return "< 0.001" if pct < 0.001 else f"{pct:.3g}"
+
+
+def whole_score_frame(expl, display: dict[str, str] | None = None) -> pd.DataFrame:
+    """One row per explained label of a whole-score explanation: its display name, the encoder's share
+    of its score (%) and the completeness error (% of the score the attributions fail to add up to)."""
+    return pd.DataFrame([{"label": shown(le.name, display), "encoder share %": le.extra.get("encoder_share_pct"),
+                          "completeness error %": percent_text(le.extra.get("completeness_error"))}
+                         for le in expl.labels])
+
+
 def faithfulness_frame(expl, display: dict[str, str] | None = None) -> pd.DataFrame:
     """One row per explained label: its display name (``display``; None: the explanation's dataset's),
     its scores and the random baseline's (on screen only: downloads use explanation_frame's raw names)."""

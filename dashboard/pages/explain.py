@@ -12,6 +12,7 @@ from dashboard import jobs
 from dashboard import state as S
 from engine import pipeline
 
+
 dataset, model_id, index, top_k = C.require_selection()
 stats_kind_is_text = S.dataset_stats(dataset)["kind"] == "text"
 st.title("Explain")
@@ -119,9 +120,7 @@ for col, method in zip(cols, methods):
             results[method] = expl
             S.remember(f"explain-{method}", expl)  # the HTML report takes complete results only
         if method == "whole":  # the encoder's share of each score and how exactly the attributions add up
-            st.dataframe(pd.DataFrame([{"label": le.name, "encoder share %": le.extra.get("encoder_share_pct"),
-                                        "completeness error %": 100 * le.extra.get("completeness_error", float("nan"))}
-                                       for le in expl.labels]), hide_index=True)
+            st.dataframe(C.whole_score_frame(expl, S.label_display(dataset)), hide_index=True)
         C.render_explanation(expl, key=f"ex-{method}")
 
 if results:

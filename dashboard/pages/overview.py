@@ -40,12 +40,16 @@ else:  # a bar per label cannot be drawn at 10^5+ labels: the curve at log-space
     trace = go.Scatter(x=ranks, y=counts, mode="lines+markers", marker=dict(size=4), hovertext=hover,
                        hoverinfo="text+y", line=dict(color="#4575b4", shape="hv"))
 fig = go.Figure(trace)
-# a tick per decade with full numbers: plotly's default log axis labels minor ticks with bare digits
+# ticks at 1-2-5 steps with full numbers: plotly's default log axis labels minor ticks with bare digits,
+# and one tick per decade left BibTeX's 50-900 range with the single label "100"
 # (counts of 0 have no place on a log axis: the caption says how many labels have none)
+positive = [c for c in counts if c > 0] or [1]
+y_ticks = [m * 10 ** e for e in range(0, 10) for m in (1, 2, 5)
+           if min(positive) / 2 <= m * 10 ** e <= max(positive) * 2]
 fig.update_layout(title="Label frequency in the training split (labels ranked by frequency)", height=320,
                   xaxis_title="label rank", yaxis_title="training documents",
                   xaxis=dict(type="linear" if every_rank else "log", tickformat=",d"),
-                  yaxis=dict(type="log", dtick=1, tickformat=",d"), margin=dict(l=10, r=10, t=40, b=10))
+                  yaxis=dict(type="log", tickvals=y_ticks, ticktext=[f"{t:,}" for t in y_ticks]), margin=dict(l=10, r=10, t=40, b=10))
 st.plotly_chart(fig, key="label-freq")
 shape = ("every label" if every_rank else
          f"{len(ranks):,} of the {freq['n_labels']:,} ranks, log-spaced (exact counts at those ranks)")

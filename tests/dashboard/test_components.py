@@ -128,3 +128,19 @@ def test_render_attack_shows_the_true_feature_count():
     metric = next(m for m in at.metric if m.label == "features changed")
     assert metric.value == "1,234"
     assert any("of 1,234 changed features" in c.value for c in at.caption)
+
+
+def test_whole_score_frame_shows_display_names_and_readable_completeness_errors():
+    """The Explain page's whole-score table: display names (not TAG_ prefixes) and errors as % text a
+    person reads ('< 0.001', '0.42'), not 0.00000000000001."""
+    from types import SimpleNamespace
+
+    from dashboard.components import percent_text, whole_score_frame
+
+    labels = [SimpleNamespace(name="TAG_children", extra={"encoder_share_pct": 0.0, "completeness_error": 1e-16}),
+              SimpleNamespace(name="TAG_learning", extra={"encoder_share_pct": 12.5, "completeness_error": 0.0042}),
+              SimpleNamespace(name="TAG_games", extra={})]
+    frame = whole_score_frame(SimpleNamespace(labels=labels), {"TAG_children": "children", "TAG_learning": "learning"})
+    assert list(frame["label"]) == ["children", "learning", "TAG_games"]
+    assert list(frame["completeness error %"]) == ["< 0.001", "0.42", "n/a"]
+    assert percent_text(float("nan")) == "n/a" and percent_text(-0.02) == "2"

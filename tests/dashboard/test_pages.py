@@ -9,6 +9,7 @@ is checked on that first run (the real-browser test drives the sidebar for real)
 from __future__ import annotations
 
 import importlib.util
+import json
 import time
 
 import pytest
@@ -63,6 +64,10 @@ def test_overview_lists_dataset_and_model_metrics(xtrust_dirs):
     assert "test documents" in labels and "labels" in labels
     assert any(m.value == "159" for m in at.metric)  # BibTeX has 159 labels
     assert at.get("plotly_chart"), "the label-frequency chart is drawn"
+    # BibTeX's counts span ~50-1,000: the log axis names several ticks in full numbers (one tick per
+    # decade showed only "100"; plotly's own minor ticks show bare digits)
+    yaxis = json.loads(next(c for c in at.get("plotly_chart") if c.key == "label-freq").proto.spec)["layout"]["yaxis"]
+    assert len(yaxis["tickvals"]) >= 4 and "1,000" in yaxis["ticktext"]
     df = next(d.value for d in at.dataframe if "model" in d.value.columns)
     assert "XR-Linear" in set(df["model"])
     p1 = float(df.loc[df["id"] == "xlinear", "P@1"].iloc[0])
