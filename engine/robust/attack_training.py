@@ -125,16 +125,24 @@ def train_ranker(X, Y, params):  # module-level so tests can count the rows each
     return pecos_train(X, Y, params)
 
 
-def _attack_round(model, ds, docs, seeds, tp: AttackTrainingParams, view_of, progress):
+def _named(progress: ProgressFn | None, lo: float, hi: float, name: str) -> ProgressFn | None:
+    """A sub-step's progress on [lo, hi] of ``progress``, its messages prefixed by the phase's name
+    ("round 2/3: attacking 37/100: HopSkipJump: step 2/5")."""
+    sub = scaled_progress(progress, lo, hi)
+    return None if sub is None else (lambda f, msg="": sub(f, f"{name}: {msg}" if msg else name))
+
+
+def _attack_round(model, ds, docs, seeds, tp: AttackTrainingParams, view_of, progress, phase: str = "attacking"):
     """Attack docs (training row ids) with ``model``. Returns (rows: feature-view rows of the outputs that
-    moved, added doc ids, successes)."""
+    moved, added doc ids, successes). The bar fills per document (and within it with the attack's own
+    steps); every attack query checks for Cancel, so a cancel stops within the document being attacked."""
     from engine.attacks.api import run_attack
 
     inputs, Y = ds.inputs("train", docs), ds.train.Y
     rows, added, success = [], [], 0
     for j, (i, s) in enumerate(zip(docs, seeds)):
-        sub = scaled_progress(progress, j / len(docs), (j + 1) / len(docs))
-        report(sub, 0.0, f"attacking training document {j + 1}/{len(docs)}")
+        sub = _named(progress, j / len(docs), (j + 1) / len(docs), f"{phase} {j + 1}/{len(docs)}")
+        report(sub, 0.0)
         try:
             res = run_attack(model, inputs[j], attack=tp.method, goal=tp.goal, top_k=TOP_K, eps=tp.eps,
                              max_iter=tp.max_iter, max_eval=tp.max_eval, max_words=tp.max_words, seed=int(s),
@@ -152,6 +160,7 @@ def _attack_round(model, ds, docs, seeds, tp: AttackTrainingParams, view_of, pro
         elif res.adversarial_text is not None and res.adversarial_text != res.original_text:
             rows.append(view_of([res.adversarial_text]))
             added.append(int(i))
+        report(progress, (j + 1) / len(docs), f"{phase} {j + 1}/{len(docs)}: done, {success} met the goal")
     return rows, added, success
 
 
@@ -245,9 +254,10 @@ def _train(ds, family, tp: AttackTrainingParams, params, store, progress):
     phase = 0.85 / (tp.rounds + 1)  # round 0 (clean) and each round share 5% .. 90%
     t_r = time.perf_counter()
     model = _fit(featurizer, [V_fit], [Y_fit], ds.label_names, params,
-                 scaled_progress(progress, 0.05, 0.05 + 0.8 * phase), "the clean 90% of train")
-    report(progress, 0.05 + 0.8 * phase, "evaluating the clean model on validation")
-    p1, p5 = validate(model, scaled_progress(progress, 0.05 + 0.8 * phase, 0.05 + phase))
+                 _named(progress, 0.05, 0.05 + 0.8 * phase, f"round 0/{tp.rounds} (clean)"), "the clean 90% of train")
+    report(progress, 0.05 + 0.8 * phase, f"round 0/{tp.rounds} (clean): evaluating the clean model on validation")
+    p1, p5 = validate(model, _named(progress, 0.05 + 0.8 * phase, 0.05 + phase,
+                                    f"round 0/{tp.rounds} (clean): evaluating on validation"))
     curve = [{"round": 0, "attacked": 0, "success_rate": None, "added": 0, "training_rows": len(fit_rows),
               "val_P@1": p1, "val_P@5": p5, "seconds": round(time.perf_counter() - t_r, 2)}]
     pool, pool_Y, added_docs = [], [], []
@@ -256,23 +266,25 @@ def _train(ds, family, tp: AttackTrainingParams, params, store, progress):
         t_r = time.perf_counter()
         rr = np.random.default_rng([tp.seed, r])
         docs = np.sort(fit_rows[rr.choice(len(fit_rows), size=min(tp.sample_size, len(fit_rows)), replace=False)])
+        name = f"round {r}/{tp.rounds}"
         attack_prog = scaled_progress(progress, lo, lo + 0.7 * phase)
         if tp.method == "gauss":
-            report(attack_prog, 0.0, f"round {r}: attacking with Gaussian noise (sigma {tp.sigma})")
+            report(attack_prog, 0.0, f"{name}: attacking with Gaussian noise (sigma {tp.sigma})")
             rate = _noise_success(model, featurizer, V_all[docs], tp.sigma, tp.goal, rr)
             new_rows, new_docs = [_noise_copy(V_fit, tp.sigma, rr)], [int(i) for i in fit_rows]
         else:
             seeds = rr.integers(0, 2 ** 31 - 1, size=len(docs))
-            new_rows, new_docs, succ = _attack_round(model, ds, docs, seeds, tp, view_of, attack_prog)
+            new_rows, new_docs, succ = _attack_round(model, ds, docs, seeds, tp, view_of, attack_prog,
+                                                     f"{name}: attacking")
             rate = succ / len(docs)
         pool += new_rows
         pool_Y.append(ds.train.Y[new_docs])
         added_docs += new_docs
         model = _fit(featurizer, [V_fit, *pool], [Y_fit, *pool_Y], ds.label_names, params,
-                     scaled_progress(progress, lo + 0.7 * phase, lo + 0.9 * phase),
+                     _named(progress, lo + 0.7 * phase, lo + 0.9 * phase, name),
                      f"clean + {len(added_docs):,} {'noisy' if tp.method == 'gauss' else 'adversarial'} rows")
-        report(progress, lo + 0.9 * phase, f"round {r}: evaluating on validation")
-        p1, p5 = validate(model, scaled_progress(progress, lo + 0.9 * phase, lo + phase))
+        report(progress, lo + 0.9 * phase, f"{name}: evaluating on validation")
+        p1, p5 = validate(model, _named(progress, lo + 0.9 * phase, lo + phase, f"{name}: evaluating on validation"))
         curve.append({"round": r, "attacked": len(docs), "success_rate": rate, "added": len(new_docs),
                       "training_rows": len(fit_rows) + len(added_docs), "val_P@1": p1, "val_P@5": p5,
                       "seconds": round(time.perf_counter() - t_r, 2)})
@@ -285,7 +297,7 @@ def _train(ds, family, tp: AttackTrainingParams, params, store, progress):
     else:
         final_pool, final_Y = pool, pool_Y
     model = _fit(featurizer, [V_all, *final_pool], [ds.train.Y, *final_Y], ds.label_names, params,
-                 scaled_progress(progress, 0.9, 0.95), "the full training split + every round's examples")
+                 _named(progress, 0.9, 0.95, "final model"), "the full training split + every round's examples")
     train_seconds = time.perf_counter() - t0
     report(progress, 0.95, "evaluating on test")
     metrics = runtime.evaluate_model(model, ds, progress=scaled_progress(progress, 0.95, 0.99))

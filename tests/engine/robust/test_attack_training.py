@@ -103,7 +103,7 @@ def test_dense_features_hsj(small_mediamill, tmp_path, fits):
 
 
 @pytest.mark.parametrize("method, phase", [
-    ("hsj", "fitting"), ("hsj", "attacking"), ("hsj", "queries"), ("hsj", "evaluating"), ("hsj", "round 1: evaluating"),
+    ("hsj", "fitting"), ("hsj", "attacking"), ("hsj", "queries"), ("hsj", "evaluating"), ("hsj", "round 1/1: evaluating"),
     ("gauss", "Gaussian"), ("hsj", "evaluating on test"),
 ])
 def test_cancel_in_every_phase_saves_nothing(small_bibtex, tmp_path, method, phase):
@@ -180,3 +180,39 @@ def test_cli_refuses_bad_combinations(capsys):
     assert "choose one of --robust, --adv-attack and --gauss" in capsys.readouterr().err
     assert main(["train", "--dataset", "bibtex", "--adv-attack", "hsj", "--rounds", "0"]) == 2
     assert "rounds must be a whole number from 1 to 10" in capsys.readouterr().err
+
+
+def test_bar_fills_per_attacked_document_with_named_phases(small_bibtex, tmp_path):
+    seen = []
+    at.train_attack_trained(small_bibtex, training=P("hsj", rounds=2, sample_size=3, max_iter=1, max_eval=10),
+                            store=ModelStore(tmp_path), progress=lambda f, msg: seen.append((f, msg)))
+    fractions = [f for f, _ in seen]
+    assert fractions == sorted(fractions) and fractions[-1] == 1.0  # the bar never goes back
+    for r in (1, 2):
+        # each attacked document gets its own stretch of the bar, filled by the attack's steps
+        starts = [f for j in (1, 2, 3) for f, m in seen if m == f"round {r}/2: attacking {j}/3"]
+        assert len(starts) == 3 and starts[0] < starts[1] < starts[2]
+        assert any(m.startswith(f"round {r}/2: attacking 2/3: HopSkipJump: step") for _, m in seen)
+        assert any(m.startswith(f"round {r}/2: fitting the ranker on clean +") for _, m in seen)
+        assert any(m.startswith(f"round {r}/2: evaluating on validation") for _, m in seen)
+    assert any(m.startswith("round 0/2 (clean): fitting the ranker") for _, m in seen)
+    assert any(m.startswith("final model: fitting the ranker") for _, m in seen)
+
+
+@pytest.mark.parametrize("method", ["hsj", "wordnet"])
+def test_cancel_while_attacking_stops_within_one_document(small_bibtex, tmp_path, method):
+    store = ModelStore(tmp_path)
+    seen = []
+
+    def progress(f, msg):
+        seen.append(msg)
+        # the user presses Cancel while document 2 of round 1 is being attacked (mid-attack)
+        return not (msg.startswith("round 1/2: attacking 2/4: ") and ("step" in msg or "queries" in msg))
+
+    with pytest.raises(Cancelled):
+        at.train_attack_trained(small_bibtex, training=P(method, rounds=2, sample_size=4, max_words=2),
+                                store=store, progress=progress)
+    assert any(m.startswith("round 1/2: attacking 2/4: ") for m in seen)
+    assert not any(m.startswith(("round 1/2: attacking 3/4", "round 1/2: attacking 2/4: done",
+                                 "round 1/2: fitting")) for m in seen)
+    assert store.list() == []
