@@ -156,9 +156,10 @@ class _XTransformerRanker:
 
     def top_k(self, model, V, texts) -> np.ndarray:
         from engine.metrics import top_k_indices
+        from engine.models.xtransformer import BEAM
 
         R = model.rank_features(self.base.embed(list(texts)), sp.csr_matrix(V, dtype=np.float32))
-        return top_k_indices(model.xtf.concat_model.predict(R, only_topk=TOP_K, beam_size=max(50, TOP_K)), TOP_K)
+        return top_k_indices(model.xtf.concat_model.predict(R, only_topk=TOP_K, beam_size=max(BEAM, TOP_K)), TOP_K)
 
 
 def train_ranker(X, Y, params):  # module-level so tests can count the rows each fit sees
