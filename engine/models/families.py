@@ -31,7 +31,7 @@ _TRAINED = {
     "gauss": (" --gauss", "Gaussian-noise trained"),
 }
 ATTACK_VARIANTS = {"hsj": "advhsj", "zoo": "advzoo", "wordnet": "advwordnet"}  # attack -> variant
-ATTACK_TRAINED_FAMILIES = ("xlinear",)  # families attack_training.py trains (the X-Transformer: not yet)
+ATTACK_TRAINED_FAMILIES = ("xlinear", "xtransformer")  # families attack_training.py trains
 VARIANTS = tuple(list(_TRAINED) + ["smoothed" if v == "baseline" else f"{v}-smoothed" for v in _TRAINED])
 _SUFFIX = {v: ("" if v == "baseline" else "-" + v) for v in VARIANTS}
 

@@ -103,7 +103,7 @@ def test_dense_features_hsj(small_mediamill, tmp_path, fits):
 
 
 @pytest.mark.parametrize("method, phase", [
-    ("hsj", "fitting"), ("hsj", "attacking"), ("hsj", "queries"), ("hsj", "evaluating"), ("hsj", "round 1: evaluating"),
+    ("hsj", "fitting"), ("hsj", "attacking"), ("hsj", "queries"), ("hsj", "evaluating"), ("hsj", "round 1/1: evaluating"),
     ("gauss", "Gaussian"), ("hsj", "evaluating on test"),
 ])
 def test_cancel_in_every_phase_saves_nothing(small_bibtex, tmp_path, method, phase):
@@ -136,8 +136,8 @@ def test_bad_parameters_refused_before_work(small_bibtex, tmp_path, monkeypatch,
 
 def test_bad_model_or_dataset_refused_before_work(small_bibtex, small_mediamill, tmp_path, monkeypatch):
     monkeypatch.setattr(at, "_train", lambda *a, **k: pytest.fail("work started"))
-    with pytest.raises(InputError, match="xlinear only"):
-        at.train_attack_trained(small_bibtex, family="xtransformer", store=ModelStore(tmp_path))
+    with pytest.raises(InputError, match="xlinear, xtransformer only"):
+        at.train_attack_trained(small_bibtex, family="fasttext", store=ModelStore(tmp_path))
     with pytest.raises(InputError, match="numeric features"):
         at.train_attack_trained(small_mediamill, training=P("wordnet"), store=ModelStore(tmp_path))
     monkeypatch.setattr(at, "MAX_DENSE_BYTES", 1000)
@@ -170,7 +170,8 @@ def test_new_variant_ids(model_id, variant, command, title):
     assert families.train_command("bibtex", model_id) == f"python -m engine train --dataset bibtex {command}"
     assert families.model_title(model_id) == title
     assert families.base_of(model_id) == model_id.removesuffix("-smoothed")
-    assert families.train_command("bibtex", "xtransformer-advhsj") is None  # nothing trains it yet
+    assert families.train_command("bibtex", "xtransformer-advhsj") == ("python -m engine train --dataset bibtex "
+                                                                        "--model xtransformer --adv-attack hsj")
 
 
 def test_cli_refuses_bad_combinations(capsys):
@@ -180,3 +181,128 @@ def test_cli_refuses_bad_combinations(capsys):
     assert "choose one of --robust, --adv-attack and --gauss" in capsys.readouterr().err
     assert main(["train", "--dataset", "bibtex", "--adv-attack", "hsj", "--rounds", "0"]) == 2
     assert "rounds must be a whole number from 1 to 10" in capsys.readouterr().err
+
+
+def test_bar_fills_per_attacked_document_with_named_phases(small_bibtex, tmp_path):
+    seen = []
+    at.train_attack_trained(small_bibtex, training=P("hsj", rounds=2, sample_size=3, max_iter=1, max_eval=10),
+                            store=ModelStore(tmp_path), progress=lambda f, msg: seen.append((f, msg)))
+    fractions = [f for f, _ in seen]
+    assert fractions == sorted(fractions) and fractions[-1] == 1.0  # the bar never goes back
+    for r in (1, 2):
+        # each attacked document gets its own stretch of the bar, filled by the attack's steps
+        starts = [f for j in (1, 2, 3) for f, m in seen if m == f"round {r}/2: attacking {j}/3"]
+        assert len(starts) == 3 and starts[0] < starts[1] < starts[2]
+        assert any(m.startswith(f"round {r}/2: attacking 2/3: HopSkipJump: step") for _, m in seen)
+        assert any(m.startswith(f"round {r}/2: fitting the ranker on clean +") for _, m in seen)
+        assert any(m.startswith(f"round {r}/2: evaluating on validation") for _, m in seen)
+    assert any(m.startswith("round 0/2 (clean): fitting the ranker") for _, m in seen)
+    assert any(m.startswith("final model: fitting the ranker") for _, m in seen)
+
+
+@pytest.mark.parametrize("method", ["hsj", "wordnet"])
+def test_cancel_while_attacking_stops_within_one_document(small_bibtex, tmp_path, method):
+    store = ModelStore(tmp_path)
+    seen = []
+
+    def progress(f, msg):
+        seen.append(msg)
+        # the user presses Cancel while document 2 of round 1 is being attacked (mid-attack)
+        return not (msg.startswith("round 1/2: attacking 2/4: ") and ("step" in msg or "queries" in msg))
+
+    with pytest.raises(Cancelled):
+        at.train_attack_trained(small_bibtex, training=P(method, rounds=2, sample_size=4, max_words=2),
+                                store=store, progress=progress)
+    assert any(m.startswith("round 1/2: attacking 2/4: ") for m in seen)
+    assert not any(m.startswith(("round 1/2: attacking 3/4", "round 1/2: attacking 2/4: done",
+                                 "round 1/2: fitting")) for m in seen)
+    assert store.list() == []
+
+
+@pytest.fixture(scope="module")
+def xt_store(small_bibtex, tmp_path_factory):
+    """A store holding bibtex/xtransformer = the tiny random 2-layer BERT X-Transformer (300 documents)."""
+    from engine.explain.bench import tiny_xtransformer
+
+    store = ModelStore(tmp_path_factory.mktemp("xt-attack-training"))
+    store.save(tiny_xtransformer(small_bibtex, n_docs=300), "bibtex", "xtransformer", {"note": "tiny test baseline"})
+    return store
+
+
+@pytest.fixture()
+def refits(monkeypatch):
+    """Every X-Transformer ranker refit: (texts, X_tfidf) it trained on, in order."""
+    from engine.models.xtransformer import XTransformerXMC
+
+    calls = []
+    real = XTransformerXMC.refit_ranker
+
+    def recording(self, texts, Y, progress=None, featurizer=None, X_tfidf=None, **kw):
+        calls.append((list(texts), X_tfidf, Y))
+        return real(self, texts, Y, progress=progress, featurizer=featurizer, X_tfidf=X_tfidf, **kw)
+
+    monkeypatch.setattr(XTransformerXMC, "refit_ranker", recording)
+    return calls
+
+
+@pytest.mark.slow
+def test_xtransformer_trains_its_ranker_on_hsj_examples_with_the_cached_embedding(small_bibtex, xt_store, refits):
+    import shutil
+
+    store = ModelStore(shutil.copytree(xt_store.root, xt_store.root.parent / "hsj"))
+    base = store.load("bibtex", "xtransformer")
+    tp = P("hsj", rounds=2, sample_size=3, eps=1.2, max_iter=2, max_eval=20, seed=1)
+    info = at.train_attack_trained(small_bibtex, "xtransformer", tp, store=store)
+    m, a = info.manifest, info.manifest["attack_training"]
+    assert info.model_id == "xtransformer-advhsj" and m["variant"] == "advhsj" and m["baseline"] == "xtransformer"
+    assert m["encoder"].startswith("kept") and a["feature_space"].startswith("[TF-IDF ; embedding]")
+    assert [c["round"] for c in a["curve"]] == [0, 1, 2] and len(refits) == 4  # clean, 2 rounds, final
+    n = small_bibtex.train.n
+    texts, X, Y = refits[-1]
+    docs = a["added_documents"]
+    assert a["examples_added"] == len(docs) > 0 and X.shape[0] == len(texts) == n + len(docs)
+    # each example: the adversarial TF-IDF row (within eps of the document's own) joined to the embedding of
+    # the attacked document's own text -- the embedding the attack kept fixed -- with its true labels
+    assert texts[n:] == [small_bibtex.train.texts[i] for i in docs]
+    clean = base.features([small_bibtex.train.texts[i] for i in docs])
+    dist = np.linalg.norm((X[n:] - clean).toarray(), axis=1)
+    assert np.all(dist > 0) and np.all(dist <= 1.2 + 1e-4)
+    assert (Y[n:] != small_bibtex.train.Y[docs]).nnz == 0
+    trained = store.load("bibtex", "xtransformer-advhsj")
+    sample = small_bibtex.test.texts[:4]
+    np.testing.assert_allclose(trained.embed(sample), base.embed(sample), atol=1e-6)  # the encoder is kept
+    assert trained.featurizer.dim == base.featurizer.dim  # and its TF-IDF
+    ids = list(range(10))
+    assert not np.allclose(trained.score_labels(sample, ids), base.score_labels(sample, ids))  # a new ranker
+    assert 0.0 < m["metrics"]["P@1"] <= 1.0
+
+
+@pytest.mark.slow
+def test_xtransformer_wordnet_and_gauss_examples(small_bibtex, xt_store, refits):
+    import shutil
+
+    store = ModelStore(shutil.copytree(xt_store.root, xt_store.root.parent / "wn"))
+    n = small_bibtex.train.n
+    info = at.train_attack_trained(small_bibtex, "xtransformer", P("wordnet", rounds=1, sample_size=3, max_words=3),
+                                   store=store)
+    texts, X, _ = refits[-1]
+    docs = info.manifest["attack_training"]["added_documents"]
+    assert docs and all(t != small_bibtex.train.texts[i] for t, i in zip(texts[n:], docs))  # adversarial texts
+    base = store.load("bibtex", "xtransformer")
+    assert abs(X[n:] - base.features(texts[n:])).max() < 1e-6  # ... through the kept TF-IDF, both halves
+    refits.clear()
+    info = at.train_attack_trained(small_bibtex, "xtransformer", P("gauss", rounds=1, sigma=0.05), store=store)
+    texts, X, _ = refits[-1]
+    assert info.model_id == "xtransformer-gauss" and X.shape[0] == len(texts) == 2 * n
+    assert texts[n:] == list(small_bibtex.train.texts)  # noisy TF-IDF copies with each document's embedding
+    noise = (X[n:] - base.features(list(small_bibtex.train.texts))).toarray()
+    assert 0.04 < noise.std() < 0.06
+
+
+def test_xtransformer_needs_its_saved_baseline_and_text(small_bibtex, small_mediamill, tmp_path):
+    from engine.errors import ModelError
+
+    with pytest.raises(ModelError, match="train the X-Transformer first"):
+        at.train_attack_trained(small_bibtex, "xtransformer", P("hsj"), store=ModelStore(tmp_path))
+    with pytest.raises(InputError, match="only numeric features"):
+        at.train_attack_trained(small_mediamill, "xtransformer", P("hsj"), store=ModelStore(tmp_path))
