@@ -21,6 +21,7 @@ from typing import Any, Callable
 import streamlit as st
 
 from engine.errors import Cancelled, XTrustError
+from engine.pipeline import run_in_child
 
 log = logging.getLogger("xtrust.dashboard")
 MAX_JOBS = 64
@@ -109,10 +110,12 @@ def running(prefix: str) -> list[Job]:
 
 
 def start(key: str, label: str, fn: Callable[..., Any], *args, restart: bool = False,
-          on_done: Callable[[], None] | None = None, **kwargs) -> Job:
+          on_done: Callable[[], None] | None = None, in_child: bool = False, **kwargs) -> Job:
     """Run ``fn(*args, progress=job.progress, **kwargs)`` in a thread, unless the same job is running
     or already finished successfully (then its result is reused: results are cached by key).
-    ``restart`` runs a finished job again (a retrain, a retry after a failure or a cancel)."""
+    ``restart`` runs a finished job again (a retrain, a retry after a failure or a cancel).
+    ``in_child``: the work itself runs in a child process (engine.child_process; fn must be a module-level
+    function): trainings, which would otherwise slow every session of this server while they run."""
     jobs, lock = _job_registry()
     with lock:
         old = jobs.get(key)
@@ -129,7 +132,10 @@ def start(key: str, label: str, fn: Callable[..., Any], *args, restart: bool = F
 
     def work():
         try:
-            job.result = fn(*args, progress=job.progress, **kwargs)
+            if in_child:
+                job.result = run_in_child(fn, *args, progress=job.progress, cancelled=job._cancel.is_set, **kwargs)
+            else:
+                job.result = fn(*args, progress=job.progress, **kwargs)
             job.fraction, job.message = 1.0, "done"
         except Cancelled:
             job.cancelled, job.message = True, "cancelled"

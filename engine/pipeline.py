@@ -17,6 +17,7 @@ from engine.plot_text import plot_text, plot_texts  # noqa: F401  (text drawn in
 from engine.models import families
 from engine.models import first_start
 from engine.models.families import format_model_id
+from engine.child_process import run_in_child  # noqa: F401  (the dashboard runs trainings through it)
 from engine.models.runtime import ensure_model, evaluate_model, forget_model, get_model, train_model  # noqa: F401
 from engine.models.store import ModelInfo, ModelStore
 from engine.types import Dataset, Document, Prediction
@@ -185,7 +186,8 @@ def _forward(module: str, name: str):
 
         return getattr(importlib.import_module(module), name)(*args, **kwargs)
 
-    call.__name__ = name
+    call.__name__ = call.__qualname__ = name  # picklable by reference (engine.pipeline.NAME), e.g. for a child process
+    call.__module__ = __name__
     call.__doc__ = f"See {module}.{name}."
     return call
 

@@ -54,7 +54,7 @@ if (unsaved and robust is None) or tjob is not None:
             c1.caption(pipeline.defence_of(choice).help)
             if c2.button("Train", type="primary", key="cmp_train_go"):
                 tjob = jobs.start(train_prefix + choice, f"training {C.model_label(choice)} on {dataset}",
-                                  pipeline.train_defended, dataset, choice, restart=True, on_done=S.clear_model_caches)
+                                  pipeline.train_defended, dataset, choice, restart=True, on_done=S.clear_model_caches, in_child=True)
                 ss[S.K_TRAIN_JOB] = tjob.key
         jobs.panel(tjob, "cmp-train")
         if tjob is not None and tjob.ok:

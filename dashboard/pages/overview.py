@@ -124,10 +124,10 @@ if missing:
         key = train_prefix + choice
         if variant == "baseline":
             job = jobs.start(key, f"training {C.model_label(choice)} on {dataset}", pipeline.train_model, dataset, fam,
-                             restart=True, on_done=S.clear_model_caches)
+                             restart=True, on_done=S.clear_model_caches, in_child=True)
         else:
             job = jobs.start(key, f"training {C.model_label(choice)} on {dataset}", pipeline.train_defended, dataset,
-                             choice, restart=True, on_done=S.clear_model_caches)
+                             choice, restart=True, on_done=S.clear_model_caches, in_child=True)
         st.session_state[S.K_TRAIN_JOB] = key
 if job is not None and job.key.startswith(train_prefix):
     jobs.panel(job, "train")

@@ -107,7 +107,7 @@ if imported:
         if st.button("Train XR-Linear" if "xlinear" not in have else "Retrain XR-Linear", type="primary",
                      key="ud_train"):
             tjob = jobs.start(train_key, f"training XR-Linear on {imported}", pipeline.train_model, imported,
-                              "xlinear", restart=True, on_done=S.clear_model_caches)
+                              "xlinear", restart=True, on_done=S.clear_model_caches, in_child=True)
             ss[K_TRAIN_JOB] = train_key
     jobs.panel(tjob, "ud-train")
     if tjob is not None and tjob.ok and tjob.result is not None:
