@@ -10,7 +10,8 @@ import json
 import os
 import sys
 
-from engine.cli import attacks as attacks_cli, certify as certify_cli, explain as explain_cli
+from engine.cli import attacks as attacks_cli, certify as certify_cli, encoder_variants as encoder_variants_cli
+from engine.cli import explain as explain_cli
 from engine.cli.progress import tqdm_progress
 from engine.errors import Cancelled, InputError, StorageError, XTrustError
 
@@ -19,7 +20,7 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 # Sub-command modules: each has add_parser(sub) and run(args); attacks also adds evaluate's options.
-COMMAND_MODULES = (explain_cli, attacks_cli, certify_cli)
+COMMAND_MODULES = (explain_cli, attacks_cli, certify_cli, encoder_variants_cli)
 
 
 def build_parser() -> argparse.ArgumentParser:
