@@ -63,7 +63,7 @@ def cv_embed_scale(emb: np.ndarray, X_tfidf, Y, params, alphas=ALPHAS, folds: in
     emb: (n, h) pooled encoder outputs; X_tfidf: csr (n, V); Y: csr (n, L); params: XTransformerParams (ranker
     settings). Returns {"chosen": alpha, "criterion", "folds", "seed", "trials": [{"embed_scale", "val_P@1",
     "val_P@3", "val_P@5"}]}."""
-    from engine.models.xtransformer import BEAM, fit_concat_ranker, rank_features_of
+    from engine.models.concat_ranker import BEAM, fit_concat_ranker, rank_features_of
 
     X_tfidf, Y = sp.csr_matrix(X_tfidf, dtype=np.float32), sp.csr_matrix(Y, dtype=np.float32)
     emb = np.asarray(emb, dtype=np.float32)
@@ -91,8 +91,8 @@ def cv_fusion(emb: np.ndarray, X_tfidf, Y, params, weights=FUSION_WEIGHTS, alpha
 
     Per fold the two rankers are fitted once and every w is scored on their exact scores over the union of
     their top-50 labels (as the fused model predicts). Returns {"chosen": w, ..., "trials": [{"weight", ...}]}."""
-    from engine.models.xtransformer import _train_xlinear, fit_concat_ranker, fusion_candidates, rank_features_of
-    from engine.models.xtransformer import top_k_of_mix
+    from engine.models.concat_ranker import train_xlinear, fit_concat_ranker, fusion_candidates, rank_features_of
+    from engine.models.concat_ranker import top_k_of_mix
 
     X_tfidf, Y = sp.csr_matrix(X_tfidf, dtype=np.float32), sp.csr_matrix(Y, dtype=np.float32)
     emb = np.asarray(emb, dtype=np.float32)
@@ -108,7 +108,7 @@ def cv_fusion(emb: np.ndarray, X_tfidf, Y, params, weights=FUSION_WEIGHTS, alpha
     for f, (fit, val) in enumerate(split):
         report(progress, f / folds, f"fusion: fold {f + 1}/{folds}")
         ranker = fit_concat_ranker(R[fit], Y[fit], plain)
-        xlinear = _train_xlinear(X_tfidf[fit], Y[fit], plain)
+        xlinear = train_xlinear(X_tfidf[fit], Y[fit], plain)
         A, B = fusion_candidates(ranker, R[val], xlinear, X_tfidf[val], 5, params.threads)
         for w in per_w:
             per_w[w].append(_metrics(Y[val], top_k_of_mix(A, B, w, 5)))
