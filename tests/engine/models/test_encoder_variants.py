@@ -229,3 +229,40 @@ def test_rank_features_of_scales_only_the_embedding_columns():
     np.testing.assert_allclose(R, [[0.6, 0, 0.8, 1.5, 2.0], [0, 1, 0, 0, 0]], atol=1e-6)
     np.testing.assert_allclose(rank_features_of(emb, X, 1.0, with_tfidf=False).toarray(),
                                [[0, 0, 0, 0.6, 0.8], [0, 0, 0, 0, 0]], atol=1e-6)
+
+
+def test_auto_alpha_model_is_saved_with_its_cv_table_and_checksums(bibtex, tiny_encoder, tmp_path):
+    from dataclasses import replace
+
+    from engine.models.runtime import train_model
+    from engine.models.store import ModelStore
+    from engine.models.xtransformer import XTransformerParams
+    from engine.types import Split
+
+    def head(s, n):
+        return Split(s.X[:n], s.Y[:n], s.texts[:n])
+
+    small = replace(bibtex, name="bibtex-head", train=head(bibtex.train, N_DOCS), test=head(bibtex.test, 60))
+    params = XTransformerParams(max_tokens=32, encoder=tiny_encoder, threads=1, pooling="mean", embed_scale="auto",
+                                fine_tune=False)
+    store = ModelStore(tmp_path)
+    info = train_model(small, "xtransformer", params=params, store=store)
+    cv = info.manifest["embed_scale_cv"]
+    assert info.manifest["params"]["embed_scale"] == "auto" and len(cv["trials"]) >= 3
+    assert "params.json" in info.manifest["file_checksums"]
+    back = store.load("bibtex-head", "xtransformer")
+    assert back.params.embed_scale == cv["chosen"] and back.params.pooling == "mean"
+    assert 0.0 <= info.manifest["metrics"]["P@1"] <= 1.0
+
+
+def test_cli_variant_options_are_checked_before_any_work(capsys):
+    from engine.cli.main import main
+
+    for argv, words in ((["train", "--dataset", "bibtex", "--model", "xlinear", "--pooling", "mean"], "apply to --model"),
+                        (["train", "--dataset", "bibtex", "--model", "xtransformer", "--embed-scale", "big"],
+                         "--embed-scale takes"),
+                        (["encoder-variants", "--dataset", "bibtex", "--encoders", "nope"], "unknown encoder"),
+                        (["encoder-variants", "--dataset", "bibtex", "--alphas", "x"], "--alphas takes")):
+        assert main(argv) == 2
+        err = capsys.readouterr().err
+        assert words in err and "Traceback" not in err, err
