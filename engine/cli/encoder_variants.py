@@ -52,23 +52,33 @@ def _floats(text: str, what: str) -> tuple[float, ...]:
         raise InputError(f"--{what} takes comma-separated numbers, got {text!r}.") from None
 
 
-def _cached_embeddings(model, texts: list[str], key: dict, tag: str, progress) -> np.ndarray:
-    """model.embed(texts), kept as .npy under XTRUST_CACHE_DIR/encoder_embeddings keyed by ``key``."""
+def _cached_embeddings(model, texts: list[str], key: dict, tag: str, poolings, progress) -> dict[str, np.ndarray]:
+    """{pooling: model's pooled outputs of texts}, kept as .npy under XTRUST_CACHE_DIR/encoder_embeddings
+    (keyed by ``key`` and the pooling); the missing poolings are computed in one encoder pass."""
     from engine.paths import cache_dir
 
-    digest = hashlib.sha256(json.dumps(key, sort_keys=True, default=str).encode()).hexdigest()[:16]
-    path = cache_dir() / "encoder_embeddings" / f"{tag}-{digest}.npy"
-    if path.is_file():
-        emb = np.load(path, allow_pickle=False)
-        if emb.shape[0] == len(texts):
-            return emb
-    emb = model.embed(texts, progress=progress)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "wb") as f:
-        np.save(f, emb, allow_pickle=False)
-    os.replace(tmp, path)
-    return emb
+    def path_of(pooling):
+        digest = hashlib.sha256(json.dumps({**key, "pooling": pooling}, sort_keys=True, default=str).encode())
+        return cache_dir() / "encoder_embeddings" / f"{tag.format(pooling=pooling)}-{digest.hexdigest()[:16]}.npy"
+
+    out = {}
+    for p in poolings:
+        if path_of(p).is_file():
+            emb = np.load(path_of(p), allow_pickle=False)
+            if emb.shape[0] == len(texts):
+                out[p] = emb
+    missing = [p for p in poolings if p not in out]
+    if missing:
+        fresh = model.embed_poolings(texts, missing, progress=progress)
+        for p, emb in fresh.items():
+            path = path_of(p)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+            with open(tmp, "wb") as f:
+                np.save(f, emb, allow_pickle=False)
+            os.replace(tmp, path)
+            out[p] = emb
+    return out
 
 
 def _test_row(name: str, encoder: str, model, E_te, X_te, Y_te, Y_tr, cv: dict | None) -> dict:
@@ -136,22 +146,22 @@ def run_variants(dataset: str, encoders=ENCODERS, poolings=("cls", "mean"), alph
         if encoder == "fine-tuned":
             info = store.info(ds.name, "xtransformer")
             base = store.load(ds.name, "xtransformer")
-            enc_key = {"model_checksums": info.manifest.get("checksums")}
+            enc_key = {"model_checksums": info.manifest.get("file_checksums")}
         else:
             feat = TfidfText().fit(texts_tr)
             base = XTransformerXMC.from_checkpoint(feat, ds.label_names, replace(base_params, fine_tune=False))
             enc_key = {"encoder": base.params.encoder_path(), "vocabulary": len(feat.vocabulary)}
         X_tr, X_te = base.features(texts_tr), base.features(texts_te)
+        key = {"dataset": ds.checksums, "max_tokens": base.max_tokens, **enc_key}
+        report(progress, 0.0, f"{encoder} encoder: embedding {len(texts_tr) + len(texts_te):,} texts")
+        E = {split: _cached_embeddings(base, texts, {**key, "split": split}, f"{ds.name}-{encoder}-{{pooling}}-{split}",
+                                       poolings, progress)
+             for split, texts in (("train", texts_tr), ("test", texts_te))}
         for pooling in poolings:
             probe = XTransformerXMC(base.xtf, base.featurizer, base.label_names,
                                     replace(base.params, pooling=pooling, embed_scale=1.0, ranker_tfidf=True,
                                             ensemble_xlinear_weight=0.0), xlinear=None)
-            key = {"dataset": ds.checksums, "pooling": pooling, "max_tokens": probe.max_tokens, **enc_key}
-            report(progress, 0.0, f"{encoder} encoder, {pooling} pooling: embedding {len(texts_tr) + len(texts_te):,} texts")
-            E_tr = _cached_embeddings(probe, texts_tr, {**key, "split": "train"}, f"{ds.name}-{encoder}-{pooling}-train",
-                                      progress)
-            E_te = _cached_embeddings(probe, texts_te, {**key, "split": "test"}, f"{ds.name}-{encoder}-{pooling}-test",
-                                      progress)
+            E_tr, E_te = E["train"][pooling], E["test"][pooling]
             fit = dict(texts=texts_tr, Y=Y_tr, X_tfidf=X_tr, embeddings=E_tr, pooling=pooling)
             cv = ev.cv_embed_scale(E_tr, X_tr, Y_tr, probe.params, alphas=alphas, folds=folds, progress=progress)
             for alpha, name, table in ((1.0, "concat, alpha 1", None), (cv["chosen"], "concat, alpha by CV", cv)):

@@ -573,6 +573,38 @@ class XTransformerXMC(XMCModel):
                     cache.update(fresh)
         return np.ascontiguousarray(np.vstack([known[k] for k in keys]), dtype=np.float32)
 
+    def embed_poolings(self, texts: list[str], poolings: Sequence[str] = POOLINGS,
+                       progress: ProgressFn | None = None) -> dict[str, np.ndarray]:
+        """The pooled encoder outputs of every pooling in one encoder pass: {pooling: ndarray (n, h) float32},
+        each equal to ``embed`` under that pooling (for comparing poolings without encoding twice)."""
+        import torch
+
+        bad = [p for p in poolings if p not in POOLINGS]
+        if bad:
+            raise InputError(f"pooling must be one of {', '.join(POOLINGS)}, got {bad[0]!r}.")
+        texts = self.check_inputs(texts)
+        enc = self.xtf.text_encoder.text_encoder
+        enc.eval()
+        base = getattr(enc, enc.base_model_prefix)
+        t = self._tokenize(texts)
+        lengths = t["attention_mask"].sum(dim=1).numpy()
+        order = np.argsort(lengths, kind="stable")
+        out = {p: np.zeros((len(texts), base.config.hidden_size), dtype=np.float32) for p in poolings}
+        dev = _module_device(enc)
+        bs = self.params.batch_size
+        with torch.no_grad():
+            for i in range(0, len(order), bs):
+                report(progress, i / len(order), f"embedding {i:,}/{len(order):,} texts")
+                r = order[i:i + bs]
+                width = int(lengths[r].max())
+                batch = {k: t[k][torch.from_numpy(r), :width].to(dev) for k in ("input_ids", "attention_mask",
+                                                                                "token_type_ids")}
+                o = base(**batch, return_dict=True)
+                for p in poolings:
+                    out[p][r] = pool_output(p, o, batch["attention_mask"]).float().cpu().numpy()
+        report(progress, 1.0, "embedded")
+        return out
+
     @contextlib.contextmanager
     def reusing_embeddings(self):
         """Within this block, a text's encoding is computed once and reused by every scoring call

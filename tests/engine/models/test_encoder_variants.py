@@ -266,3 +266,18 @@ def test_cli_variant_options_are_checked_before_any_work(capsys):
         assert main(argv) == 2
         err = capsys.readouterr().err
         assert words in err and "Traceback" not in err, err
+
+
+def test_embed_poolings_equals_embed_under_each_pooling(mean_scaled, bibtex):
+    from dataclasses import replace
+
+    from engine.models.xtransformer import XTransformerXMC
+
+    texts = [bibtex.test.texts[8], "graph", bibtex.test.texts[9]]
+    both = mean_scaled.embed_poolings(texts, ("cls", "mean"))
+    cls_model = XTransformerXMC(mean_scaled.xtf, mean_scaled.featurizer, mean_scaled.label_names,
+                                replace(mean_scaled.params, pooling="cls"))
+    np.testing.assert_allclose(both["mean"], mean_scaled.embed(texts), atol=1e-5)
+    np.testing.assert_allclose(both["cls"], cls_model.embed(texts), atol=1e-5)
+    with pytest.raises(InputError):
+        mean_scaled.embed_poolings(texts, ("max",))
