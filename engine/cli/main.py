@@ -10,7 +10,8 @@ import json
 import os
 import sys
 
-from engine.cli import attacks as attacks_cli, certify as certify_cli, explain as explain_cli
+from engine.cli import attacks as attacks_cli, certify as certify_cli, encoder_variants as encoder_variants_cli
+from engine.cli import explain as explain_cli
 from engine.cli.progress import tqdm_progress
 from engine.errors import Cancelled, InputError, StorageError, XTrustError
 
@@ -19,7 +20,7 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 # Sub-command modules: each has add_parser(sub) and run(args); attacks also adds evaluate's options.
-COMMAND_MODULES = (explain_cli, attacks_cli, certify_cli)
+COMMAND_MODULES = (explain_cli, attacks_cli, certify_cli, encoder_variants_cli)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -59,6 +60,16 @@ def build_parser() -> argparse.ArgumentParser:
                                                           "drops every embedding weight; ours 0.01)")
     t.add_argument("--ensemble-xlinear-weight", type=float, help="X-Transformer: blend with XR-Linear scores")
     t.add_argument("--threads", type=int, help="X-Transformer: torch threads")
+    t.add_argument("--pooling", choices=("cls", "mean"),
+                   help="X-Transformer: encoder output read by the ranker: the BERT pooler on [CLS] (PECOS) or the "
+                        "mean of the last hidden states (how all-MiniLM-L6-v2 was trained)")
+    t.add_argument("--embed-scale", help="X-Transformer: alpha on the embedding half of [TF-IDF ; alpha * emb], a "
+                                         "number or 'auto' (3-fold CV on the training split, table in the manifest)")
+    t.add_argument("--embedding-ranker", action="store_true",
+                   help="X-Transformer: the ranker reads the embedding alone, fused with XR-Linear "
+                        "(--ensemble-xlinear-weight, default 0.5)")
+    t.add_argument("--no-fine-tune", action="store_true",
+                   help="X-Transformer: keep the encoder checkpoint as it is and train only the ranker (minutes)")
     t.add_argument("--json", action="store_true")
 
     e = sub.add_parser("evaluate", help="P@k, R@k, nDCG@k, PSP@k on the official test split (optionally attacked)")
@@ -132,6 +143,18 @@ def _train(args) -> dict:
                 overrides[k] = getattr(args, a)
         if args.flat:
             overrides["fine_tune_flat"] = True
+        if args.pooling:
+            overrides["pooling"] = args.pooling
+        if args.embed_scale is not None:
+            overrides["embed_scale"] = _embed_scale(args.embed_scale)
+        if args.embedding_ranker:
+            overrides["ranker_tfidf"] = False
+            overrides.setdefault("ensemble_xlinear_weight", 0.5)
+        if args.no_fine_tune:
+            overrides["fine_tune"] = False
+    if args.model == "xlinear" and (args.pooling or args.embed_scale is not None or args.embedding_ranker
+                                    or args.no_fine_tune):
+        raise InputError("--pooling, --embed-scale, --embedding-ranker and --no-fine-tune apply to --model xtransformer.")
     if args.fine_tune_encoder and not (args.robust and args.model == "xtransformer"):
         raise InputError("--fine-tune-encoder applies only to --robust --model xtransformer.")
     keeps_encoder = args.robust and args.model == "xtransformer" and not args.fine_tune_encoder
@@ -153,6 +176,16 @@ def _train(args) -> dict:
         info = pipeline.train_model(ds, args.model, params=params, progress=progress)
     return {"model": f"{info.dataset}/{info.model_id}", "path": str(info.path),
             "train_seconds": info.manifest.get("train_seconds"), "metrics": info.manifest.get("metrics", {})}
+
+
+def _embed_scale(text: str):
+    """--embed-scale: 'auto' or a positive number."""
+    if text.strip().lower() == "auto":
+        return "auto"
+    try:
+        return float(text)
+    except ValueError:
+        raise InputError(f"--embed-scale takes a number or 'auto', got {text!r}.") from None
 
 
 def _evaluate(args) -> dict:

@@ -203,6 +203,13 @@ def splits_from_parts(model, ids_per_row: list[np.ndarray], union: np.ndarray, r
     return out
 
 
+def split_rows(model, ranker_inputs, ids_per_row: Sequence[Sequence[int]]) -> list[tuple[LabelScoreSplit, ...]]:
+    """The split of every row's labels from ranker inputs the caller built (``model.ranker_inputs_of``, e.g.
+    from cached embeddings): one tuple of LabelScoreSplit per row."""
+    _check_model(model)
+    return _splits(model, None, [model.check_label_ids(ids) for ids in ids_per_row], list(ranker_inputs))
+
+
 def score_split(model, model_input: Any, label_ids: Sequence[int]) -> ScoreSplit:
     """The exact split of each label's score for one input (a text, or a feature row (d,))."""
     _check_model(model)

@@ -84,6 +84,7 @@ def train_model(dataset: str | Dataset, family: str = "xlinear", params=None, st
         "train_seconds": round(train_seconds, 3),
         "n_train": ds.train.n,
         "metrics": metrics,
+        **getattr(model, "training_report", {}),  # what training chose and why (e.g. embed_scale_cv)
     }
     info = store.save(model, ds.name, model_id, manifest)
     forget_model(ds.name, model_id, store)

@@ -4,9 +4,13 @@ Training (PECOS ``XTransformer.train``): a preliminary label tree from PIFA over
 encoder fine-tuned level by level on that tree, then an XR-Linear ranker trained on
 ``concat_features(TF-IDF, l2-normalised pooled embedding)`` with its own refined tree.
 
-Scoring a text: tokenize (``max_tokens``) -> encoder pooler output (h,) -> L2-normalise ->
-``[TF-IDF (V,) ; emb (h,)]`` -> ranker: per tree level ``transform(x . w_node + b)``, multiplied
-down the label's path (l3-hinge: ``exp(-max(1 - v, 0) ** 3)``).
+Scoring a text: tokenize (``max_tokens``) -> encoder output pooled (``pooling``: the BERT pooler on
+[CLS], PECOS' choice, or the masked mean of the last hidden states, how all-MiniLM-L6-v2 was trained)
+(h,) -> L2-normalise, times ``embed_scale`` (alpha) -> ``[TF-IDF (V,) ; alpha * emb (h,)]`` -> ranker:
+per tree level ``transform(x . w_node + b)``, multiplied down the label's path (l3-hinge:
+``exp(-max(1 - v, 0) ** 3)``). Both halves are unit-norm before alpha; the ranker's regulariser makes
+the many small embedding weights costlier than the sparse TF-IDF ones, so alpha > 1 lets it lean on the
+encoder (chosen by cross-validation on the training split: engine/models/encoder_variants.py).
 """
 from __future__ import annotations
 
@@ -19,7 +23,7 @@ import random
 import re
 import threading
 import warnings
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Sequence
 
@@ -27,6 +31,8 @@ import numpy as np
 import scipy.sparse as sp
 
 from engine.errors import InputError, ModelError
+from engine.models.concat_ranker import (BEAM, fit_concat_ranker, fusion_candidates, rank_features_of,  # noqa: F401
+                                         ranker_params, top_k_of_mix, train_xlinear)
 from engine.models.base import FeatureView, XMCModel
 from engine.models.featurize import TfidfText
 from engine.models.xlinear import (SOLVERS, LevelWeights, label_path_of, path_weights, pecos_combine,
@@ -36,7 +42,7 @@ from engine.types import ProgressFn, report, scaled_progress
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
-BEAM = 50  # ranker beam, as XR-Linear
+POOLINGS = ("cls", "mean")  # "cls": BERT pooler on [CLS] (PECOS); "mean": masked mean of the last hidden states
 _PECOS_LOGGER = "pecos.xmc.xtransformer"
 
 
@@ -63,6 +69,15 @@ class XTransformerParams:
     # preliminary tree (PECOS' multi-resolution schedule). Half the CPU time on a 2-level tree; only
     # sensible for small label sets (BibTeX: 159). The ranker's tree is built either way.
     fine_tune_flat: bool = False
+    pooling: str = "cls"  # how the encoder output becomes one vector, see POOLINGS
+    # alpha: the ranker reads [TF-IDF ; alpha * unit(embedding)]. Trained models hold a number; "auto" (train
+    # only) = chosen by cross-validation on the training split (engine/models/encoder_variants.py).
+    embed_scale: float | str = 1.0
+    # False: the X-Transformer's ranker reads alpha * unit(embedding) alone (its TF-IDF columns are empty), and
+    # the score is fused with XR-Linear on TF-IDF by ensemble_xlinear_weight (which must then be > 0).
+    ranker_tfidf: bool = True
+    # False: no fine-tuning; the encoder is the unmodified checkpoint and only the ranker is trained.
+    fine_tune: bool = True
 
     def validate(self) -> "XTransformerParams":
         checks = [
@@ -84,6 +99,15 @@ class XTransformerParams:
             (isinstance(self.seed, int) and self.seed >= 0, f"seed must be a non-negative integer, got {self.seed!r}."),
             (0.0 <= float(self.ensemble_xlinear_weight) < 1.0,
              f"ensemble_xlinear_weight must be in [0, 1), got {self.ensemble_xlinear_weight!r}."),
+            (self.pooling in POOLINGS, f"pooling must be one of {', '.join(POOLINGS)}, got {self.pooling!r}."),
+            (self.embed_scale == "auto" or (isinstance(self.embed_scale, (int, float)) and not isinstance(
+                self.embed_scale, bool) and 0.0 < float(self.embed_scale) <= 1000.0),
+             f"embed_scale must be in (0, 1000] or 'auto', got {self.embed_scale!r}."),
+            (isinstance(self.ranker_tfidf, bool), f"ranker_tfidf must be true or false, got {self.ranker_tfidf!r}."),
+            (self.ranker_tfidf or float(self.ensemble_xlinear_weight) > 0,
+             "a ranker on the embedding alone (ranker_tfidf false) is fused with XR-Linear: set "
+             "ensemble_xlinear_weight > 0."),
+            (isinstance(self.fine_tune, bool), f"fine_tune must be true or false, got {self.fine_tune!r}."),
         ]
         for ok, msg in checks:
             if not ok:
@@ -91,6 +115,18 @@ class XTransformerParams:
         if self.encoder and not (Path(self.encoder) / "config.json").is_file():
             raise InputError(f"encoder {self.encoder!r} is not a local Hugging Face model folder (no config.json).")
         return self
+
+    @property
+    def alpha(self) -> float:
+        """The numeric embed_scale (a trained model's; "auto" is resolved by training)."""
+        if self.embed_scale == "auto":
+            raise ModelError("embed_scale 'auto' is chosen while training; this model was never trained.")
+        return float(self.embed_scale)
+
+    @property
+    def reads_pecos_ranker(self) -> bool:
+        """True when PECOS' own last stage (pooler embedding, alpha 1, [TF-IDF ; emb]) is the ranker we want."""
+        return self.fine_tune and self.pooling == "cls" and self.embed_scale == 1.0 and self.ranker_tfidf
 
     def encoder_path(self) -> str:
         if self.encoder:
@@ -309,8 +345,18 @@ class XTransformerXMC(XMCModel):
         self._emb_cache: dict[bytes, np.ndarray] | None = None  # token ids -> pooled output, see reusing_embeddings
         self._emb_users = 0
         self._emb_lock = threading.Lock()
+        self.training_report: dict = {}  # what training chose and why (e.g. the embed_scale CV table): the manifest keeps it
 
     # -- training --------------------------------------------------------------------------
+    @classmethod
+    def from_checkpoint(cls, featurizer: TfidfText, label_names: list[str], params: XTransformerParams):
+        """The unmodified encoder (``params.encoder``) with no ranker yet: for ``embed`` and ``refit_ranker``."""
+        from pecos.xmc.xtransformer.model import XTransformer
+
+        params.validate()
+        return cls(XTransformer(_unmodified_matcher(params.encoder_path(), len(label_names), params), None),
+                   featurizer, label_names, replace(params, fine_tune=False))
+
     @classmethod
     def train(cls, texts: list[str], Y: sp.csr_matrix, label_names: list[str],
               params: XTransformerParams = XTransformerParams(), progress: ProgressFn | None = None) -> "XTransformerXMC":
@@ -347,60 +393,87 @@ class XTransformerXMC(XMCModel):
         report(progress, 0.05, f"label tree {[c.shape[0] for c in clustering]}; loading the encoder")
 
         use_gpu = _device(params.use_gpu)
-        tp, pp = _ranker_params(params)
-        m = tp.matcher_params_chain
-        m.model_shortcut = encoder  # a local folder (no hub download)
-        m.num_train_epochs = params.epochs
-        m.batch_size = params.batch_size
-        m.learning_rate = params.learning_rate
-        m.batch_gen_workers = 1  # 0 becomes a thread count of 0 in clib.sparse_matmul: SIGFPE
-        m.use_gpu = use_gpu
-        m.logging_steps = 1  # one log line per step = one progress report per step
-        # Without a validation set PECOS saves a checkpoint every save_steps and reloads the LAST
-        # one after training: saving only at the final step keeps the fully trained encoder.
-        m.save_steps = -(-len(texts) // params.batch_size) * params.epochs
-        m.warmup_steps = 0
+        own_ranker = not params.reads_pecos_ranker  # we embed and train the ranker (pooling, alpha, fusion)
+        tune_hi = 0.7 if own_ranker else 0.85
+        if params.fine_tune:
+            tp, pp = ranker_params(params)
+            tp.only_encoder = own_ranker  # PECOS then skips its own embedding pass and ranker
+            m = tp.matcher_params_chain
+            m.model_shortcut = encoder  # a local folder (no hub download)
+            m.num_train_epochs = params.epochs
+            m.batch_size = params.batch_size
+            m.learning_rate = params.learning_rate
+            m.batch_gen_workers = 1  # 0 becomes a thread count of 0 in clib.sparse_matmul: SIGFPE
+            m.use_gpu = use_gpu
+            m.logging_steps = 1  # one log line per step = one progress report per step
+            # Without a validation set PECOS saves a checkpoint every save_steps and reloads the LAST
+            # one after training: saving only at the final step keeps the fully trained encoder.
+            m.save_steps = -(-len(texts) // params.batch_size) * params.epochs
+            m.warmup_steps = 0
 
-        prob = MLProblemWithText(texts, Y, X_feat=X)
-        old_threads = torch.get_num_threads()
-        torch.set_num_threads(params.threads)
-        try:
-            logs = _ProgressFromLogs(progress, n_levels, len(texts), params.batch_size, params.epochs)
-            with _PecosLogs(logs), _EncoderForwards(logs.on_forward), warnings.catch_warnings():
-                warnings.filterwarnings("ignore", message=".*AdamW is deprecated.*", category=FutureWarning)
-                xtf = XTransformer.train(prob, clustering=clustering, train_params=tp, pred_params=pp,
-                                         threads=params.threads)
-        finally:
-            torch.set_num_threads(old_threads)
-        xtf.text_encoder.clear_cuda() if use_gpu else None
+            prob = MLProblemWithText(texts, Y, X_feat=X)
+            old_threads = torch.get_num_threads()
+            torch.set_num_threads(params.threads)
+            try:
+                logs = _ProgressFromLogs(progress, n_levels, len(texts), params.batch_size, params.epochs,
+                                         hi=tune_hi)
+                with _PecosLogs(logs), _EncoderForwards(logs.on_forward), warnings.catch_warnings():
+                    warnings.filterwarnings("ignore", message=".*AdamW is deprecated.*", category=FutureWarning)
+                    xtf = XTransformer.train(prob, clustering=clustering, train_params=tp, pred_params=pp,
+                                             threads=params.threads)
+            finally:
+                torch.set_num_threads(old_threads)
+            xtf.text_encoder.clear_cuda() if use_gpu else None
+        else:
+            xtf = XTransformer(_unmodified_matcher(encoder, Y.shape[1], params), None)
+        report_extra: dict = {}
+        if own_ranker:
+            old_threads = torch.get_num_threads()
+            torch.set_num_threads(params.threads)
+            try:
+                plain = replace(params, embed_scale=1.0, ranker_tfidf=True, ensemble_xlinear_weight=0.0)
+                emb = cls(xtf, feat, label_names, plain).embed(
+                    texts, progress=scaled_progress(progress, tune_hi, 0.8))
+            finally:
+                torch.set_num_threads(old_threads)
+            if params.embed_scale == "auto":
+                from engine.models.encoder_variants import cv_embed_scale
+
+                cv = cv_embed_scale(emb, X, Y, params, progress=scaled_progress(progress, 0.8, 0.9))
+                params = replace(params, embed_scale=cv["chosen"])
+                report_extra["embed_scale_cv"] = cv
+            report(progress, 0.9, "training the ranker on [TF-IDF ; embedding] (one uninterruptible PECOS call)")
+            xtf.concat_model = fit_concat_ranker(rank_features_of(emb, X, params.alpha, params.ranker_tfidf), Y,
+                                                 params)
         xlinear = None
         if params.ensemble_xlinear_weight > 0:
             report(progress, 0.95, "training the XR-Linear ranker of the ensemble")
-            xlinear = _train_xlinear(X, Y, params)
+            xlinear = train_xlinear(X, Y, params)
         report(progress, 1.0, "X-Transformer trained")
-        return cls(xtf, feat, label_names, params, xlinear=xlinear)
+        model = cls(xtf, feat, label_names, params, xlinear=xlinear)
+        model.training_report = report_extra
+        return model
 
     def refit_ranker(self, texts: list[str], Y: sp.csr_matrix, progress: ProgressFn | None = None,
                      featurizer: TfidfText | None = None, X_tfidf: sp.csr_matrix | None = None,
-                     **ranker_overrides) -> "XTransformerXMC":
+                     embeddings: np.ndarray | None = None, **ranker_overrides) -> "XTransformerXMC":
         """A copy with the ranker retrained on (texts, Y) as PECOS' last training stage does (refined tree
-        over PIFA of [TF-IDF ; emb], then XR-Linear), keeping the fine-tuned encoder (and, unless
+        over PIFA of [TF-IDF ; alpha * emb], then XR-Linear), keeping the encoder (and, unless
         ``featurizer`` is given, the TF-IDF). featurizer: a TfidfText for the copy (e.g. refit on
         augmented text). X_tfidf: csr (n, V) TF-IDF rows to train on instead of featurizer(texts)
-        (e.g. with noise added); the encoder still reads ``texts``.
-        ranker_overrides: ranker_C / ranker_loss / ranker_threshold / nr_splits / max_leaf_size. Cheap
-        (one embedding pass + seconds): the way to tune the ranker without fine-tuning again."""
-        from dataclasses import replace
-
-        from pecos.xmc import Indexer, LabelEmbeddingFactory
-        from pecos.xmc.base import HierarchicalMLModel
-        from pecos.xmc.xlinear.model import XLinearModel
-
-        allowed = {"ranker_C", "ranker_loss", "ranker_threshold", "nr_splits", "max_leaf_size"}
+        (e.g. with noise added); the encoder still reads ``texts``. embeddings: (n, h) pooled encoder
+        outputs of ``texts`` under the copy's pooling, when the caller has them (skips the encoder).
+        ranker_overrides: ranker_C / ranker_loss / ranker_threshold / nr_splits / max_leaf_size / pooling /
+        embed_scale / ranker_tfidf / ensemble_xlinear_weight. Cheap (one embedding pass + seconds): the way
+        to tune the ranker without fine-tuning again."""
+        allowed = {"ranker_C", "ranker_loss", "ranker_threshold", "nr_splits", "max_leaf_size", "pooling",
+                   "embed_scale", "ranker_tfidf", "ensemble_xlinear_weight"}
         bad = set(ranker_overrides) - allowed
         if bad:
             raise InputError(f"refit_ranker can change only {', '.join(sorted(allowed))}; got {', '.join(sorted(bad))}.")
         params = replace(self.params, **ranker_overrides).validate()
+        if params.embed_scale == "auto":
+            raise InputError("refit_ranker needs a numeric embed_scale (engine.models.encoder_variants chooses one).")
         texts = self.check_inputs(texts)
         Y = sp.csr_matrix(Y, dtype=np.float32)
         if Y.shape != (len(texts), self.n_labels):
@@ -411,32 +484,31 @@ class XTransformerXMC(XMCModel):
         X_tfidf = sp.csr_matrix(X_tfidf, dtype=np.float32)
         if X_tfidf.shape != (len(texts), feat.dim):
             raise InputError(f"X_tfidf must have shape ({len(texts)}, {feat.dim}), got {X_tfidf.shape}.")
-        report(progress, 0.0, "embedding the training texts")
-        emb = self.embed(texts, progress=scaled_progress(progress, 0.0, 0.7))
-        X = self.rank_features(emb, X_tfidf)
+        if embeddings is None:
+            report(progress, 0.0, "embedding the training texts")
+            reader = type(self)(self.xtf, feat, self.label_names,
+                                replace(params, embed_scale=1.0, ranker_tfidf=True, ensemble_xlinear_weight=0.0),
+                                self.is_quantized)
+            emb = reader.embed(texts, progress=scaled_progress(progress, 0.0, 0.7))
+        else:
+            emb = np.asarray(embeddings, dtype=np.float32)
+            if emb.ndim != 2 or emb.shape[0] != len(texts):
+                raise InputError(f"embeddings must have one row per text ({len(texts)}), got shape {emb.shape}.")
         report(progress, 0.7, "training the ranker on [TF-IDF ; embedding] (one uninterruptible PECOS call)")
-        tp, pp = _ranker_params(params)
-        cl = Indexer.gen(LabelEmbeddingFactory.pifa(Y, X), train_params=tp.refined_indexer_params)
-        tp.ranker_params.hlm_args = HierarchicalMLModel._duplicate_fields_with_name_ending_with_chain(
-            tp.ranker_params.hlm_args, HierarchicalMLModel.TrainParams, len(cl))
-        pp.ranker_params.hlm_args = HierarchicalMLModel._duplicate_fields_with_name_ending_with_chain(
-            pp.ranker_params.hlm_args, HierarchicalMLModel.PredParams, len(cl))
-        ranker = XLinearModel.train(X, Y, C=cl, train_params=tp.ranker_params, pred_params=pp.ranker_params)
+        ranker = fit_concat_ranker(rank_features_of(emb, X_tfidf, params.alpha, params.ranker_tfidf), Y, params)
         xtf = type(self.xtf)(self.xtf.text_encoder, ranker)
         xl = None
         if params.ensemble_xlinear_weight > 0:
             report(progress, 0.95, "training the XR-Linear ranker of the ensemble")
-            xl = _train_xlinear(X_tfidf, Y, params)
+            xl = train_xlinear(X_tfidf, Y, params)
         report(progress, 1.0, "ranker refitted")
         return type(self)(xtf, feat, self.label_names, params, self.is_quantized, xl)
 
     def with_xlinear_ensemble(self, texts: list[str], Y: sp.csr_matrix, weight: float) -> "XTransformerXMC":
         """A copy scoring (1 - weight) * this model + weight * XR-Linear trained on (texts, Y) with this
         model's TF-IDF; the X-Transformer itself is shared, not retrained. weight 0 = this model."""
-        from dataclasses import replace
-
         params = replace(self.params, ensemble_xlinear_weight=float(weight)).validate()
-        xl = _train_xlinear(self.features(list(texts)), sp.csr_matrix(Y, dtype=np.float32), params) if weight > 0 else None
+        xl = train_xlinear(self.features(list(texts)), sp.csr_matrix(Y, dtype=np.float32), params) if weight > 0 else None
         return type(self)(self.xtf, self.featurizer, self.label_names, params, self.is_quantized, xl)
 
     # -- scoring -----------------------------------------------------------------------------
@@ -451,7 +523,8 @@ class XTransformerXMC(XMCModel):
                               return_attention_mask=True)
 
     def embed(self, texts: list[str], progress: ProgressFn | None = None) -> np.ndarray:
-        """Pooled encoder output PECOS feeds the ranker (before normalisation): ndarray (n, h) float32.
+        """Pooled encoder output the ranker reads (``pooling``; before normalisation and alpha): ndarray (n, h)
+        float32.
 
         Texts whose truncated token ids coincide are encoded once: perturbations that only touch
         words past the ``max_tokens`` window (deletion curves, LIME samples of long texts) leave the
@@ -485,9 +558,13 @@ class XTransformerXMC(XMCModel):
                     report(progress, i / len(rows), f"embedding {i:,}/{len(rows):,} texts")
                     r = torch.from_numpy(rows[i:i + self.params.batch_size])
                     width = int(lengths[r.numpy()].max())
-                    o = enc(**{name: t[name][r, :width].to(dev)
-                               for name in ("input_ids", "attention_mask", "token_type_ids")})
-                    out.append(o["pooled_output"].float().cpu().numpy())
+                    batch = {name: t[name][r, :width].to(dev) for name in ("input_ids", "attention_mask", "token_type_ids")}
+                    if self.params.pooling == "cls":  # PECOS' own forward: the pooler on [CLS]
+                        pooled = enc(**batch)["pooled_output"]
+                    else:
+                        pooled = pool_output("mean", getattr(enc, enc.base_model_prefix)(**batch, return_dict=True),
+                                             batch["attention_mask"])
+                    out.append(pooled.float().cpu().numpy())
             fresh = dict(zip(todo, np.vstack(out)))
             if cache is None:
                 known = fresh
@@ -495,6 +572,38 @@ class XTransformerXMC(XMCModel):
                 with self._emb_lock:
                     cache.update(fresh)
         return np.ascontiguousarray(np.vstack([known[k] for k in keys]), dtype=np.float32)
+
+    def embed_poolings(self, texts: list[str], poolings: Sequence[str] = POOLINGS,
+                       progress: ProgressFn | None = None) -> dict[str, np.ndarray]:
+        """The pooled encoder outputs of every pooling in one encoder pass: {pooling: ndarray (n, h) float32},
+        each equal to ``embed`` under that pooling (for comparing poolings without encoding twice)."""
+        import torch
+
+        bad = [p for p in poolings if p not in POOLINGS]
+        if bad:
+            raise InputError(f"pooling must be one of {', '.join(POOLINGS)}, got {bad[0]!r}.")
+        texts = self.check_inputs(texts)
+        enc = self.xtf.text_encoder.text_encoder
+        enc.eval()
+        base = getattr(enc, enc.base_model_prefix)
+        t = self._tokenize(texts)
+        lengths = t["attention_mask"].sum(dim=1).numpy()
+        order = np.argsort(lengths, kind="stable")
+        out = {p: np.zeros((len(texts), base.config.hidden_size), dtype=np.float32) for p in poolings}
+        dev = _module_device(enc)
+        bs = self.params.batch_size
+        with torch.no_grad():
+            for i in range(0, len(order), bs):
+                report(progress, i / len(order), f"embedding {i:,}/{len(order):,} texts")
+                r = order[i:i + bs]
+                width = int(lengths[r].max())
+                batch = {k: t[k][torch.from_numpy(r), :width].to(dev) for k in ("input_ids", "attention_mask",
+                                                                                "token_type_ids")}
+                o = base(**batch, return_dict=True)
+                for p in poolings:
+                    out[p][r] = pool_output(p, o, batch["attention_mask"]).float().cpu().numpy()
+        report(progress, 1.0, "embedded")
+        return out
 
     @contextlib.contextmanager
     def reusing_embeddings(self):
@@ -514,14 +623,10 @@ class XTransformerXMC(XMCModel):
                 if self._emb_users == 0:
                     self._emb_cache = None
 
-    @staticmethod
-    def rank_features(emb: np.ndarray, X_tfidf) -> sp.csr_matrix:
-        """What the ranker reads: csr (n, V + h) = [TF-IDF ; L2-normalised emb] (PECOS' order)."""
-        from pecos.xmc.xtransformer.matcher import TransformerMatcher
-
-        X = sp.csr_matrix(X_tfidf, dtype=np.float32)
-        emb = np.ascontiguousarray(np.atleast_2d(emb), dtype=np.float32)
-        return TransformerMatcher.concat_features(X, emb, normalize_emb=True).astype(np.float32).tocsr()
+    def rank_features(self, emb: np.ndarray, X_tfidf) -> sp.csr_matrix:
+        """What the ranker reads: csr (n, V + h) = [TF-IDF ; alpha * L2-normalised emb] (PECOS' order; the
+        TF-IDF columns are empty when the ranker reads the embedding alone)."""
+        return rank_features_of(emb, X_tfidf, self.params.alpha, self.params.ranker_tfidf)
 
     def score_matrix(self, texts, top_k: int):
         """Top-k ranker scores: csr (n, L).
@@ -557,23 +662,9 @@ class XTransformerXMC(XMCModel):
 
     def _ensemble_top_k(self, emb: np.ndarray, X_tfidf, k: int) -> sp.csr_matrix:
         """Exact mixed scores over the union of both rankers' top-BEAM candidates, top-k kept: csr (n, L)."""
-        R = self.rank_features(emb, X_tfidf)
-        beam = max(BEAM, k)
-        kw = dict(beam_size=beam, only_topk=beam, threads=self.params.threads)
-        cand = (self.xtf.concat_model.predict(R, **kw).tocsr() + self.xlinear.predict(X_tfidf, **kw).tocsr()).tocsr()
-        cand.data[:] = 1.0
-        cand.sort_indices()
-        w = float(self.params.ensemble_xlinear_weight)
-        S = ((1.0 - w) * self.xtf.concat_model.predict(R, selected_outputs_csr=cand).tocsr()
-             + w * self.xlinear.predict(X_tfidf, selected_outputs_csr=cand).tocsr()).tocsr()
-        rows, cols, vals = [], [], []
-        for i in range(S.shape[0]):
-            d, idx = S.data[S.indptr[i]:S.indptr[i + 1]], S.indices[S.indptr[i]:S.indptr[i + 1]]
-            order = np.argsort(-d, kind="stable")[:k]
-            rows += [i] * order.size
-            cols += idx[order].tolist()
-            vals += d[order].tolist()
-        return sp.csr_matrix((np.asarray(vals, dtype=np.float32), (rows, cols)), shape=S.shape)
+        A, B = fusion_candidates(self.xtf.concat_model, self.rank_features(emb, X_tfidf), self.xlinear, X_tfidf,
+                                 k, self.params.threads)
+        return top_k_of_mix(A, B, float(self.params.ensemble_xlinear_weight), k)
 
     def label_path(self, label_id: int) -> list[int]:
         return label_path_of(self.xtf.concat_model, int(self.check_label_ids([label_id])[0]))
@@ -627,10 +718,13 @@ class XTransformerXMC(XMCModel):
         n_tfidf)]. Columns [0, n_tfidf) of X are TF-IDF, the rest the L2-normalised encoder output.
         With the XR-Linear ensemble a second ranker reads the TF-IDF alone (n_tfidf = D)."""
         texts = self.check_inputs(texts)
-        X = self.features(texts)
+        return self.ranker_inputs_of(self.embed(texts), self.features(texts))
+
+    def ranker_inputs_of(self, emb: np.ndarray, X_tfidf) -> list[tuple[str, float, object, sp.csr_matrix, int]]:
+        """``ranker_inputs`` from pooled embeddings (n, h) and TF-IDF rows csr (n, V) the caller has."""
+        X = sp.csr_matrix(X_tfidf, dtype=np.float32)
         w = float(self.params.ensemble_xlinear_weight)
-        out = [("x-transformer", 1.0 - w, self.xtf.concat_model, self.rank_features(self.embed(texts), X),
-                int(X.shape[1]))]
+        out = [("x-transformer", 1.0 - w, self.xtf.concat_model, self.rank_features(emb, X), int(X.shape[1]))]
         if self.xlinear is not None:
             out.append(("xr-linear ensemble", w, self.xlinear, X, int(X.shape[1])))
         return out
@@ -647,13 +741,17 @@ class XTransformerXMC(XMCModel):
         return {k: t[k].to(_module_device(self.encoder)) for k in ("input_ids", "attention_mask", "token_type_ids")}
 
     def unit_embedding(self, input_ids, attention_mask, token_type_ids):
-        """Differentiable encoder half of the ranker input: torch (n, h), the pooled output
-        L2-normalised as ``rank_features`` does (a zero row stays zero)."""
+        """Differentiable encoder half of the ranker input: torch (n, h), the pooled output (``pooling``)
+        L2-normalised and times alpha as ``rank_features`` does (a zero row stays zero)."""
         self._check_differentiable()
         self.encoder.eval()
         out = self.encoder(input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids,
                            return_dict=True)
-        return _unit_rows(out.pooler_output)
+        return self._scaled_unit(out, attention_mask)
+
+    def _scaled_unit(self, out, attention_mask):
+        """A BertModel output -> torch (n, h) = alpha * unit(pooled), the encoder half of ``rank_features``."""
+        return self.params.alpha * _unit_rows(pool_output(self.params.pooling, out, attention_mask))
 
     def differentiable_scores(self, text: str, label_ids: Sequence[int]):
         """PECOS' forward for ONE text in torch, differentiable w.r.t. the attention maps.
@@ -677,12 +775,13 @@ class XTransformerXMC(XMCModel):
             for a in atts:
                 if a.requires_grad:
                     a.retain_grad()
-            emb = _unit_rows(out.pooler_output)[0]  # (h,): PECOS' pooled_output (its dropout is off in eval)
+            emb = self._scaled_unit(out, t["attention_mask"])[0]  # (h,): as rank_features (dropout off in eval)
             x_tfidf = self.features([text])  # (1, V) constant
+            x_rank = x_tfidf if self.params.ranker_tfidf else sp.csr_matrix(x_tfidf.shape, dtype=np.float32)
             V, h = x_tfidf.shape[1], emb.shape[0]
             score = None
             for lw in self.ranker_path_weights(ids):
-                const = np.asarray((x_tfidf @ lw.W[:V]).toarray(), dtype=np.float64).ravel() + lw.bias
+                const = np.asarray((x_rank @ lw.W[:V]).toarray(), dtype=np.float64).ravel() + lw.bias
                 We = torch.from_numpy(np.asarray(lw.W[V:V + h].toarray(), dtype=np.float32))
                 v = emb @ We.to(emb.device) + torch.from_numpy(const.astype(np.float32)).to(emb.device)
                 score = pecos_combine(lw.post_processor, pecos_transform(lw.post_processor, v), score)
@@ -751,23 +850,28 @@ class XTransformerXMC(XMCModel):
                    xlinear=xlinear)
 
 
-def _ranker_params(params: XTransformerParams):
-    """PECOS XTransformer (TrainParams, PredParams) for the trees, the ranker and the truncation."""
-    from pecos.xmc.xtransformer.model import XTransformer
+def pool_output(pooling: str, out, attention_mask):
+    """A Hugging Face encoder output -> torch (n, h): ``pooler_output`` ("cls") or the mean of
+    ``last_hidden_state`` over the unmasked positions ("mean", as sentence-transformers pools MiniLM)."""
+    if pooling == "cls":
+        return out.pooler_output
+    if pooling != "mean":
+        raise InputError(f"pooling must be one of {', '.join(POOLINGS)}, got {pooling!r}.")
+    h = out.last_hidden_state
+    m = attention_mask.to(h.dtype).unsqueeze(-1)
+    return (h * m).sum(dim=1) / m.sum(dim=1).clamp(min=1.0)
 
-    tp = XTransformer.TrainParams.from_dict({}, recursive=True)
-    for ix in (tp.preliminary_indexer_params, tp.refined_indexer_params):
-        ix.nr_splits, ix.max_leaf_size, ix.seed, ix.threads = params.nr_splits, params.max_leaf_size, params.seed, params.threads
-    r = tp.ranker_params
-    r.nr_splits = params.nr_splits
-    r.hlm_args.model_chain.Cp = r.hlm_args.model_chain.Cn = float(params.ranker_C)
-    r.hlm_args.model_chain.solver_type = SOLVERS[params.ranker_loss]
-    r.hlm_args.model_chain.threads = params.threads
-    r.hlm_args.model_chain.threshold = float(params.ranker_threshold)
-    pp = XTransformer.PredParams.from_dict({}, recursive=True)
-    pp.matcher_params_chain.truncate_length = params.max_tokens
-    pp.ranker_params.hlm_args.model_chain.only_topk = BEAM
-    return tp, pp
+
+def _unmodified_matcher(encoder: str, n_labels: int, params: XTransformerParams):
+    """A PECOS TransformerMatcher around the checkpoint as it is (no fine-tuning): one all-labels cluster."""
+    from pecos.xmc.xtransformer.matcher import TransformerMatcher
+
+    with _PecosLogs(None, quiet_warnings=True):
+        matcher = TransformerMatcher.download_model(encoder, num_labels=1)
+    matcher.C = sp.csc_matrix(np.ones((int(n_labels), 1), dtype=np.float32))
+    matcher.pred_params.truncate_length = int(params.max_tokens)
+    matcher.train_params.model_shortcut = encoder
+    return matcher
 
 
 def _module_device(module):
@@ -777,15 +881,6 @@ def _module_device(module):
     import torch
 
     return torch.device("cpu")
-
-
-def _train_xlinear(X_tfidf, Y: sp.csr_matrix, params: XTransformerParams):
-    """The XR-Linear half of the optional ensemble (PECOS XLinearModel on TF-IDF)."""
-    from engine.models.xlinear import XLinearParams, train_ranker
-
-    xp = XLinearParams(nr_splits=params.nr_splits, max_leaf_size=params.max_leaf_size, C=params.ranker_C,
-                       loss=params.ranker_loss, seed=params.seed).validate()
-    return train_ranker(X_tfidf, Y, xp)
 
 
 def _unit_rows(pooled):
