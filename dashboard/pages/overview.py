@@ -93,8 +93,11 @@ if rows:
     order = (["model", "P@1", "P@3", "P@5", "PSP@5", "train s"]
              + [f"{m}@{k}" for m in ("R", "nDCG", "PSP") for k in (1, 3, 5) if f"{m}@{k}" != "PSP@5"]
              + ["variant", "id", "trained"])
-    # a metric a model's manifest does not hold reads "–" on screen, not "None" (the CSV keeps it empty)
-    st.dataframe(df[order].astype(object).where(df[order].notna(), "–"), hide_index=True, width="stretch")
+    # a metric a model's manifest does not hold reads "–" on screen, not "None" (the CSV keeps it empty);
+    # every cell as text, so a column mixing numbers and "–" is one type (Arrow refused the mix)
+    shown = df[order].map(lambda v: "–" if v is None or (isinstance(v, float) and v != v)
+                          else f"{v:.2f}" if isinstance(v, float) else str(v))
+    st.dataframe(shown, hide_index=True, width="stretch")
     st.caption("Metrics in % on the test split. PSP@k is propensity-scored precision, normalised by the best achievable.")
     st.download_button("Metrics (CSV)", df[order].to_csv(index=False), file_name=f"xtrust-{dataset}-metrics.csv",
                        mime="text/csv", on_click="ignore")

@@ -353,8 +353,14 @@ def test_cancel_during_training_seen_from_a_second_session(browser, server):
     before = sorted(p.name for p in store.iterdir())
     first, second = new_session(browser), new_session(browser)
     for pg in (first, second):
-        pg.set_default_timeout(120_000)  # the server trains in-process: every answer is slower meanwhile
+        pg.set_default_timeout(120_000)  # 2 shared cores: every answer is slower while the child trains
+    overview = f"{server.url}/overview?dataset=bibtex&model=xlinear&doc=0"
     try:
+        # the second session is open on the Overview before the training starts (its first page load on a
+        # fresh session must not race a training that may take only seconds); it is reloaded once the job runs
+        second.goto(overview)
+        second.locator("h1").filter(has_text="Overview").first.wait_for()
+        wait_idle(second)
         first.goto(compare)
         first.get_by_text("There is no robust").first.wait_for()
         wait_idle(first)
@@ -365,19 +371,16 @@ def test_cancel_during_training_seen_from_a_second_session(browser, server):
         wait_idle(first)
         first.get_by_role("button", name="Train", exact=True).click()
         first.get_by_text(TRAIN_LABEL).first.wait_for()
-        # a second session opened now, while the job runs (on the Overview, the lighter page). The server is
-        # busy training in-process on 2 shared cores, so even its page load can take a minute: only the
-        # navigation is awaited here
-        second.goto(f"{server.url}/overview?dataset=bibtex&model=xlinear&doc=0", wait_until="commit",
-                    timeout=180_000)
+        # the other session, opened before, now reloaded while the job runs: it must find the running job
+        second.reload(wait_until="commit")
         # the bar names the phase once the work has begun
         first.wait_for_function(f"() => [...document.querySelectorAll('[data-testid=\"stProgress\"]')].some("
                                 f"e => e.innerText.includes({TRAIN_LABEL!r}) && !e.innerText.includes('starting'))",
                                 timeout=60_000)
         shot(first, "08-compare-training")
         # the second session sees the training with its bar and Cancel, and is not offered to start it again
-        second.locator("h1").filter(has_text="Overview").first.wait_for(timeout=180_000)
-        second.get_by_text(TRAIN_LABEL).first.wait_for(timeout=180_000)
+        second.locator("h1").filter(has_text="Overview").first.wait_for(timeout=60_000)
+        second.get_by_text(TRAIN_LABEL).first.wait_for(timeout=60_000)
         seen = progress_text(second)
         assert "%" in seen and TRAIN_LABEL in seen, seen
         cancel = second.get_by_role("button", name="Cancel", exact=True)
