@@ -4,26 +4,30 @@ Why a process and not a thread: a training holds the interpreter lock for long s
 attack loops, scikit-learn's featurising), so a server that trains in a thread answers every other
 session slowly while it runs. The child is a fresh interpreter (``python -c``; not multiprocessing,
 whose spawn re-runs the parent's ``__main__`` -- under Streamlit that is the page script), started
-with the parent's import path and environment. The call goes to it pickled on stdin; it sends back
-pickled ``progress`` reports and one outcome on a private copy of its stdout (its own fd 1 is pointed
+with the parent's import path and environment. The call goes to it as one JSON line on stdin (the
+function by its module and name, plain arguments); it sends back JSON lines -- ``progress`` reports and
+one outcome -- on a private copy of its stdout (its own fd 1 is pointed
 at stderr, so a library's print cannot corrupt the stream). Cancel is one byte on its stdin, which
 the child's next progress check answers with "stop". A child that does not stop within ``grace_s``
 (a library call that reports nothing for minutes) is terminated: every model and result the engine
 writes goes to a temp folder first and is renamed into place, so a killed child leaves nothing
 partial behind (the store's recovery removes a dead writer's temp folder).
 
-The payload is pickled by XTrust itself for its own child, never read from disk. ``fn`` must be
-importable by reference (a module-level function) and its arguments picklable.
+Nothing is unpickled: arguments and results are JSON (a dataclass result, e.g. a saved model's
+ModelInfo, is rebuilt from its fields), so ``fn`` must be a module-level function with JSON arguments.
 """
 from __future__ import annotations
 
+import dataclasses
+import importlib
+import json
 import os
-import pickle
 import queue
 import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 from typing import Any, Callable
 
 from engine.errors import Cancelled, XTrustError
@@ -36,13 +40,15 @@ _CANCEL = b"c"
 
 def child_main() -> None:
     """The child's side (``python -c 'from engine.child_process import child_main; child_main()'``):
-    read (fn, args, kwargs) from stdin, run it, send ('progress', f, msg) while it works, then exactly
-    one outcome: ('result', value) | ('cancelled', msg) | ('error', exc) | ('crash', text)."""
-    out = os.fdopen(os.dup(1), "wb")
+    read the call from stdin, run it, send ["progress", f, msg] while it works, then exactly one outcome:
+    ["result", value] | ["cancelled", msg] | ["error", class name, msg] | ["crash", text]."""
+    out = os.fdopen(os.dup(1), "w", encoding="utf-8")
     os.dup2(2, 1)  # stray prints go to stderr, not into the message stream
     sys.stdout = sys.stderr
     stdin = sys.stdin.buffer
-    fn, args, kwargs = pickle.load(stdin)
+    call = json.loads(stdin.readline())
+    fn = getattr(importlib.import_module(call["module"]), call["name"])
+    args, kwargs = call["args"], call["kwargs"]
     cancel = threading.Event()
     lock = threading.Lock()
 
@@ -53,8 +59,9 @@ def child_main() -> None:
     threading.Thread(target=watch_stdin, daemon=True).start()
 
     def send(msg) -> None:
+        line = json.dumps(msg, default=str)
         with lock:
-            pickle.dump(msg, out, protocol=pickle.HIGHEST_PROTOCOL)
+            out.write(line + "\n")
             out.flush()
 
     def progress(fraction: float, message: str = "") -> bool:
@@ -65,29 +72,50 @@ def child_main() -> None:
         return not cancel.is_set()
 
     try:
-        outcome = ("result", fn(*args, progress=progress, **kwargs))
+        outcome = ("result", _to_json(fn(*args, progress=progress, **kwargs)))
     except Cancelled as exc:
         outcome = ("cancelled", str(exc))
     except XTrustError as exc:
-        outcome = ("error", exc)
+        outcome = ("error", type(exc).__name__, str(exc))
     except BaseException as exc:  # noqa: BLE001 - reported to the parent, which logs it
         import traceback
 
         outcome = ("crash", f"{type(exc).__name__}: {exc}\n{traceback.format_exc()}")
     try:
         send(outcome)
-    except Exception:  # an unpicklable result or error: say so rather than leave the parent guessing
-        send(("error", str(outcome[1])) if outcome[0] == "error" else
-             ("crash", f"the result of {getattr(fn, '__name__', fn)} could not be sent back"))
+    except Exception:  # a result JSON cannot hold: say so rather than leave the parent guessing
+        send(("crash", f"the result of {getattr(fn, '__name__', fn)} could not be sent back"))
     out.close()
+
+
+def _to_json(value: Any) -> Any:
+    """A result as JSON: a dataclass as {"__dataclass__": "module:Name", "fields": {...}}."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        cls = type(value)
+        return {"__dataclass__": f"{cls.__module__}:{cls.__qualname__}",
+                "fields": {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}}
+    return value
+
+
+def _from_json(value: Any) -> Any:
+    """The inverse of _to_json (Path fields made Paths again)."""
+    if isinstance(value, dict) and set(value) == {"__dataclass__", "fields"}:
+        module, name = value["__dataclass__"].split(":")
+        cls = getattr(importlib.import_module(module), name)
+        fields = {f.name: f for f in dataclasses.fields(cls)}
+        kwargs = {k: (Path(v) if v is not None and "Path" in str(fields[k].type) else v)
+                  for k, v in value["fields"].items() if k in fields}
+        return cls(**kwargs)
+    return value
 
 
 def _read_messages(stream, inbox: queue.Queue) -> None:
     try:
-        while True:
-            inbox.put(pickle.load(stream))
-    except Exception:  # EOF: the child exited (or wrote something that is not ours)
-        inbox.put(None)
+        for line in stream:
+            inbox.put(json.loads(line))
+    except Exception:  # the child wrote something that is not ours
+        pass
+    inbox.put(None)  # EOF: the child exited
 
 
 def run_in_child(fn: Callable, *args, progress: ProgressFn | None = None,
@@ -99,10 +127,13 @@ def run_in_child(fn: Callable, *args, progress: ProgressFn | None = None,
     Cancelled is raised here. The child's XTrustError is raised here as it was; anything else as
     RuntimeError with the child's traceback text.
     """
-    payload = pickle.dumps((fn, args, kwargs), protocol=pickle.HIGHEST_PROTOCOL)
+    if "<locals>" in fn.__qualname__:
+        raise TypeError(f"{fn.__qualname__} is not a module-level function: a child process cannot import it")
+    payload = (json.dumps({"module": fn.__module__, "name": fn.__name__, "args": list(args), "kwargs": kwargs})
+               + "\n").encode("utf-8")
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
     child = subprocess.Popen([sys.executable, "-c", "from engine.child_process import child_main; child_main()"],
-                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, text=False)
     child.stdin.write(payload)
     child.stdin.flush()
     inbox: queue.Queue = queue.Queue()
@@ -154,9 +185,12 @@ def run_in_child(fn: Callable, *args, progress: ProgressFn | None = None,
                            f"{child.returncode} before it finished (see the server log)")
     kind = outcome[0]
     if kind == "result":
-        return outcome[1]
+        return _from_json(outcome[1])
     if kind == "cancelled":
         raise Cancelled(outcome[1])
     if kind == "error":
-        raise outcome[1] if isinstance(outcome[1], XTrustError) else XTrustError(str(outcome[1]))
+        from engine import errors
+
+        cls = getattr(errors, outcome[1], XTrustError)
+        raise (cls if isinstance(cls, type) and issubclass(cls, XTrustError) else XTrustError)(outcome[2])
     raise RuntimeError(outcome[1])

@@ -68,3 +68,28 @@ def test_errors_keep_their_type_and_message_and_crashes_say_what_happened():
         run_in_child(refusing)
     with pytest.raises(RuntimeError, match="ZeroDivisionError: boom"):
         run_in_child(crashing)
+
+
+def saved_model_info(progress=None):
+    from pathlib import Path
+
+    from engine.models.store import ModelInfo
+
+    return ModelInfo("bibtex", "xlinear", Path("/tmp/x"), {"metrics": {"P@1": 0.65}, "family": "xlinear"})
+
+
+def test_results_and_calls_travel_as_json_never_pickled():
+    """A dataclass result (a saved model's ModelInfo) comes back rebuilt from its fields; a function the
+    child could not import (defined inside another) is refused before anything starts."""
+    from pathlib import Path
+
+    from engine.models.store import ModelInfo
+
+    info = run_in_child(saved_model_info)
+    assert isinstance(info, ModelInfo) and info.path == Path("/tmp/x") and info.metrics == {"P@1": 0.65}
+
+    def local(progress=None):
+        return 1
+
+    with pytest.raises(TypeError, match="module-level"):
+        run_in_child(local)
