@@ -408,8 +408,10 @@ def test_cancel_during_training_seen_from_a_second_session(browser, server):
                "cpus": os.cpu_count(), "training": TRAINED_ON_HSJ, "cancelled_from": "the second session"}
         (ARTIFACTS / "cancel_training.json").write_text(json.dumps(out, indent=1))
         print(json.dumps(out, indent=1))
-        # the engine checks Cancel every few seconds at most; the elapsed shown is whole seconds, read late
-        assert ran_s - elapsed_at_cancel <= 10, out
+        # "cancelled" can only show once the job has stopped, so the wall time from the click to it bounds the
+        # stop time. (The job-clock difference above is informative only: the elapsed time a session shows lags
+        # while the child training keeps both cores busy.)
+        assert shown_s <= 10, out
         assert first.get_by_role("button", name="Cancel", exact=True).count() == 0
         second.wait_for_function("() => ![...document.querySelectorAll('button')].some(b => b.innerText.trim() === 'Cancel')",
                                  timeout=60_000)
