@@ -42,6 +42,10 @@ def child_main() -> None:
     """The child's side (``python -c 'from engine.child_process import child_main; child_main()'``):
     read the call from stdin, run it, send ["progress", f, msg] while it works, then exactly one outcome:
     ["result", value] | ["cancelled", msg] | ["error", class name, msg] | ["crash", text]."""
+    try:  # the server that started it keeps answering its sessions first
+        os.nice(5)
+    except (AttributeError, OSError):
+        pass
     out = os.fdopen(os.dup(1), "w", encoding="utf-8")
     os.dup2(2, 1)  # stray prints go to stderr, not into the message stream
     sys.stdout = sys.stderr
