@@ -92,7 +92,7 @@ def measure_preset(preset_name: str, n_train: int | None = None, n_docs: int = 3
         shutil.rmtree(xc, ignore_errors=True)
     row["rss_after_load_mb"] = _rss_mb()
     report(progress, 0.3, f"{p.name}: training")
-    from engine.models.runtime import evaluate_model, get_model, train_model
+    from engine.models.runtime import train_model
     from engine.models.store import ModelStore
 
     store = ModelStore(os.environ["XTRUST_MODEL_DIR"])

@@ -222,8 +222,6 @@ class XLinearXMC(XMCModel):
         if self._xlm is None:
             from pecos.xmc.xlinear.model import XLinearModel
 
-            from engine.errors import ModelError
-
             self._check_unchanged()
             self._xlm = XLinearModel.load(str(self._folder))
         return self._xlm
