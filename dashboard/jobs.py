@@ -157,6 +157,20 @@ def start(key: str, label: str, fn: Callable[..., Any], *args, restart: bool = F
     return job
 
 
+def training_prefix(dataset: str) -> str:
+    """The key prefix of every training job of a dataset (a page finds running trainings by it)."""
+    return f"train:{dataset}:"
+
+
+def start_training(dataset: str, model_id: str, label: str, fn: Callable[..., Any], *args,
+                   on_done: Callable[[], None] | None = None) -> Job:
+    """Start (or restart) the training of ``model_id`` on ``dataset`` as a job keyed by
+    ``training_prefix(dataset) + model_id``, in a child process like every dashboard training (a thread
+    would hold the interpreter lock and slow every other session while it runs)."""
+    return start(training_prefix(dataset) + model_id, f"training {label} on {dataset}", fn, *args,
+                 restart=True, on_done=on_done, in_child=True)
+
+
 def parts(progress: Callable, weights: list[float]) -> list[Callable]:
     """Split one ProgressFn over parts of given weights: part i reports its own [0, 1] and the bar
     fills by its share; each part's cancel answer is the whole job's."""

@@ -36,7 +36,7 @@ st.caption(f"{dataset} · {' vs '.join(C.model_label(m) for m in pair)} · test 
 
 # no robust model yet: train one here (adversarial training or smoothing), visible from every session: a
 # training another session started is shown with its progress and Cancel, and not offered again
-train_prefix = f"train:{dataset}:"
+train_prefix = jobs.training_prefix(dataset)
 running_ids = {j.key[len(train_prefix):]: j for j in jobs.running(train_prefix)}
 tjob = next((j for m, j in running_ids.items() if m in defended), None)
 if tjob is None:
@@ -53,8 +53,8 @@ if (unsaved and robust is None) or tjob is not None:
             choice = c1.selectbox("Robust model to train", unsaved, format_func=C.model_label, key="cmp_train_choice")
             c1.caption(pipeline.defence_of(choice).help)
             if c2.button("Train", type="primary", key="cmp_train_go"):
-                tjob = jobs.start(train_prefix + choice, f"training {C.model_label(choice)} on {dataset}",
-                                  pipeline.train_defended, dataset, choice, restart=True, on_done=S.clear_model_caches, in_child=True)
+                tjob = jobs.start_training(dataset, choice, C.model_label(choice), pipeline.train_defended,
+                                           dataset, choice, on_done=S.clear_model_caches)
                 ss[S.K_TRAIN_JOB] = tjob.key
         jobs.panel(tjob, "cmp-train")
         if tjob is not None and tjob.ok:

@@ -105,7 +105,7 @@ elif not damaged:
     st.info("No model is trained for this dataset yet.")
 
 # a training started in any browser session is shown here, not offered again
-train_prefix = f"train:{dataset}:"
+train_prefix = jobs.training_prefix(dataset)
 job = jobs.get(st.session_state.get(S.K_TRAIN_JOB))
 if job is None or not job.key.startswith(train_prefix):
     job = next(iter(jobs.running(train_prefix)), job)
@@ -125,12 +125,9 @@ if missing:
                    if spec.wraps else spec.help + ".")
     if c2.button("Train", type="primary", key="train_go"):
         key = train_prefix + choice
-        if variant == "baseline":
-            job = jobs.start(key, f"training {C.model_label(choice)} on {dataset}", pipeline.train_model, dataset, fam,
-                             restart=True, on_done=S.clear_model_caches, in_child=True)
-        else:
-            job = jobs.start(key, f"training {C.model_label(choice)} on {dataset}", pipeline.train_defended, dataset,
-                             choice, restart=True, on_done=S.clear_model_caches, in_child=True)
+        fn, args = ((pipeline.train_model, (dataset, fam)) if variant == "baseline" else
+                    (pipeline.train_defended, (dataset, choice)))
+        job = jobs.start_training(dataset, choice, C.model_label(choice), fn, *args, on_done=S.clear_model_caches)
         st.session_state[S.K_TRAIN_JOB] = key
 if job is not None and job.key.startswith(train_prefix):
     jobs.panel(job, "train")

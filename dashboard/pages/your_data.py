@@ -99,15 +99,15 @@ if imported:
     if "xlinear" in have:
         st.success(f"XR-Linear is trained on {imported} ({_precision(have['xlinear'].get('metrics', {}))}).")
     # a job like every other training: its bar fills, Cancel stops it, and every session sees it running
-    train_key = f"train:{imported}:xlinear"
+    train_key = jobs.training_prefix(imported) + "xlinear"
     tjob = jobs.get(train_key)
     if tjob is not None and not tjob.running and ss.get(K_TRAIN_JOB) != train_key:
         tjob = None  # another session's finished training: its outcome is that session's to show
     if tjob is None or tjob.done:
         if st.button("Train XR-Linear" if "xlinear" not in have else "Retrain XR-Linear", type="primary",
                      key="ud_train"):
-            tjob = jobs.start(train_key, f"training XR-Linear on {imported}", pipeline.train_model, imported,
-                              "xlinear", restart=True, on_done=S.clear_model_caches, in_child=True)
+            tjob = jobs.start_training(imported, "xlinear", "XR-Linear", pipeline.train_model, imported, "xlinear",
+                                       on_done=S.clear_model_caches)
             ss[K_TRAIN_JOB] = train_key
     jobs.panel(tjob, "ud-train")
     if tjob is not None and tjob.ok and tjob.result is not None:
