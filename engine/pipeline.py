@@ -19,6 +19,7 @@ from engine.models import first_start
 from engine.models.families import format_model_id
 from engine.child_process import run_in_child  # noqa: F401  (the dashboard runs trainings through it)
 from engine.models.runtime import ensure_model, evaluate_model, forget_model, get_model, train_model  # noqa: F401
+from engine.models.runtime import is_loaded as model_is_loaded  # noqa: F401
 from engine.models.store import ModelInfo, ModelStore
 from engine.types import Dataset, Document, Prediction
 from engine.paths import storage_problems  # noqa: F401
@@ -468,6 +469,15 @@ def warm_up_attacks() -> None:
     from engine.attacks.registry import warm_up
 
     warm_up()
+
+
+def warm_up_explainers(family: str) -> None:
+    """Import the explanation methods' slow libraries for a model of ``family`` (Captum for the
+    X-Transformer's whole-score attribution) in a background thread, once per process
+    (engine.explain.registry.warm_up), so the Explain page's first result does not wait for them."""
+    from engine.explain.registry import warm_up
+
+    warm_up(family)
 
 
 RESULT_KINDS_KEPT = ("datasets", "user_datasets")  # cache_dir() folders that are not per-dataset results

@@ -13,7 +13,8 @@ from dashboard.components.formatting import (UNITS, _fmt, certified_column, cert
                                              feature_weight_frame, frequency_frame, highlighted_html, html_block,
                                              model_label, multiguard_text, prediction_frame, robustness_curve_frame,
                                              robustness_frame, shown, to_json_text, truth_mark, unit_of,
-                                             percent_text, whole_score_frame, word_diff_html)
+                                             percent_text, whole_score_frame, word_diff_html,
+                                             encoder_share_frame, encoder_share_note)
 from dashboard.components.report import REPORT_CSS, _table, report_button, report_html  # noqa: F401
 from dashboard.components.widgets import (attack_form, attacks_for, download_row, explanation_unit,  # noqa: F401
                                           render_attack, render_explanation)

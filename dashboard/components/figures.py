@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import plotly.graph_objects as go
 
-from dashboard.components.formatting import changed_frame
+from dashboard.components.formatting import changed_frame, shown
 from engine.pipeline import plot_text, plot_texts
 
 GREEN, RED, GREY = "#1a9850", "#d73027", "#8c8c8c"
@@ -43,9 +43,14 @@ def deletion_curve(le, unit: str = "word") -> go.Figure:
     return fig
 
 
-def attention_figure(am) -> go.Figure:
+def attention_figure(am, display: dict[str, str] | None = None) -> go.Figure:
+    """The label-wise attention heatmap; each row names its label and the encoder's share of that label's
+    score (the part of the decision attention can speak for)."""
+    shares = list(getattr(am, "encoder_share_pct", None) or [])
+    rows = [shown(n, display) + (f" · encoder {shares[j]:.0f} %" if j < len(shares) and shares[j] is not None else "")
+            for j, n in enumerate(am.label_names)]
     fig = go.Figure(go.Heatmap(z=am.weights, x=plot_texts(f"{i}:{t}" for i, t in enumerate(am.tokens)),
-                               y=plot_texts(am.label_names),
+                               y=plot_texts(rows),
                                colorscale="Blues", colorbar=dict(title="attention")))
     fig.update_layout(height=120 + 30 * len(am.label_names), margin=dict(l=10, r=10, t=10, b=10))
     return fig

@@ -89,6 +89,26 @@ def whole_score_frame(expl, display: dict[str, str] | None = None) -> pd.DataFra
                          for le in expl.labels])
 
 
+def encoder_share_frame(expl, display: dict[str, str] | None = None) -> pd.DataFrame:
+    """One row per explained label of an attention explanation: its display name and the encoder's share of
+    its score (%), the part of the decision attention can speak for ('–' for a result cached without it)."""
+    return pd.DataFrame([{"label": shown(le.name, display),
+                          "encoder share %": "–" if le.extra.get("encoder_share_pct") is None
+                          else f"{float(le.extra['encoder_share_pct']):.1f}"} for le in expl.labels])
+
+
+def encoder_share_note(shares) -> str:
+    """The caption beside an attention map: what share of the labels' scores attention can explain."""
+    vals = [float(x) for x in (shares or []) if x is not None]
+    if not vals:
+        return ("Attention explains only the encoder half of the ranker's input; the TF-IDF half, which it cannot "
+                "see, carries the rest of each score (Whole score shows both).")
+    span = f"{min(vals):.0f} %" if round(min(vals)) == round(max(vals)) else f"{min(vals):.0f}–{max(vals):.0f} %"
+    return (f"Attention explains only the encoder half of the ranker's input: {span} of these labels' evidence "
+            "(encoder share, per label in the rows). The TF-IDF half, which attention cannot see, carries the rest "
+            "(Whole score shows both).")
+
+
 def faithfulness_frame(expl, display: dict[str, str] | None = None) -> pd.DataFrame:
     """One row per explained label: its display name (``display``; None: the explanation's dataset's),
     its scores and the random baseline's (on screen only: downloads use explanation_frame's raw names)."""

@@ -74,7 +74,15 @@ def stage(hit) -> str:
 
 # XR-Linear explains in well under a second: inline. The X-Transformer takes seconds per method: a
 # background job with progress and Cancel, whose results appear one by one as they land in the cache.
-have = stored() if is_xtf else {}
+cached = stored() if is_xtf else {}
+have = dict(cached)
+if is_xtf and methods and have[methods[0]] is None and specs[methods[0]].sub_second \
+        and pipeline.model_is_loaded(dataset, model_id):
+    # the fastest method's first result (whole score: well under a second with the model in memory) is computed
+    # in this run, so it is on the page at once instead of after the job's start and the next poll
+    first = C.call(pipeline.explain_document, dataset, model_id, index, method=methods[0], with_faithfulness=False,
+                   what=f"the {NAMES[methods[0]]} explanation", **eparams)
+    have[methods[0]] = None if C.failed(first) else first
 background = is_xtf and any(stage(h) != "done" for h in have.values())
 if background:
     ekey = jobs.key_for("explain", dataset=dataset, model=model_id, version=C.version(), doc=index, methods=methods,
@@ -86,7 +94,7 @@ if background:
     if ejob.ok:  # the job's own results (the cache may be unwritable)
         have = {m: ejob.result.get(m) or have.get(m) for m in methods}
     elif ejob.running:
-        shown = tuple(stage(have[m]) for m in methods)
+        shown = tuple(stage(cached[m]) for m in methods)  # the cache as read (an unwritable one stays "none")
 
         @st.fragment(run_every=0.5)
         def _watch():
@@ -121,6 +129,9 @@ for col, method in zip(cols, methods):
             S.remember(f"explain-{method}", expl)  # the HTML report takes complete results only
         if method == "whole":  # the encoder's share of each score and how exactly the attributions add up
             st.dataframe(C.whole_score_frame(expl, S.label_display(dataset)), hide_index=True)
+        elif method == "attention":  # attention speaks for the encoder's share of each score only
+            st.caption(C.encoder_share_note([le.extra.get("encoder_share_pct") for le in expl.labels]))
+            st.dataframe(C.encoder_share_frame(expl, S.label_display(dataset)), hide_index=True)
         C.render_explanation(expl, key=f"ex-{method}")
 
 if results:
@@ -189,12 +200,15 @@ else:
     if not C.failed(am) and getattr(am, "note", None):
         st.warning(am.note)
     elif not C.failed(am):
-        st.plotly_chart(C.attention_figure(am), key="attn-heat")
-        st.caption("Each row: how strongly the encoder's attention links each word to the label (row max = 1).")
+        st.plotly_chart(C.attention_figure(am, S.label_display(dataset)), key="attn-heat")
+        st.caption("Each row: how strongly the encoder's attention links each word to the label (row max = 1). "
+                   + C.encoder_share_note(am.encoder_share_pct))
     # the BertViz views are ~0.4-15 MB of HTML each: built and sent only when asked
     view = st.radio("BertViz view", ["(none)", "head", "model"], horizontal=True, key="bv_view",
                     help="BertViz's head / model view of the encoder's attention, loaded on demand")
     if view != "(none)":
         markup = C.call(S.bertviz_html, dataset, model_id, index, view, C.version(), what="BertViz")
         if not C.failed(markup):
+            if not C.failed(am):
+                st.caption("BertViz shows the encoder's raw attention. " + C.encoder_share_note(am.encoder_share_pct))
             st.iframe(markup, height=720 if view == "model" else 560)

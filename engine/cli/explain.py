@@ -48,6 +48,9 @@ def format_explanation(expl) -> str:
             lines.append(f"  encoder share of the score {x['encoder_share_pct']:.2f} %; attributions sum to "
                          f"{x['attribution_sum']:+.5f} of {x['target']} {x['target_value'] - x['baseline_value']:+.5f} "
                          f"(completeness error {100 * x['completeness_error']:.3f} %)")
+        elif "encoder_share_pct" in lab.extra:  # attention: it speaks for the encoder's share only
+            lines.append(f"  encoder share of the score {lab.extra['encoder_share_pct']:.2f} % (attention explains "
+                         "only that part; the rest is the TF-IDF half)")
         for word, w in lab.weights:
             lines.append(f"  {w:+.5f}  {word}")
         rb = lab.random_baseline

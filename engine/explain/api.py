@@ -289,7 +289,7 @@ def explain_document(dataset: str, model_id: str, index: int, method: str = "lim
 
 def attention_map(model, text: str, label_ids: Sequence[int]) -> AttentionMap:
     """Label-wise attention of one text (see engine.explain.attention)."""
-    from engine.explain.attention import label_attention
+    from engine.explain.attention import encoder_shares_pct, label_attention
 
     ids = [int(i) for i in model.check_label_ids(label_ids)]
     units = TextUnits.of(text)
@@ -303,7 +303,7 @@ def attention_map(model, text: str, label_ids: Sequence[int]) -> AttentionMap:
     return AttentionMap(tokens=[units.words[w] for w in read], label_names=[model.label_names[i] for i in ids],
                         label_ids=ids, weights=W, raw=raw, pieces=pieces,
                         piece_word=np.asarray([remap.get(int(w), -1) for w in piece_word], dtype=np.int64),
-                        scores=[float(s) for s in scores],
+                        scores=[float(s) for s in scores], encoder_share_pct=encoder_shares_pct(model, text, ids),
                         note="" if not dead else f"no attention evidence for {', '.join(dead)}: "
                                                  + NO_ATTENTION_EVIDENCE.split(': ', 1)[1])
 

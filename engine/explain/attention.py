@@ -126,12 +126,25 @@ NO_ATTENTION_EVIDENCE = ("the label's score does not change with the encoder's a
                          "ranker gives the text embedding no weight for it, so attention cannot explain it; use LIME.")
 
 
+def encoder_shares_pct(model, text: str, label_ids: Sequence[int]) -> list[float]:
+    """Each label's encoder share of its ranker score, in % (engine.explain.score_split): the part of the
+    decision an attention map can speak for. Shown next to every attention map. (m,) floats; None each
+    for a model without a PECOS ranker (nothing to split)."""
+    from engine.explain.score_split import score_split
+
+    if not callable(getattr(model, "ranker_inputs", None)):
+        return [None] * len(label_ids)
+    return [round(100.0 * lab.encoder_share, 4) for lab in score_split(model, text, label_ids).labels]
+
+
 def _run(model, units, label_ids, ctx: ExplainContext) -> MethodOutput:
     word_rel, _, _, pieces, piece_word, _ = label_attention(model, units, label_ids)
     W = unit_weights(units, word_rel)
     seen = set(int(w) for w in piece_word if w >= 0)
     k = len(label_ids)
-    extras = [{"words_read": len(seen), "words_total": len(units.words), "pieces": len(pieces)} for _ in range(k)]
+    shares = encoder_shares_pct(model, units.text, label_ids)
+    extras = [{"words_read": len(seen), "words_total": len(units.words), "pieces": len(pieces),
+               "encoder_share_pct": shares[j]} for j in range(k)]
     token_w = [[(w, float(word_rel[j, i])) for i, w in enumerate(units.words)] for j in range(k)]
     report(ctx.progress, 1.0, "attention computed")
     # zero gradient: the label's score does not depend on the encoder -- say so, never rank words by a tie

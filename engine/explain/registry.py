@@ -28,3 +28,11 @@ def methods_for(family: str, input_kind: str) -> tuple[list[str], dict[str, str]
         else:
             why[name] = reason
     return ok, why
+
+
+def warm_up(family: str) -> None:
+    """Start importing what the methods for a model of this family need, in the background, once per
+    process (the dashboard calls it when such a model is selected)."""
+    for spec in EXPLAINERS.values():
+        if spec.warm_up is not None:
+            spec.warm_up(family)

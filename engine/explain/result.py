@@ -132,6 +132,8 @@ class AttentionMap:
     raw: ndarray (layers, heads, T, T) -- the encoder's attention over word pieces.
     pieces: the T word pieces (with [CLS]/[SEP]) that ``raw`` is indexed by.
     piece_word: ndarray (T,) int -- the index in ``tokens`` of each piece (-1 for special tokens).
+    encoder_share_pct: (n_labels,) -- each label's encoder share of its ranker score in % (the part of
+        the decision attention can speak for; engine.explain.score_split).
     """
 
     tokens: list[str]
@@ -143,3 +145,4 @@ class AttentionMap:
     piece_word: np.ndarray
     scores: list[float] = field(default_factory=list)
     note: str = ""  # set when some labels get no attention evidence (their rows are all zero)
+    encoder_share_pct: list[float] = field(default_factory=list)

@@ -57,6 +57,11 @@ class ExplainerSpec:
     run: Callable[..., MethodOutput]
     uses_samples: bool = False
     no_evidence_note: str = ""
+    # its first result takes well under a second once the model is in memory (the Explain page computes it
+    # in the page run instead of waiting for the background job)
+    sub_second: bool = False
+    # imports the method's slow library (e.g. Captum) for such a model ahead of the first call; None: none
+    warm_up: Callable[[str], None] | None = None
 
     def incompatibility(self, family: str, input_kind: str) -> str | None:
         """Why this method cannot explain a model of that family and input kind (None: it can)."""

@@ -120,6 +120,29 @@ def _layer_integrated_gradients():
     return LayerIntegratedGradients
 
 
+_WARM: list = []  # the warm-up thread, once per process
+
+
+def warm_up(family: str) -> None:
+    """Import Captum (~0.5 s, more on a busy machine) in a daemon thread, once per process, when an
+    X-Transformer is in use: the first whole-score explanation then starts at the attribution itself.
+    XR-Linear needs no Captum. Errors surface on first use, with their message."""
+    import threading
+
+    if family != "xtransformer" or _WARM:
+        return
+
+    def run() -> None:
+        try:
+            _layer_integrated_gradients()
+        except ModelError:
+            pass
+
+    t = threading.Thread(target=run, name="xtrust-captum-warm-up", daemon=True)
+    _WARM.append(t)
+    t.start()
+
+
 def _encoder_ig(model, units, t: dict, base, U: np.ndarray, steps: int):
     """Integrated Gradients of e(x) . U[:, j] for each label j over the word pieces, from ``base``.
 
@@ -253,6 +276,6 @@ def _run(model, units, label_ids, ctx: ExplainContext) -> MethodOutput:
 
 
 SPEC = ExplainerSpec(
-    name="whole", title="Whole score", needs="any", run=_run,
+    name="whole", title="Whole score", needs="any", run=_run, warm_up=warm_up, sub_second=True,
     help="exact per-word contributions of the TF-IDF half plus the encoder half by Integrated Gradients; they add "
          "up to the log score minus an empty text's (the completeness error is shown)")

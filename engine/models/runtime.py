@@ -54,6 +54,13 @@ def get_model(dataset: str, model_id: str, store: ModelStore | None = None):
     return model
 
 
+def is_loaded(dataset: str, model_id: str, store: ModelStore | None = None) -> bool:
+    """Whether ``get_model`` would answer from this process's memory (no load from disk)."""
+    store = store or ModelStore()
+    with _LOCK:
+        return (str(store.root), dataset, model_id) in _MODEL_CACHE
+
+
 def forget_model(dataset: str, model_id: str, store: ModelStore | None = None) -> None:
     """Drop a model from the in-process cache (after it was retrained or replaced)."""
     store = store or ModelStore()

@@ -234,7 +234,8 @@ def _worked_example(dataset: str, model_id: str, store: ModelStore, index: int =
         out["lime_error"] = str(exc)
     try:
         amap = pipeline.attention_heatmap(dataset, model_id, index, top_k=3, store=store)
-        out["attention"] = {"tokens": amap.tokens, "labels": amap.label_names, "weights": amap.weights.tolist()}
+        out["attention"] = {"tokens": amap.tokens, "labels": amap.label_names, "weights": amap.weights.tolist(),
+                            "encoder_share_pct": list(amap.encoder_share_pct)}
     except XTrustError as exc:
         out["attention_error"] = str(exc)
     return out
@@ -358,6 +359,11 @@ def render_markdown(results: dict, paper: dict) -> str:
                          f"sufficiency {lab['sufficiency']:.3f}): {words}")
             if ex.get("attention_error"):
                 L.append(f"- label-wise attention: {ex['attention_error']}")
+            elif None not in (ex.get("attention", {}).get("encoder_share_pct") or [None]):
+                shares = ", ".join(f"{n} {s:.1f} %" for n, s in zip(ex["attention"]["labels"],
+                                                                 ex["attention"]["encoder_share_pct"]))
+                L.append(f"- label-wise attention explains only the encoder's share of each score: {shares} "
+                         "(the rest is the TF-IDF half, which attention cannot see)")
             L.append("")
     return "\n".join(L)
 
@@ -395,7 +401,11 @@ def render_html(results: dict, paper: dict, markdown: str) -> str:
             at = ex["attention"]
             # i:word keeps a repeated word's columns apart (equal category names would merge)
             fig = go.Figure(go.Heatmap(z=at["weights"], x=plot_texts(f"{i}:{t}" for i, t in enumerate(at["tokens"])),
-                                       y=plot_texts(at["labels"]), colorscale="Reds"))
+                                       y=plot_texts(f"{n} · encoder {s:.0f} %" for n, s in
+                                                    zip(at["labels"], at.get("encoder_share_pct") or []))
+                                       if None not in (at.get("encoder_share_pct") or [None])
+                                       else plot_texts(at["labels"]),
+                                       colorscale="Reds"))
             fig.update_layout(title=plot_text(f"{name} doc {ex['doc']}: label-wise attention"), height=300)
             figs.append(fig)
     body = "\n".join(f.to_html(full_html=False, include_plotlyjs=False) for f in figs)

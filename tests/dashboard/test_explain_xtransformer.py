@@ -4,6 +4,7 @@ its faithfulness scores afterwards; a cancelled job is not restarted behind the 
 from __future__ import annotations
 
 import dataclasses
+import json
 import threading
 import time
 
@@ -56,6 +57,9 @@ def wait(job, seconds=120):
 
 
 def test_uncached_explanation_runs_in_the_background_then_renders(xtf_dirs):
+    from engine.models.runtime import forget_model
+
+    forget_model("bibtex", "xtransformer")  # not in memory: nothing is computed in the page run itself
     at = open_explain(doc="2")
     job = explain_job(at)
     shown = " ".join(str(c.value) for c in at.caption)
@@ -109,6 +113,35 @@ def test_the_first_method_is_shown_before_the_others_finish(xtf_dirs, monkeypatc
         assert pipeline.explanation_is_cached("bibtex", "xtransformer", 4, method=m, **kw)
 
 
+def test_with_the_model_in_memory_the_whole_score_is_on_the_first_page_run(xtf_dirs, monkeypatch):
+    """The fastest method (whole score, under a second) is computed in the page run when the model is loaded,
+    so it is on the page when the first run ends; the slower methods follow from the background job. A model
+    that is not in memory is never loaded by the page run itself (the job does it, with progress)."""
+    from engine import pipeline
+    from engine.explain import registry
+
+    gate = threading.Event()
+    lime = registry.EXPLAINERS["lime"]
+    monkeypatch.setitem(registry.EXPLAINERS, "lime",
+                        dataclasses.replace(lime, run=lambda *a, **k: gate.wait(120) and lime.run(*a, **k)))
+    pipeline.get_model("bibtex", "xtransformer")
+    assert pipeline.model_is_loaded("bibtex", "xtransformer")
+    try:
+        at = open_explain(doc="8")
+        captions = [str(c.value) for c in at.caption]
+        assert sum("labels explained in" in c for c in captions) == 1, captions  # whole, in the first run
+        assert [s.value for s in at.subheader][:3] == ["Whole score", "LIME", "Attention"]
+        job = explain_job(at)
+        assert not job.done  # LIME (held back) and attention still run in the background
+        kw = dict(top_k=5, samples=500, n_features=10, seed=0)
+        whole = pipeline.cached_explanation("bibtex", "xtransformer", 8, method="whole", **kw)
+        assert whole is not None and whole.faithfulness_pending  # cached at once; its scores come from the job
+    finally:
+        gate.set()
+    wait(job)
+    assert job.ok, job.error
+
+
 def test_the_attention_heatmap_waits_for_the_explanations(xtf_dirs, monkeypatch):
     """The page does not compute the heatmap while the explanation job runs (it loaded the model and ran
     a forward + backward pass per label in the page itself, holding the first explanation back 18 s)."""
@@ -139,8 +172,20 @@ def test_the_attention_heatmap_waits_for_the_explanations(xtf_dirs, monkeypatch)
     wait(job)
     assert job.ok, job.error
     at.run()
-    assert not at.exception and len(heatmaps) == 1 and (heat() or any("attention evidence" in str(w.value)
-                                                                        for w in at.warning))
+    assert not at.exception and len(heatmaps) == 1 and heat()  # the tiny model reads its encoder: a heatmap
+    # every attention map says how much of each label's score it can speak for
+    from engine.explain.score_split import score_split
+
+    am = pipeline.attention_heatmap("bibtex", "xtransformer", 6, top_k=5)
+    shares = [round(100 * lab.encoder_share, 4) for lab in score_split(
+        pipeline.get_model("bibtex", "xtransformer"), pipeline.load_dataset("bibtex").test.texts[6],
+        am.label_ids).labels]
+    assert am.encoder_share_pct == shares
+    rows = json.loads(heat()[0].proto.spec)["data"][0]["y"]
+    assert all(" · encoder " in r and r.endswith(" %") for r in rows), rows
+    assert any("Attention explains only the encoder half" in str(c.value) for c in at.caption)
+    # the attention column shows each label's share beside its words
+    assert any("encoder share %" in d.value.columns and len(d.value) == len(am.label_ids) for d in at.dataframe)
 
 
 def test_a_cancelled_explanation_stays_cancelled_until_try_again(xtf_dirs):

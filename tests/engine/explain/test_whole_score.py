@@ -213,3 +213,42 @@ def test_whole_method_featurises_the_document_once(bibtex_store, monkeypatch):
         [" ".join(w for w, _ in expl.labels[0].token_weights)],
         [lab.label_id for lab in expl.labels])[0]
     np.testing.assert_allclose([lab.score for lab in expl.labels], exact, rtol=1e-5)
+
+
+def test_attention_explanations_carry_each_labels_encoder_share(tiny_xtf, xtf_store, bibtex, monkeypatch, capsys):
+    """Attention speaks for the encoder half only: every attention result (method extras, heatmap, CLI) carries
+    each label's encoder share of its score, equal to the score split's."""
+    from engine.cli import main
+    from engine.explain.api import attention_map, explain_document
+    from engine.explain.score_split import score_split
+
+    text = bibtex.test.texts[1]
+    ids = _top(tiny_xtf, text, 3)
+    want = [round(100 * lab.encoder_share, 4) for lab in score_split(tiny_xtf, text, ids).labels]
+    assert all(0 < w < 100 for w in want)
+    assert attention_map(tiny_xtf, text, ids).encoder_share_pct == want
+    expl = explain_document("bibtex", "xtransformer", 1, method="attention", top_k=3, store=xtf_store,
+                            use_cache=False, with_faithfulness=False)
+    assert [lab.extra["encoder_share_pct"] for lab in expl.labels] == want
+    monkeypatch.setenv("XTRUST_MODEL_DIR", str(xtf_store.root))
+    assert main(["explain", "--dataset", "bibtex", "--model", "xtransformer", "--doc", "1", "--method", "attention",
+                 "--top-k", "3", "--no-cache"]) == 0
+    out = capsys.readouterr().out
+    assert [f"encoder share of the score {w:.2f} % (attention explains only that part" in out for w in want] == \
+        [True] * 3
+
+
+def test_warm_up_imports_captum_in_the_background_for_the_xtransformer_only(monkeypatch):
+    """The sidebar starts it when an X-Transformer is selected, so the first whole-score result does not pay
+    Captum's import; XR-Linear never needs Captum, so nothing is started for it."""
+    import subprocess
+    import sys
+
+    code = ("import sys, threading; from engine.pipeline import warm_up_explainers; "
+            "warm_up_explainers('xlinear'); print([t.name for t in threading.enumerate() if 'warm' in t.name]); "
+            "warm_up_explainers('xtransformer'); warm_up_explainers('xtransformer'); "
+            "ts = [t for t in threading.enumerate() if 'warm' in t.name]; print(len(ts)); ts[0].join(120); "
+            "print('captum.attr' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=180)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["[]", "1", "True"]
