@@ -282,10 +282,14 @@ FIRST_START_JOB = "first-start:"  # + dataset: the background job of first-start
 
 
 def _start_first_training(dataset: str) -> None:
-    """Claim and start the first-start X-Transformer training (at most one across every server)."""
+    """Claim and start the first-start X-Transformer training (at most one across every server). It runs
+    in a child process, as every dashboard training does (a training thread would hold the interpreter
+    lock and slow every session's pages while it runs); the child takes the claim over."""
     if pipeline.claim_first_start(dataset):
+        in_child = pipeline.first_start_in_child()
+        kwargs = {"handed_over_from": pipeline.first_start_claimant()} if in_child else {}
         jobs.start(FIRST_START_JOB + dataset, f"X-Transformer for {dataset}", pipeline.run_first_start, dataset,
-                   restart=True, on_done=S.clear_model_caches)
+                   restart=True, on_done=S.clear_model_caches, in_child=in_child, **kwargs)
 
 
 def _train_again(dataset: str) -> None:

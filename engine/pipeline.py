@@ -301,6 +301,8 @@ auto_train_enabled = first_start.enabled
 first_start_status = first_start.status
 claim_first_start = first_start.claim
 run_first_start = first_start.run
+first_start_in_child = first_start.uses_child_process
+first_start_claimant = first_start.claimant
 cancel_first_start = first_start.cancel
 reset_first_start = first_start.reset
 

@@ -45,3 +45,27 @@ def dead_writer_tag() -> str:
     p.kill()
     p.wait()
     return tag
+
+
+def first_start_in_a_child(dataset: str, progress=None, handed_over_from: str | None = None):
+    """The first-start tests' stand-in for ``pipeline.run_first_start`` in a child process
+    (engine.child_process imports it by name): the real ``engine.models.first_start.run``, claim hand-over
+    included, with a trainer that reports progress until the file named by $XTRUST_TEST_RELEASE exists,
+    then saves the model of the store at $XTRUST_TEST_MODEL_SOURCE as the trained X-Transformer."""
+    import time
+
+    from engine.errors import Cancelled
+    from engine.models import first_start
+    from engine.models.store import ModelStore
+
+    def trainer(name, store, report):
+        release = Path(os.environ["XTRUST_TEST_RELEASE"])
+        while not release.exists():
+            if report(0.3, "fine-tuning the encoder") is False:
+                raise Cancelled("cancelled")
+            time.sleep(0.05)
+        model = ModelStore(os.environ["XTRUST_TEST_MODEL_SOURCE"]).load(name, "xtransformer")
+        return store.save(model, name, "xtransformer", {"note": "tiny test model", "variant": "baseline"})
+
+    first_start.trainer = trainer
+    return first_start.run(dataset, progress=progress, handed_over_from=handed_over_from)

@@ -176,13 +176,34 @@ def reset(dataset: str, store: ModelStore | None = None) -> None:
         claim_path(dataset, store).unlink(missing_ok=True)
 
 
-def run(dataset: str, store: ModelStore | None = None, progress: ProgressFn | None = None):
-    """Train the claimed first-start model (call after ``claim`` returned True, in a background
-    thread): progress goes to the claim file (and ``progress``); a cancel request stops it. On success
-    the claim file is removed (the model's presence says it is done); otherwise it records why."""
+def claimant() -> str:
+    """The writer tag this process claims with (what a child process it hands the claim to is told)."""
+    return writer_tag()
+
+
+def uses_child_process() -> bool:
+    """Whether the training can run in a child process (engine.child_process): only the real trainer,
+    which a fresh interpreter imports by itself; an injected one (tests) runs where it was injected."""
+    return trainer is _default_trainer
+
+
+def run(dataset: str, store: ModelStore | None = None, progress: ProgressFn | None = None,
+        handed_over_from: str | None = None):
+    """Train the claimed first-start model (call after ``claim`` returned True, in a background thread or
+    a child process): progress goes to the claim file (and ``progress``); a cancel request stops it. On
+    success the claim file is removed (the model's presence says it is done); otherwise it records why.
+
+    handed_over_from: the writer tag of the process that claimed (a server that runs the training in a
+    child process, engine.child_process): this process takes the claim over, so that the claim names the
+    process that trains -- its death makes the claim stale and a restarted server trains again.
+    Stopped by anything but a cancel request (``progress`` answered False: the server that started it is
+    gone or stopping), the claim is removed, so the next page load of any server starts it again."""
     store = store or ModelStore()
     path = claim_path(dataset, store)
     st = status(dataset, store)
+    if st is not None and handed_over_from is not None and st.writer == handed_over_from and st.state == "running":
+        st.writer, st.updated = writer_tag(), time.time()
+        _write(path, st)
     if st is None or st.writer != writer_tag() or st.state != "running":
         raise XTrustError(f"the first-start training of {dataset} is not claimed by this process.")
     cancel_file = _cancel_path(dataset, store)
@@ -200,8 +221,11 @@ def run(dataset: str, store: ModelStore | None = None, progress: ProgressFn | No
     try:
         info = trainer(dataset, store, report)
     except Cancelled:
-        st.state, st.message = "cancelled", "cancelled"
-        _write(path, st)
+        if cancel_file.exists():  # asked for: it stays cancelled until "Train it now"
+            st.state, st.message = "cancelled", "cancelled"
+            _write(path, st)
+        else:  # interrupted (its server went away): started again from the beginning on the next page load
+            path.unlink(missing_ok=True)
         raise
     except Exception as exc:
         st.state = "failed"

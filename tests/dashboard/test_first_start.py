@@ -169,3 +169,80 @@ def test_only_one_of_two_claims_wins(trainer):
     assert pipeline.claim_first_start("delicious") is False  # only the default dataset trains by itself
     assert pipeline.first_start_status("bibtex").running
     pipeline.first_start.claim_path("bibtex").unlink()
+
+
+@pytest.fixture()
+def child_run(tiny, trainer, monkeypatch, tmp_path):
+    """The dashboard's real path: the training runs in a child process (tests.helpers.first_start_in_a_child
+    stands in for pipeline.run_first_start there); the file ``release`` lets it finish."""
+    from engine import pipeline
+    from engine.models.store import ModelStore
+    from tests import helpers
+
+    source = ModelStore(tmp_path / "source")
+    source.save(tiny, "bibtex", "xtransformer", {"note": "tiny test model", "variant": "baseline"})
+    release = tmp_path / "release"
+    monkeypatch.setenv("XTRUST_TEST_RELEASE", str(release))
+    monkeypatch.setenv("XTRUST_TEST_MODEL_SOURCE", str(source.root))
+    monkeypatch.setattr(pipeline, "run_first_start", helpers.first_start_in_a_child)
+    monkeypatch.setattr(pipeline, "first_start_in_child", lambda: True)
+    yield release
+    release.touch()
+
+
+def _handed_over() -> bool:
+    from engine.models import first_start
+
+    s = first_start.status("bibtex")
+    return s is not None and s.running and s.writer != first_start.claimant()
+
+
+def test_the_training_runs_in_a_child_process_that_takes_the_claim_over(child_run):
+    """A training thread held the interpreter lock and slowed every session's pages while it ran: the
+    server claims, a child process trains and takes the claim over (its death makes the claim stale);
+    the sidebar shows the child's progress; the model it saves is served."""
+    import os
+
+    from dashboard import jobs
+    from engine import pipeline
+
+    open_page("overview")
+    until(_handed_over, 60)
+    writer_pid = int(pipeline.first_start_status("bibtex").writer.split("+")[0])
+    assert writer_pid != os.getpid()
+    assert [j.key for j in jobs.running("first-start:")] == ["first-start:bibtex"]
+    until(lambda: getattr(pipeline.first_start_status("bibtex"), "fraction", 0) == 0.3)
+    shown = sidebar_progress(open_page("explain"))  # another session: the child's progress, no second run
+    assert shown and "Training the X-Transformer for bibtex" in shown[0] and "30%" in shown[0]
+    child_run.touch()
+    until(lambda: pipeline.first_start_status("bibtex") is None, 60)
+    until(lambda: not jobs.running("first-start:"), 60)
+    job = jobs.get("first-start:bibtex")
+    assert job.ok and job.result.model_id == "xtransformer"  # the child's ModelInfo, rebuilt from JSON
+    assert open_page("predict", model="xtransformer").session_state["sel_model"] == "xtransformer"
+
+
+def test_a_cancel_request_reaches_the_child_and_stays(child_run):
+    from engine import pipeline
+
+    open_page("overview")
+    until(_handed_over, 60)
+    at = open_page("overview")
+    at.sidebar.button(key="first-start-cancel").click().run()
+    until(lambda: getattr(pipeline.first_start_status("bibtex"), "state", "") == "cancelled", 60)
+    assert not pipeline.first_start.wanted("bibtex")  # not restarted behind the user's back
+
+
+def test_a_child_stopped_by_its_server_leaves_no_claim_so_the_next_start_trains_again(child_run):
+    """Stopped by its server (the job's stop, or the server's exit closing the child's stdin), not by a
+    cancel request: the claim is removed, so the next page load of any server starts it again."""
+    from engine import pipeline
+    from engine.errors import Cancelled
+    from engine.child_process import run_in_child
+    from tests import helpers
+
+    assert pipeline.claim_first_start("bibtex")
+    with pytest.raises(Cancelled):
+        run_in_child(helpers.first_start_in_a_child, "bibtex", handed_over_from=pipeline.first_start_claimant(),
+                     progress=lambda f, m="": not _handed_over())
+    assert pipeline.first_start_status("bibtex") is None and pipeline.first_start.wanted("bibtex")
