@@ -361,6 +361,9 @@ def open_page():
 
 
 ss[C.K_THROUGH_APP] = True  # the pages check it (C.require_app): a first deep link can bypass this file
+# IBM ART takes seconds to import, and an import thread slows every page it overlaps (the interpreter lock):
+# started once per server process on its first page run, it is done before a user gets to Attack or Compare
+pipeline.warm_up_attacks()
 _load_query_params()
 nav = open_page()
 sidebar()

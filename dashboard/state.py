@@ -196,7 +196,6 @@ K_FREE_TEXT = "free_text"          # the text last predicted in Predict's "Your 
 K_TEXT_EXPLAIN_JOB = "text_explain_job"
 K_TEXT_ATTACK_JOB = "text_attack_job"
 K_WORDNET_WARMED = "_wordnet_warmed"  # this session asked the engine to warm WordNet up
-K_ART_WARMED = "art_warmed"  # IBM ART import started in the background for this session
 
 
 @st.cache_resource(max_entries=4, ttl=3600, show_spinner=False)

@@ -37,14 +37,10 @@ def fresh_results_cache(root: Path) -> Path:
     return fresh
 
 
-def measure_pages(dataset: str, model_id: str = "xlinear", pages: tuple[str, ...] | None = None,
-                  timeout_s: float = 1800, env: dict | None = None, fresh_results: bool = True) -> dict:
-    """Render every page of the dashboard on ``dataset`` / ``model_id`` in a fresh child process ->
-    dashboard.page_timing.time_pages' dict: load_s, model_s, warmup_s, pages {page: {"first", "again":
-    {seconds, bytes, largest_element, largest_element_bytes, most_options, problems}}}, peak_rss_mb,
-    load averages. The model must be trained already (nothing is trained here: XTRUST_AUTO_TRAIN=0).
-    fresh_results: results (explanations, attacks, ...) go to an empty temporary cache, so "first" is a
-    first visit whatever earlier runs cached (the datasets are shared, not copied)."""
+def _run_timing_child(module: str, mark: str, what: str, dataset: str, model_id: str, pages, extra: list[str],
+                      timeout_s: float, env: dict | None, fresh_results: bool) -> dict:
+    """``python -m module --dataset D --model M [--pages ...] extra`` in a child process with the caller's
+    folders (results in an empty cache when ``fresh_results``) -> the JSON object it prints after ``mark``."""
     import shutil
     import tempfile
 
@@ -54,8 +50,8 @@ def measure_pages(dataset: str, model_id: str = "xlinear", pages: tuple[str, ...
         raise InputError(f"unknown dataset {dataset!r}: choose one of {', '.join(pipeline.list_datasets())}.")
     if model_id not in {m.model_id for m in pipeline.list_models(dataset)}:
         raise InputError(f"no saved model {model_id!r} for {dataset}: train it first (python -m engine train "
-                          f"--dataset {dataset} --model {pipeline.parse_model_id(model_id)[0]}).")
-    cmd = [sys.executable, "-m", "dashboard.page_timing", "--dataset", dataset, "--model", model_id]
+                         f"--dataset {dataset} --model {pipeline.parse_model_id(model_id)[0]}).")
+    cmd = [sys.executable, "-m", module, "--dataset", dataset, "--model", model_id, *extra]
     if pages:
         cmd += ["--pages", ",".join(pages)]
     child_env = {**os.environ, **(env or {}), "XTRUST_AUTO_TRAIN": "0", "PYTHONPATH": str(ROOT)}
@@ -65,14 +61,26 @@ def measure_pages(dataset: str, model_id: str = "xlinear", pages: tuple[str, ...
             child_env["XTRUST_CACHE_DIR"] = str(fresh_results_cache(tmp))
         proc = subprocess.run(cmd, cwd=ROOT, env=child_env, capture_output=True, text=True, timeout=timeout_s)
     except subprocess.TimeoutExpired:
-        raise XTrustError(f"rendering the pages on {dataset} took over {timeout_s:.0f} s; stopped.") from None
+        raise XTrustError(f"{what} on {dataset} took over {timeout_s:.0f} s; stopped.") from None
     finally:
         shutil.rmtree(tmp, ignore_errors=True)  # the links only: rmtree does not follow them
-    line = next((ln for ln in proc.stdout.splitlines() if ln.startswith(MARK)), None)
+    line = next((ln for ln in proc.stdout.splitlines() if ln.startswith(mark)), None)
     if proc.returncode != 0 or line is None:
         tail = (proc.stderr or proc.stdout).strip().splitlines()[-5:]
-        raise XTrustError(f"the page renderer failed on {dataset} (exit {proc.returncode}): " + " | ".join(tail))
-    out = json.loads(line[len(MARK):])
+        raise XTrustError(f"{what} failed on {dataset} (exit {proc.returncode}): " + " | ".join(tail))
+    return json.loads(line[len(mark):])
+
+
+def measure_pages(dataset: str, model_id: str = "xlinear", pages: tuple[str, ...] | None = None,
+                  timeout_s: float = 1800, env: dict | None = None, fresh_results: bool = True) -> dict:
+    """Render every page of the dashboard on ``dataset`` / ``model_id`` in a fresh child process ->
+    dashboard.page_timing.time_pages' dict: load_s, model_s, warmup_s, pages {page: {"first", "again":
+    {seconds, bytes, largest_element, largest_element_bytes, most_options, problems}}}, peak_rss_mb,
+    load averages. The model must be trained already (nothing is trained here: XTRUST_AUTO_TRAIN=0).
+    fresh_results: results (explanations, attacks, ...) go to an empty temporary cache, so "first" is a
+    first visit whatever earlier runs cached (the datasets are shared, not copied)."""
+    out = _run_timing_child("dashboard.page_timing", MARK, "rendering the pages", dataset, model_id, pages, [],
+                            timeout_s, env, fresh_results)
     out["fresh_results_cache"] = fresh_results
     firsts = [p["first"]["seconds"] for p in out["pages"].values()]
     out["slowest_first_s"] = max(firsts) if firsts else None
@@ -80,6 +88,41 @@ def measure_pages(dataset: str, model_id: str = "xlinear", pages: tuple[str, ...
     out["goals_met"] = {"page_first_s": bool(firsts) and max(firsts) <= PAGE_GOAL_S,
                         "peak_rss_mb": out["peak_rss_mb"] <= PEAK_RSS_GOAL_MB}
     return out
+
+
+BROWSER_MARK = "XTRUST-BROWSER-JSON "
+
+
+def measure_pages_in_browser(dataset: str, model_id: str = "xlinear", pages: tuple[str, ...] | None = None,
+                             timeout_s: float = 1800, env: dict | None = None, fresh_results: bool = True,
+                             screenshots: str | os.PathLike | None = None) -> dict:
+    """The same pages in a real browser (dashboard/browser_timing.py in a child process: a Streamlit server,
+    headless Chromium): seconds from opening each page's URL until it is drawn and settled, a new session
+    ("first") and a second visit ("again"), once the model is loaded -> that module's dict plus the goals."""
+    extra = ["--screenshots", str(screenshots)] if screenshots else []
+    out = _run_timing_child("dashboard.browser_timing", BROWSER_MARK, "opening the pages in the browser", dataset,
+                            model_id, pages, extra, timeout_s, env, fresh_results)
+    firsts = [p["first"]["seconds"] for p in out["pages"].values()]
+    out["slowest_first_s"] = max(firsts) if firsts else None
+    out["goals"] = {"page_first_s": PAGE_GOAL_S}
+    out["goals_met"] = {"page_first_s": bool(firsts) and max(firsts) <= PAGE_GOAL_S}
+    return out
+
+
+def format_browser_pages(out: dict) -> str:
+    """A Markdown table of measure_pages_in_browser's result."""
+    lines = [f"{out['dataset']}, model {out['model']}, headless Chromium: model loaded by a first Predict visit in "
+             f"{out['warmup_s']:.2f} s; load average {out['load_average_before']} -> {out['load_average_after']}", "",
+             "| page | first visit (new session) | again |", "|---|---|---|"]
+    for page, r in out["pages"].items():
+        f, a = r["first"], r["again"]
+        flag = "" if f["seconds"] <= PAGE_GOAL_S else " (over 2 s)"
+        lines.append(f"| {page} | {f['seconds']:.2f} s{flag} | {a['seconds']:.2f} s |")
+        for p in f["problems"]:
+            lines.append(f"|  | problem: {p[:150]} | |")
+    lines += ["", f"slowest first visit {out['slowest_first_s']:.2f} s (goal <= {PAGE_GOAL_S:g} s: "
+                  f"{'met' if out['goals_met']['page_first_s'] else 'not met'})"]
+    return "\n".join(lines)
 
 
 def format_pages(out: dict) -> str:
@@ -108,10 +151,18 @@ def add_pages_argument(bench_parser) -> None:
     bench_parser.add_argument("--pages", metavar="DATASET[:MODEL]",
                               help="time every dashboard page's first render on a dataset (default model xlinear) "
                                    "and its peak memory, e.g. --pages synth-wiki10-31k")
+    bench_parser.add_argument("--browser", action="store_true",
+                              help="with --pages: time the pages in headless Chromium against a running server "
+                                   "(what a user waits for) instead of the server's script under AppTest")
+    bench_parser.add_argument("--screenshots", metavar="DIR", help="with --pages --browser: a screenshot per page")
 
 
 def run_pages_command(args) -> int:
     dataset, _, model_id = args.pages.partition(":")
+    if getattr(args, "browser", False):
+        out = measure_pages_in_browser(dataset, model_id or "xlinear", screenshots=getattr(args, "screenshots", None))
+        print(json.dumps(out, indent=1) if args.json else format_browser_pages(out))
+        return 0
     out = measure_pages(dataset, model_id or "xlinear")
     print(json.dumps(out, indent=1) if args.json else format_pages(out))
     return 0

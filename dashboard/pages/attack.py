@@ -21,9 +21,6 @@ doc, pred, _ = out
 attacks = C.attacks_for(stats["kind"])
 ss = st.session_state
 display = S.label_display(dataset)
-if not ss.get(S.K_ART_WARMED):  # IBM ART takes seconds to import: start it now, while the form is filled in
-    pipeline.warm_up_attacks()
-    ss[S.K_ART_WARMED] = True
 if stats["kind"] == "text":
     if "wordnet" in attacks and not ss.get(S.K_WORDNET_WARMED):
         # WordNet takes seconds to load: warm it now, in the background, for this document's words
