@@ -47,6 +47,10 @@ def write_split_arrays(folder: Path, ds: Dataset, real_text: bool = False) -> No
             (folder / f"{part}_texts.json").write_text(json.dumps(s.texts))
     meta = {k: getattr(ds, k) for k in ("name", "feature_names", "label_names", "kind", "is_sample", "checksums",
                                          "description", "warnings")}
+    if not meta["checksums"]:  # an import: its stored files are its identity (a re-import is another dataset)
+        from engine.data.download import sha256_of
+
+        meta["checksums"] = {p.name: sha256_of(p) for p in sorted(folder.iterdir()) if p.is_file()}
     meta["real_text"] = real_text
     (folder / "meta.json").write_text(json.dumps(meta))
 

@@ -21,3 +21,23 @@ def load_dataset(name: str, download: bool = True, progress=None) -> Dataset:
     if user is None:
         raise InputError(f"unknown dataset {name!r}: choose one of {', '.join(list_datasets())}.")
     return user
+
+
+def is_imported(name: str) -> bool:
+    """Whether ``name`` is an imported (user) dataset stored now."""
+    return isinstance(name, str) and name not in DATASETS and name in list_user_datasets()
+
+
+def check_unchanged(ds: Dataset) -> None:
+    """Refuse (DataError) when the imported dataset ``ds`` was deleted or replaced by another import since it
+    was loaded: what was computed from it (a model) must not be saved under its name. Built-in datasets and
+    datasets that were never stored are not checked."""
+    from engine.errors import DataError
+
+    if ds.name in DATASETS:
+        return
+    if ds.name not in list_user_datasets():
+        raise DataError(f"the dataset {ds.name!r} was deleted while this work ran; nothing was saved.")
+    if load_user_dataset(ds.name).checksums != ds.checksums:
+        raise DataError(f"the dataset {ds.name!r} was replaced by another import while this work ran; nothing "
+                        "was saved (train again on the new data).")

@@ -93,7 +93,7 @@ def train_model(dataset: str | Dataset, family: str = "xlinear", params=None, st
         "metrics": metrics,
         **getattr(model, "training_report", {}),  # what training chose and why (e.g. embed_scale_cv)
     }
-    info = store.save(model, ds.name, model_id, manifest)
+    info = store.save(model, ds.name, model_id, manifest, source=ds)
     forget_model(ds.name, model_id, store)
     report(progress, 1.0, "saved")
     return info

@@ -173,9 +173,10 @@ class ModelStore:
     def folder(self, dataset: str, model_id: str) -> Path:
         return self.root / _check_id("dataset name", dataset) / _check_id("model id", model_id)
 
-    def save(self, model, dataset: str, model_id: str, manifest: dict[str, Any]) -> ModelInfo:
+    def save(self, model, dataset: str, model_id: str, manifest: dict[str, Any], source=None) -> ModelInfo:
         """Write model + manifest (with the sha256 of every file) atomically; the previous model with
-        this id stays until the swap."""
+        this id stays until the swap. source: the Dataset the model was trained on; an imported one that was
+        deleted or replaced meanwhile is refused just before the swap (nothing is saved)."""
         final = self.folder(dataset, model_id)
         final.parent.mkdir(parents=True, exist_ok=True)
         tmp = new_temp_folder(final)
@@ -196,6 +197,10 @@ class ModelStore:
             if problem:
                 raise ModelError(f"model {dataset}/{model_id} was not saved: {problem}.")
             _write_json_atomic(tmp / MANIFEST, full)
+            if source is not None:  # last, so that a delete during the long training is seen
+                from engine.data.catalog import check_unchanged
+
+                check_unchanged(source)
             swap_into_place(tmp, final)
         finally:
             if tmp.exists():

@@ -275,7 +275,7 @@ def _train_robust(ds, family, params, store, progress, seed, max_rounds, encoder
                                else "fine-tuned on clean + augmented text in every round")
         if encoder_from is not None:
             manifest["encoder_from_created"] = store.info(ds.name, "xtransformer").manifest.get("created")
-    info = store.save(model, ds.name, f"{family}-robust", manifest)
+    info = store.save(model, ds.name, f"{family}-robust", manifest, source=ds)
     runtime.forget_model(ds.name, f"{family}-robust", store)  # never serve the older one after this save
     report(progress, 1.0, "saved")
     return info

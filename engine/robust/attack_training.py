@@ -385,7 +385,7 @@ def _train(ds, family, tp: AttackTrainingParams, params, store, progress, base):
         manifest["encoder"] = "kept from the saved X-Transformer (only the ranker was retrained)"
         manifest["encoder_from_created"] = store.info(ds.name, "xtransformer").manifest.get("created")
     model_id = f"{family}-{tp.variant}"
-    info = store.save(model, ds.name, model_id, manifest)
+    info = store.save(model, ds.name, model_id, manifest, source=ds)
     runtime.forget_model(ds.name, model_id, store)  # never serve the older one after this save
     report(progress, 1.0, "saved")
     return info

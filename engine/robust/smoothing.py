@@ -25,6 +25,6 @@ def train_smoothed(dataset: str, base_model_id: str = "xlinear", params: Smoothi
         "variant": "smoothed", "baseline": base_model_id, "params": asdict(params), "seed": params.seed,
         "data_checksums": ds.checksums, "dataset_is_sample": ds.is_sample, "metrics": metrics,
         "train_seconds": 0.0, "base_manifest_created": base_info.manifest.get("created"),
-    })
+    }, source=ds)
     forget_model(ds.name, info.model_id, store)  # never serve an older cached copy after this save
     return info

@@ -74,3 +74,32 @@ def test_vocabulary_coverage_splits_known_and_ignored_words_in_text_order():
     assert (cov.n_words, cov.n_known) == (6, 4) and cov.share_known == pytest.approx(4 / 6)
     with pytest.raises(InputError, match="empty"):
         vocabulary_coverage("   ", {})
+
+
+@pytest.mark.parametrize("then", ["deleted", "replaced"])
+def test_a_model_trained_while_its_dataset_is_deleted_or_replaced_is_not_saved(tmp_path, monkeypatch, then):
+    """The training loaded the dataset, then another session deleted (or re-imported) it: the model, trained
+    on data that is no longer there, must not appear under that name."""
+    from engine.errors import DataError
+    from engine.models import families
+    from engine.models.store import ModelStore
+
+    store = ModelStore(tmp_path / "models")
+    import_user_dataset("moving", {"p.csv": _csv(40)})
+    real_train = families.ModelFamily.train
+
+    def train_then_change(self, ds, params, progress=None):
+        model = real_train(self, ds, params, progress=progress)
+        if then == "deleted":
+            delete_user_dataset("moving")
+        else:
+            import_user_dataset("moving", {"p.csv": _csv(60)})
+        return model
+
+    monkeypatch.setattr(families.ModelFamily, "train", train_then_change)
+    with pytest.raises(DataError, match=f"'moving' was {then}"):
+        pipeline.train_model("moving", "xlinear", store=store)
+    assert store.list("moving") == [] and not list((tmp_path / "models").rglob("manifest.json"))
+    monkeypatch.setattr(families.ModelFamily, "train", real_train)
+    if then == "replaced":  # trained again on what is there now: saved
+        assert pipeline.train_model("moving", "xlinear", store=store).model_id == "xlinear"
