@@ -221,9 +221,10 @@ def sidebar() -> None:
     if ss.get(S.K_MODEL) not in ids:
         ss[S.K_MODEL] = ids[0]
     bound(sb.selectbox, "Model", S.K_MODEL, ids, format_func=C.model_label)
-    # the X-Transformer's whole-score attribution needs Captum (~0.5 s to import): started in the background
-    # once per process as soon as such a model is selected, so the Explain page's first result does not wait
-    pipeline.warm_up_explainers(str(models.get(ss[S.K_MODEL], {}).get("family", "")))
+    # the whole-score attribution's first call would wait for Captum's import (X-Transformer, ~0.5 s) or PECOS'
+    # Python weights (XR-Linear, ~3 s at 670K labels): started in the background once the selected model is
+    # in memory, so the Explain page's first result does not wait for them
+    pipeline.warm_up_explainers(dataset, ss[S.K_MODEL])
 
     n = int(stats["n_test"])
     sb.markdown(f"**Document** (test split, ids 0–{n - 1})")

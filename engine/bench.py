@@ -165,8 +165,8 @@ load_s = None
 if preload:  # the model already in this server's memory, as after any earlier page that used it (the sidebar's
     # selection of the model also started the explainers' warm-up: Captum's import, engine.explain.registry)
     from engine.pipeline import get_model, warm_up_explainers
-    t = time.perf_counter(); m = get_model(dataset, model_id); load_s = time.perf_counter() - t
-    warm_up_explainers(m.family)
+    t = time.perf_counter(); get_model(dataset, model_id); load_s = time.perf_counter() - t
+    warm_up_explainers(dataset, model_id)
     import threading
     for th in threading.enumerate():
         if th.name.endswith("-warm-up"):

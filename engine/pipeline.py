@@ -473,13 +473,16 @@ def warm_up_attacks() -> None:
     warm_up()
 
 
-def warm_up_explainers(family: str) -> None:
-    """Import the explanation methods' slow libraries for a model of ``family`` (Captum for the
-    X-Transformer's whole-score attribution) in a background thread, once per process
-    (engine.explain.registry.warm_up), so the Explain page's first result does not wait for them."""
+def warm_up_explainers(dataset: str, model_id: str, store=None) -> bool:
+    """When the model is loaded in this process: start, in background threads, what its explanations' first
+    call would wait for (Captum's import for the X-Transformer, PECOS' Python weights for XR-Linear;
+    engine.explain.registry.warm_up) -> whether it was started. A model not in memory is never loaded here."""
     from engine.explain.registry import warm_up
 
-    warm_up(family)
+    if not model_is_loaded(dataset, model_id, store):
+        return False
+    warm_up(get_model(dataset, model_id, store))
+    return True
 
 
 RESULT_KINDS_KEPT = ("datasets", "user_datasets")  # cache_dir() folders that are not per-dataset results

@@ -30,9 +30,9 @@ def methods_for(family: str, input_kind: str) -> tuple[list[str], dict[str, str]
     return ok, why
 
 
-def warm_up(family: str) -> None:
-    """Start importing what the methods for a model of this family need, in the background, once per
-    process (the dashboard calls it when such a model is selected)."""
+def warm_up(model) -> None:
+    """Start, in the background, what each method's first call on ``model`` would wait for (once per process
+    and model; the dashboard calls it when a loaded model is selected)."""
     for spec in EXPLAINERS.values():
         if spec.warm_up is not None:
-            spec.warm_up(family)
+            spec.warm_up(model)

@@ -60,8 +60,9 @@ class ExplainerSpec:
     # its first result takes well under a second once the model is in memory (the Explain page computes it
     # in the page run instead of waiting for the background job)
     sub_second: bool = False
-    # imports the method's slow library (e.g. Captum) for such a model ahead of the first call; None: none
-    warm_up: Callable[[str], None] | None = None
+    # starts, in the background, what the method's first call on this (loaded) model would wait for (a slow
+    # import, lazily loaded weights); None: nothing to warm
+    warm_up: Callable[[object], None] | None = None
 
     def incompatibility(self, family: str, input_kind: str) -> str | None:
         """Why this method cannot explain a model of that family and input kind (None: it can)."""

@@ -238,17 +238,29 @@ def test_attention_explanations_carry_each_labels_encoder_share(tiny_xtf, xtf_st
         [True] * 3
 
 
-def test_warm_up_imports_captum_in_the_background_for_the_xtransformer_only(monkeypatch):
-    """The sidebar starts it when an X-Transformer is selected, so the first whole-score result does not pay
-    Captum's import; XR-Linear never needs Captum, so nothing is started for it."""
+def test_warm_up_starts_what_the_first_call_would_wait_for(bibtex_store, xtf_store):
+    """The sidebar calls it once the selected model is in memory: Captum's import for the X-Transformer, PECOS'
+    Python weights (which XR-Linear's exact attribution reads; predictions use the predict-only layouts) for
+    XR-Linear; a model not in memory is not loaded for it."""
+    import os
     import subprocess
     import sys
 
-    code = ("import sys, threading; from engine.pipeline import warm_up_explainers; "
-            "warm_up_explainers('xlinear'); print([t.name for t in threading.enumerate() if 'warm' in t.name]); "
-            "warm_up_explainers('xtransformer'); warm_up_explainers('xtransformer'); "
-            "ts = [t for t in threading.enumerate() if 'warm' in t.name]; print(len(ts)); ts[0].join(120); "
-            "print('captum.attr' in sys.modules)")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=180)
+    code = ("import sys, threading; from engine import pipeline; "
+            "print(pipeline.warm_up_explainers('bibtex', 'xlinear')); "
+            "m = pipeline.get_model('bibtex', 'xlinear'); print(m._xlm is None); "
+            "print(pipeline.warm_up_explainers('bibtex', 'xlinear'), pipeline.warm_up_explainers('bibtex', 'xlinear')); "
+            "ts = [t for t in threading.enumerate() if t.name.endswith('warm-up')]; print(len(ts)); ts[0].join(120); "
+            "print(m._xlm is not None, 'captum.attr' in sys.modules)")
+    env = {**os.environ, "XTRUST_MODEL_DIR": str(bibtex_store.root)}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=180, env=env)
     assert out.returncode == 0, out.stderr
-    assert out.stdout.split() == ["[]", "1", "True"]
+    assert out.stdout.split() == ["False", "True", "True", "True", "1", "True", "False"]
+    code = ("import sys, threading; from engine import pipeline; pipeline.get_model('bibtex', 'xtransformer'); "
+            "print(pipeline.warm_up_explainers('bibtex', 'xtransformer')); "
+            "[t.join(120) for t in threading.enumerate() if t.name.endswith('warm-up')]; "
+            "print('captum.attr' in sys.modules)")
+    env = {**os.environ, "XTRUST_MODEL_DIR": str(xtf_store.root)}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=180, env=env)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["True", "True"]
