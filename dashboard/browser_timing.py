@@ -6,7 +6,8 @@ A Streamlit server is started on a free local port with the caller's data, model
 warm-up visit of the Predict page loads the dataset and the model into it, and the server is left to finish
 its background imports (until it is idle). Then every page is opened by its
 URL in a new browser context (a new session, as a new user would), and again in the same context (a second
-visit). A page is rendered when its title is shown and its main area has not changed for ``SETTLE_S`` with
+visit). A page that does nothing, served and timed the same way, is the reference: what any Streamlit page
+costs in this browser on this machine. A page is rendered when its title is shown and its main area has not changed for ``SETTLE_S`` with
 no script run in progress; the time reported is that of the last change (the settle wait is not counted).
 
 ``python -m dashboard.browser_timing --dataset D --model M`` prints one line, ``XTRUST-BROWSER-JSON {...}``;
@@ -15,7 +16,6 @@ Streamlit or Playwright).
 """
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import socket
@@ -51,11 +51,25 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(log_path: Path, env: dict | None = None, timeout_s: float = 90) -> tuple[subprocess.Popen, str]:
-    """A Streamlit server of the app on a free loopback port -> (process, base URL)."""
+# the reference: a Streamlit page that does nothing (a title and a line of text), measured by the same clock in
+# the same run -- what any Streamlit page costs in this browser on this machine (the page's bundle, the session)
+REFERENCE_APP = 'import streamlit as st\nst.title("Reference")\nst.write("A page that does nothing.")\n'
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+def start_server(log_path: Path, env: dict | None = None, timeout_s: float = 90,
+                 app: str = APP) -> tuple[subprocess.Popen, str]:
+    """A Streamlit server of ``app`` (default: the dashboard) on a free loopback port -> (process, base URL)."""
     port = _free_port()
     log = open(log_path, "w")
-    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", APP, "--server.headless", "true",
+    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", app, "--server.headless", "true",
                              "--server.port", str(port), "--server.address", "127.0.0.1",
                              "--browser.gatherUsageStats", "false"], cwd=ROOT, env={**os.environ, **(env or {})},
                             stdout=log, stderr=subprocess.STDOUT)
@@ -107,7 +121,8 @@ def open_and_time(pg, url: str, title: str, timeout_s: float = 300) -> dict:
 def time_pages_in_browser(dataset: str, model_id: str = "xlinear", pages=tuple(PAGES), timeout_s: float = 300,
                           screenshots: Path | None = None) -> dict:
     """Start a server, load the model with one Predict visit, then open every page twice (new session, then
-    again) -> {"warmup_s", "pages": {page: {"first": {seconds, ...}, "again": {...}}}, load averages}."""
+    again) -> {"warmup_s", "reference": {"first", "again"}, "pages": {page: {"first": {seconds, ...},
+    "again": {...}}}, load averages}; "reference" is a page that does nothing, on its own server."""
     from playwright.sync_api import sync_playwright
 
     if not Path(CHROMIUM).exists():
@@ -115,10 +130,23 @@ def time_pages_in_browser(dataset: str, model_id: str = "xlinear", pages=tuple(P
     out = {"dataset": dataset, "model": model_id, "load_average_before": [round(x, 2) for x in os.getloadavg()]}
     query = f"?dataset={dataset}&model={model_id}&doc=0"
     with tempfile.TemporaryDirectory(prefix="xtrust-browser-") as tmp:
+        ref_app = Path(tmp) / "reference.py"
+        ref_app.write_text(REFERENCE_APP)
         proc, url = start_server(Path(tmp) / "streamlit.log", {"XTRUST_AUTO_TRAIN": "0"})
+        ref_proc, ref_url = start_server(Path(tmp) / "reference.log", app=str(ref_app))
         try:
             with sync_playwright() as p:
                 browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+                ctx = browser.new_context(viewport={"width": 1440, "height": 1500})
+                pg = ctx.new_page()
+                open_and_time(pg, ref_url, "Reference", timeout_s)  # the reference server's own first run
+                ctx.close()
+                ctx = browser.new_context(viewport={"width": 1440, "height": 1500})
+                pg = ctx.new_page()
+                first = open_and_time(pg, ref_url, "Reference", timeout_s)
+                out["reference"] = {"first": first, "again": open_and_time(pg, ref_url, "Reference", timeout_s)}
+                ctx.close()
+                _stop(ref_proc)
                 ctx = browser.new_context(viewport={"width": 1440, "height": 1500})
                 out["warmup_s"] = open_and_time(ctx.new_page(), f"{url}/predict{query}", "Predict", timeout_s)["seconds"]
                 ctx.close()
@@ -136,21 +164,16 @@ def time_pages_in_browser(dataset: str, model_id: str = "xlinear", pages=tuple(P
                     ctx.close()
                 browser.close()
         finally:
-            proc.terminate()
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+            _stop(ref_proc)
+            _stop(proc)
     out["load_average_after"] = [round(x, 2) for x in os.getloadavg()]
     return out
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--dataset", required=True)
-    ap.add_argument("--model", default="xlinear")
-    ap.add_argument("--pages", default=",".join(PAGES))
-    ap.add_argument("--timeout", type=float, default=300)
+    from dashboard.page_timing import timing_parser
+
+    ap = timing_parser(__doc__.splitlines()[0])
     ap.add_argument("--screenshots", help="folder for one screenshot of each page's first visit")
     args = ap.parse_args(argv)
     out = time_pages_in_browser(args.dataset, args.model, tuple(p for p in args.pages.split(",") if p), args.timeout,

@@ -121,13 +121,18 @@ def time_pages(dataset: str, model_id: str = "xlinear", pages=PAGES, timeout: fl
     return out
 
 
-def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def timing_parser(description: str) -> argparse.ArgumentParser:
+    """The page timings' common command line: --dataset, --model, --pages, --timeout."""
+    ap = argparse.ArgumentParser(description=description)
     ap.add_argument("--dataset", required=True)
     ap.add_argument("--model", default="xlinear")
     ap.add_argument("--pages", default=",".join(PAGES))
     ap.add_argument("--timeout", type=float, default=300)
-    args = ap.parse_args(argv)
+    return ap
+
+
+def main(argv=None) -> int:
+    args = timing_parser(__doc__.splitlines()[0]).parse_args(argv)
     out = time_pages(args.dataset, args.model, tuple(p for p in args.pages.split(",") if p), args.timeout)
     print("XTRUST-PAGES-JSON " + json.dumps(out))
     return 0

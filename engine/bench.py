@@ -162,10 +162,12 @@ import json, os, sys, time
 from streamlit.testing.v1 import AppTest
 dataset, model_id, doc, preload = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4] == "1"
 load_s = None
-if preload:  # the model already in this server's memory, as after any earlier page that used it (the sidebar's
-    # selection of the model also started the explainers' warm-up: Captum's import, engine.explain.registry)
-    from engine.pipeline import get_model, warm_up_explainers
+if preload:  # the model already in this server's memory, as after any earlier page that used it: that page's
+    # run also started what a server warms in the background (ART's import on its first page run, the
+    # explainers' warm-up once the model is selected), done before this page opens
+    from engine.pipeline import get_model, warm_up_attacks, warm_up_explainers
     t = time.perf_counter(); get_model(dataset, model_id); load_s = time.perf_counter() - t
+    warm_up_attacks()
     warm_up_explainers(dataset, model_id)
     import threading
     for th in threading.enumerate():

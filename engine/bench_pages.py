@@ -114,6 +114,10 @@ def format_browser_pages(out: dict) -> str:
     lines = [f"{out['dataset']}, model {out['model']}, headless Chromium: model loaded by a first Predict visit in "
              f"{out['warmup_s']:.2f} s; load average {out['load_average_before']} -> {out['load_average_after']}", "",
              "| page | first visit (new session) | again |", "|---|---|---|"]
+    if out.get("reference"):
+        ref = out["reference"]
+        lines.append(f"| reference: a page that does nothing | {ref['first']['seconds']:.2f} s | "
+                     f"{ref['again']['seconds']:.2f} s |")
     for page, r in out["pages"].items():
         f, a = r["first"], r["again"]
         flag = "" if f["seconds"] <= PAGE_GOAL_S else " (over 2 s)"

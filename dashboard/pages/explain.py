@@ -84,25 +84,39 @@ if is_xtf and methods and have[methods[0]] is None and specs[methods[0]].sub_sec
                    what=f"the {NAMES[methods[0]]} explanation", **eparams)
     have[methods[0]] = None if C.failed(first) else first
 background = is_xtf and any(stage(h) != "done" for h in have.values())
+ejob = None
 if background:
     ekey = jobs.key_for("explain", dataset=dataset, model=model_id, version=C.version(), doc=index, methods=methods,
                         **eparams)
-    # started once per parameter set: a cancelled or failed job stays so until "Try again"
-    ejob = jobs.get(ekey) or jobs.start(ekey, f"explaining document {index}", explain_all)
-    jobs.panel(ejob, "explain", retry=lambda: jobs.start(ekey, f"explaining document {index}", explain_all,
-                                                         restart=True))
-    if ejob.ok:  # the job's own results (the cache may be unwritable)
+
+    def start_job(restart: bool = False):
+        return jobs.start(ekey, f"explaining document {index}", explain_all, restart=restart)
+
+    ejob = jobs.get(ekey)  # started once per parameter set: a cancelled or failed job stays so until "Try again"
+    panel_slot = st.container()  # its progress and Cancel, above the results
+    if ejob is not None and ejob.ok:  # the job's own results (the cache may be unwritable)
         have = {m: ejob.result.get(m) or have.get(m) for m in methods}
-    elif ejob.running:
-        shown = tuple(stage(cached[m]) for m in methods)  # the cache as read (an unwritable one stays "none")
 
-        @st.fragment(run_every=0.5)
-        def _watch():
-            """Redraw the page as soon as a method's first result or its faithfulness scores land."""
-            if tuple(stage(h) for h in stored().values()) != shown:
-                st.rerun(scope="app")
 
-        _watch()
+def show_job(ejob):
+    """Start the job if it is not there (after this run has drawn what it has: the job's thread would compete
+    with the drawing), show its panel, and redraw the page when a result lands while it runs -> the job."""
+    ejob = ejob or start_job()
+    with panel_slot:
+        jobs.panel(ejob, "explain", retry=lambda: start_job(restart=True))
+        if ejob.running:
+            shown = tuple(stage(cached[m]) for m in methods)  # the cache as read (an unwritable one stays "none")
+
+            @st.fragment(run_every=0.5)
+            def _watch():
+                """Redraw the page as soon as a method's first result or its faithfulness scores land."""
+                if tuple(stage(h) for h in stored().values()) != shown:
+                    st.rerun(scope="app")
+
+            _watch()
+    return ejob
+
+
 cols = st.columns(len(methods)) if methods else []
 results = {}
 for col, method in zip(cols, methods):
@@ -133,6 +147,9 @@ for col, method in zip(cols, methods):
             st.caption(C.encoder_share_note([le.extra.get("encoder_share_pct") for le in expl.labels]))
             st.dataframe(C.encoder_share_frame(expl, S.label_display(dataset)), hide_index=True)
         C.render_explanation(expl, key=f"ex-{method}")
+
+if background:
+    ejob = show_job(ejob)
 
 if results:
     st.subheader("Faithfulness")

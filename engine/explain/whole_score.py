@@ -170,7 +170,9 @@ def _encoder_ig(model, units, t: dict, base, U: np.ndarray, steps: int):
 
     lig = LayerIntegratedGradients(forward, model.encoder.embeddings.word_embeddings)
     rep = lambda x: x.repeat(m, 1)  # noqa: E731 - one row per label, target j on row j
-    with torch.enable_grad():
+    # the hooks Captum puts on the shared word-embedding module see every thread's forward passes: no other
+    # forward of this model runs while they are on (XTransformerXMC.encoder_lock)
+    with torch.enable_grad(), model.encoder_lock:
         attr = lig.attribute(rep(ids), baselines=rep(base), target=list(range(m)),
                              additional_forward_args=(rep(t["attention_mask"]), rep(t["token_type_ids"])),
                              n_steps=int(steps), internal_batch_size=max(m, 64))

@@ -345,6 +345,10 @@ class XTransformerXMC(XMCModel):
         self._emb_cache: dict[bytes, np.ndarray] | None = None  # token ids -> pooled output, see reusing_embeddings
         self._emb_users = 0
         self._emb_lock = threading.Lock()
+        # every forward pass through the encoder holds this (re-entrant) lock: Captum's layer hooks (the
+        # whole-score attribution) sit on the shared encoder module, so they would read -- and replace -- the
+        # word embeddings of another thread's forward pass (a concurrent LIME or prediction) if it ran meanwhile
+        self.encoder_lock = threading.RLock()
         self.training_report: dict = {}  # what training chose and why (e.g. the embed_scale CV table): the manifest keeps it
 
     # -- training --------------------------------------------------------------------------
@@ -559,11 +563,13 @@ class XTransformerXMC(XMCModel):
                     r = torch.from_numpy(rows[i:i + self.params.batch_size])
                     width = int(lengths[r.numpy()].max())
                     batch = {name: t[name][r, :width].to(dev) for name in ("input_ids", "attention_mask", "token_type_ids")}
-                    if self.params.pooling == "cls":  # PECOS' own forward: the pooler on [CLS]
-                        pooled = enc(**batch)["pooled_output"]
-                    else:
-                        pooled = pool_output("mean", getattr(enc, enc.base_model_prefix)(**batch, return_dict=True),
-                                             batch["attention_mask"])
+                    with self.encoder_lock:
+                        if self.params.pooling == "cls":  # PECOS' own forward: the pooler on [CLS]
+                            pooled = enc(**batch)["pooled_output"]
+                        else:
+                            pooled = pool_output("mean", getattr(enc, enc.base_model_prefix)(**batch,
+                                                                                              return_dict=True),
+                                                 batch["attention_mask"])
                     out.append(pooled.float().cpu().numpy())
             fresh = dict(zip(todo, np.vstack(out)))
             if cache is None:
@@ -599,7 +605,8 @@ class XTransformerXMC(XMCModel):
                 width = int(lengths[r].max())
                 batch = {k: t[k][torch.from_numpy(r), :width].to(dev) for k in ("input_ids", "attention_mask",
                                                                                 "token_type_ids")}
-                o = base(**batch, return_dict=True)
+                with self.encoder_lock:
+                    o = base(**batch, return_dict=True)
                 for p in poolings:
                     out[p][r] = pool_output(p, o, batch["attention_mask"]).float().cpu().numpy()
         report(progress, 1.0, "embedded")
@@ -745,8 +752,9 @@ class XTransformerXMC(XMCModel):
         L2-normalised and times alpha as ``rank_features`` does (a zero row stays zero)."""
         self._check_differentiable()
         self.encoder.eval()
-        out = self.encoder(input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids,
-                           return_dict=True)
+        with self.encoder_lock:
+            out = self.encoder(input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids,
+                               return_dict=True)
         return self._scaled_unit(out, attention_mask)
 
     def _scaled_unit(self, out, attention_mask):
@@ -768,7 +776,7 @@ class XTransformerXMC(XMCModel):
         text = self.check_inputs([text])[0]
         t = self._tokenize([text], pad=False).to(_module_device(self.encoder))
         self.encoder.eval()
-        with torch.enable_grad():
+        with torch.enable_grad(), self.encoder_lock:
             out = self.encoder(input_ids=t["input_ids"], attention_mask=t["attention_mask"],
                                token_type_ids=t["token_type_ids"], output_attentions=True, return_dict=True)
             atts = tuple(out.attentions)

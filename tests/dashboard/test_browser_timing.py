@@ -34,9 +34,11 @@ def test_every_page_is_timed_in_a_real_browser(generated, tmp_path):
             assert 0 < r[visit]["seconds"] < 120, (page, r)
             assert r[visit]["text_chars"] > 100 and not r[visit]["problems"], (page, r)
         assert (tmp_path / f"{generated}-{page}.png").stat().st_size > 10_000  # what the page showed
+    ref = out["reference"]  # Streamlit's own cost of a page in this browser, timed the same way
+    assert 0 < ref["first"]["seconds"] < 60 and ref["first"]["text_chars"] > 0 and not ref["first"]["problems"]
     assert out["warmup_s"] > 0 and out["slowest_first_s"] == max(r["first"]["seconds"] for r in out["pages"].values())
     table = format_browser_pages(out)
-    assert "| explain |" in table and "goal <= 2 s" in table
+    assert "| explain |" in table and "goal <= 2 s" in table and "| reference: a page that does nothing |" in table
 
 
 def test_a_model_that_is_not_there_is_named_before_any_browser_starts(generated):

@@ -264,3 +264,39 @@ def test_warm_up_starts_what_the_first_call_would_wait_for(bibtex_store, xtf_sto
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=180, env=env)
     assert out.returncode == 0, out.stderr
     assert out.stdout.split() == ["True", "True"]
+
+
+def test_concurrent_forward_passes_neither_corrupt_nor_are_corrupted_by_integrated_gradients(tiny_xtf, bibtex):
+    """Captum's hooks sit on the shared word-embedding module: a forward pass of another thread (a LIME job, a
+    prediction of another session) during the attribution would be read -- and rewritten -- by them (seen as
+    Captum's baseline-shape assertion on the Explain page, or silently wrong numbers). With the model's
+    encoder lock both give exactly what they give alone."""
+    import threading
+
+    text, others = bibtex.test.texts[3], bibtex.test.texts[10:30]
+    ids = _top(tiny_xtf, text)
+    alone_W, alone_x = whole_score(tiny_xtf, TextUnits.of(text), ids, ig_steps=32)
+    want = tiny_xtf.score_labels(others, ids)
+    seen, errors, stop = [], [], threading.Event()
+
+    def score_meanwhile():
+        while not stop.is_set():
+            try:
+                seen.append(tiny_xtf.score_labels(others, ids))
+            except Exception as exc:  # noqa: BLE001 - the assertion below shows it
+                errors.append(exc)
+
+    t = threading.Thread(target=score_meanwhile)
+    t.start()
+    try:
+        for _ in range(3):
+            W, x = whole_score(tiny_xtf, TextUnits.of(text), ids, ig_steps=32)
+            np.testing.assert_allclose(W, alone_W, rtol=1e-4, atol=1e-6)
+            assert [e["completeness_error"] for e in x] == pytest.approx([e["completeness_error"] for e in alone_x],
+                                                                         abs=1e-6)
+    finally:
+        stop.set()
+        t.join()
+    assert not errors and seen
+    for s in seen:
+        np.testing.assert_allclose(s, want, rtol=1e-5, atol=1e-6)
