@@ -158,6 +158,10 @@ def _train(args) -> dict:
     if args.fine_tune_encoder and not (args.robust and args.model == "xtransformer"):
         raise InputError("--fine-tune-encoder applies only to --robust --model xtransformer.")
     keeps_encoder = args.robust and args.model == "xtransformer" and not args.fine_tune_encoder
+    if (args.adv_attack or args.gauss) and args.model == "xtransformer" and overrides:
+        raise InputError(f"--{'adv-attack' if args.adv_attack else 'gauss'} on the X-Transformer keeps the saved "
+                         f"model's encoder, TF-IDF and ranker settings and retrains its ranker; "
+                         f"{', '.join(sorted(overrides))} cannot change (train the X-Transformer with them first).")
     if keeps_encoder and overrides:
         raise InputError(f"--robust keeps the saved X-Transformer's encoder and ranker settings; "
                          f"{', '.join(sorted(overrides))} cannot change (add --fine-tune-encoder to train anew).")

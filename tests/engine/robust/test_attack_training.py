@@ -181,6 +181,13 @@ def test_cli_refuses_bad_combinations(capsys):
     assert "choose one of --robust, --adv-attack and --gauss" in capsys.readouterr().err
     assert main(["train", "--dataset", "bibtex", "--adv-attack", "hsj", "--rounds", "0"]) == 2
     assert "rounds must be a whole number from 1 to 10" in capsys.readouterr().err
+    # the X-Transformer's attack training keeps the saved model's settings: options that would change them are
+    # refused, not silently ignored
+    for extra in (["--max-tokens", "64"], ["--C", "0.5"], ["--flat"], ["--no-fine-tune"]):
+        assert main(["train", "--dataset", "bibtex", "--model", "xtransformer", "--adv-attack", "hsj", *extra]) == 2
+        assert "cannot change" in capsys.readouterr().err
+        assert main(["train", "--dataset", "bibtex", "--model", "xtransformer", "--gauss", *extra]) == 2
+        assert "--gauss on the X-Transformer keeps the saved" in capsys.readouterr().err
 
 
 def test_bar_fills_per_attacked_document_with_named_phases(small_bibtex, tmp_path):
