@@ -83,8 +83,13 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--quick", action="store_true", help="BibTeX XR-Linear only")
     b.add_argument("--datasets", default="bibtex,delicious,mediamill")
 
-    tu = sub.add_parser("tune", help="choose XR-Linear C and leaf size on a held-out 10%% of the training split")
+    tu = sub.add_parser("tune", help="choose XR-Linear C and leaf size, or whether the X-Transformer fine-tunes its "
+                                     "encoder, by 3-fold cross-validation on the training split")
     tu.add_argument("--dataset", required=True)
+    tu.add_argument("--model", choices=("xlinear", "xtransformer"), default="xlinear")
+    tu.add_argument("--max-tokens", type=int, help="xtransformer: encoder token budget (as it will be trained)")
+    tu.add_argument("--flat", action="store_true", help="xtransformer: fine-tune once on all labels")
+    tu.add_argument("--threads", type=int, help="xtransformer: torch threads")
     tu.add_argument("--seed", type=int, default=0)
     tu.add_argument("--save", action="store_true", help="store the choice as the dataset's training defaults")
     tu.add_argument("--json", action="store_true")
@@ -306,10 +311,27 @@ def _run(args) -> int:
             out = run_bench(quick=args.quick, datasets=args.datasets.split(","), progress=tqdm_progress("bench"))
             print(json.dumps(out, indent=1) if args.json else _format_bench(out))
         elif args.command == "tune":
+            from engine import pipeline
             from engine.data import load_dataset
-            from engine.models.tuning import save_tuned, tune_xlinear
+            from engine.models.tuning import save_tuned, tune_xlinear, tune_xtransformer
 
-            out = tune_xlinear(load_dataset(args.dataset), seed=args.seed, progress=tqdm_progress(f"tune {args.dataset}"))
+            ds = load_dataset(args.dataset)
+            if args.model == "xtransformer":
+                over = {k: v for k, v in (("max_tokens", args.max_tokens), ("threads", args.threads),
+                                          ("fine_tune_flat", True if args.flat else None)) if v is not None}
+                params = pipeline.default_params("xtransformer", ds, seed=args.seed, **over)
+                out = tune_xtransformer(ds, params, seed=args.seed, progress=tqdm_progress(f"tune {args.dataset}"))
+                if args.save:
+                    save_tuned(args.dataset, out, family="xtransformer")
+                if args.json:
+                    print(json.dumps(out, indent=1))
+                else:
+                    for t in out["trials"]:
+                        print(f"{'fine-tuned' if t['fine_tune'] else 'unmodified':10} encoder: val P@1 "
+                              f"{100 * t['val_P@1']:.2f}  P@5 {100 * t['val_P@5']:.2f}  ({t['train_s']} s per fold)")
+                    print(f"best: fine_tune={out['best']['fine_tune']}" + (" (saved)" if args.save else ""))
+                return 0
+            out = tune_xlinear(ds, seed=args.seed, progress=tqdm_progress(f"tune {args.dataset}"))
             if args.save:
                 save_tuned(args.dataset, out)
             if args.json:

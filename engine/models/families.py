@@ -85,12 +85,13 @@ def _xlinear_defaults(ds: Dataset) -> dict:
 
 
 def _xtransformer_defaults(ds: Dataset) -> dict:
-    from engine.models.tuning import tuned_defaults
+    from engine.models.tuning import tuned_defaults, tuned_xtransformer
 
     # the ranker is a linear XR model like XR-Linear: start from the C that XR-Linear's
-    # cross-validation on the training split chose for this dataset
+    # cross-validation on the training split chose for this dataset; whether to fine-tune the encoder
+    # is the X-Transformer's own cross-validated choice (python -m engine tune --model xtransformer)
     tuned_c = tuned_defaults(ds.name).get("C")
-    return {"ranker_C": tuned_c} if tuned_c else {}
+    return {**({"ranker_C": tuned_c} if tuned_c else {}), **tuned_xtransformer(ds.name)}
 
 
 FAMILIES: dict[str, ModelFamily] = {f.name: f for f in (

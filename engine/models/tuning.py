@@ -29,6 +29,26 @@ def tuned_defaults(dataset: str) -> dict:
     return json.loads(TUNED_FILE.read_text()).get(dataset, {}).get("params", {})
 
 
+def tuned_xtransformer(dataset: str) -> dict:
+    """Stored cross-validated X-Transformer choices for a dataset ({} when none): {"fine_tune": bool}."""
+    if not TUNED_FILE.is_file():
+        return {}
+    return json.loads(TUNED_FILE.read_text()).get(dataset, {}).get("xtransformer", {}).get("params", {})
+
+
+def tune_xtransformer(ds: Dataset, params, folds: int = FOLDS, seed: int = 0,
+                      progress: ProgressFn | None = None) -> dict:
+    """Fine-tune the encoder or keep it as it is, by k-fold CV on the training split (see
+    engine.models.encoder_variants.cv_fine_tuning) -> {"best": {"fine_tune": bool}, "trials", "folds", "seed",
+    "measured_with": the other parameters as used}."""
+    from engine.models.encoder_variants import cv_fine_tuning
+
+    cv = cv_fine_tuning(ds.train.texts, ds.train.Y, ds.label_names, params, folds=folds, seed=seed, progress=progress)
+    used = {k: v for k, v in asdict(params).items() if k != "fine_tune"}
+    return {"best": {"fine_tune": cv["chosen"]}, "trials": cv["trials"], "folds": folds, "seed": seed,
+            "criterion": cv["criterion"], "measured_with": used}
+
+
 def tune_xlinear(ds: Dataset, folds: int = FOLDS, seed: int = 0, progress: ProgressFn | None = None,
                  grid_C=GRID_C, grid_leaf=GRID_LEAF) -> dict:
     """Grid over ranker C and leaf size, k-fold CV on train; returns {"best": params, "trials": [...]}."""
@@ -55,9 +75,16 @@ def tune_xlinear(ds: Dataset, folds: int = FOLDS, seed: int = 0, progress: Progr
     return {"best": params, "trials": trials, "folds": folds, "seed": seed}
 
 
-def save_tuned(dataset: str, result: dict) -> None:
+def save_tuned(dataset: str, result: dict, family: str = "xlinear") -> None:
+    """Store a tuning result as the dataset's training defaults (XR-Linear's at the top level, the
+    X-Transformer's under "xtransformer"); the other family's entry is kept."""
     from engine.atomic import write_text_atomic
 
     data = json.loads(TUNED_FILE.read_text()) if TUNED_FILE.is_file() else {}
-    data[dataset] = {"params": result["best"], "trials": result["trials"], "folds": result["folds"]}
+    entry = data.setdefault(dataset, {})
+    if family == "xtransformer":
+        entry["xtransformer"] = {k: result[k] for k in ("trials", "folds", "seed", "criterion", "measured_with")}
+        entry["xtransformer"]["params"] = result["best"]
+    else:
+        entry.update({"params": result["best"], "trials": result["trials"], "folds": result["folds"]})
     write_text_atomic(TUNED_FILE, json.dumps(data, indent=1, sort_keys=True))

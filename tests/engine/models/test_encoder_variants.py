@@ -281,3 +281,43 @@ def test_embed_poolings_equals_embed_under_each_pooling(mean_scaled, bibtex):
     np.testing.assert_allclose(both["cls"], cls_model.embed(texts), atol=1e-5)
     with pytest.raises(InputError):
         mean_scaled.embed_poolings(texts, ("max",))
+
+
+def test_fine_tuning_is_chosen_by_cv_with_a_model_trained_per_fold(docs, bibtex, tiny_encoder, monkeypatch, tmp_path):
+    """cv_fine_tuning trains a whole X-Transformer per fold and choice (nothing of it sees the validation rows)
+    and picks by validation P@1 + P@5; ``tune --model xtransformer --save`` stores the choice, which the
+    X-Transformer's defaults then carry (XR-Linear's tuned entry kept)."""
+    from engine.models import encoder_variants as ev
+    from engine.models import families, tuning
+    from engine.models.xtransformer import XTransformerParams, XTransformerXMC
+
+    params = XTransformerParams(max_tokens=32, encoder=tiny_encoder, threads=1, epochs=1, fine_tune_flat=True)
+    trained = []
+    real_train = XTransformerXMC.train.__func__
+
+    def train(cls, texts, Y, names, p, progress=None):
+        trained.append((len(texts), p.fine_tune))
+        return real_train(cls, texts, Y, names, p, progress=progress)
+
+    monkeypatch.setattr(XTransformerXMC, "train", classmethod(train))
+    texts, Y = docs[0][:120], docs[1][:120]
+    fractions = []
+    cv = ev.cv_fine_tuning(texts, Y, bibtex.label_names, params, folds=2, seed=0,
+                           progress=lambda f, m="": fractions.append(f) or True)
+    assert trained == [(60, False), (60, False), (60, True), (60, True)]  # one model per fold and choice
+    assert [t["fine_tune"] for t in cv["trials"]] == [False, True]
+    best = max(cv["trials"], key=lambda t: (t["val_P@1"] + t["val_P@5"], not t["fine_tune"]))
+    assert cv["chosen"] is best["fine_tune"] and all(0 <= t["val_P@1"] <= 1 for t in cv["trials"])
+    assert fractions == sorted(fractions) and fractions[-1] == 1.0
+    with pytest.raises(InputError, match="one row per text"):
+        ev.cv_fine_tuning(texts[:10], Y, bibtex.label_names, params)
+
+    monkeypatch.setattr(tuning, "TUNED_FILE", tmp_path / "tuned.json")
+    tuning.save_tuned("bibtex", {"best": {"C": 0.3}, "trials": [], "folds": 3})
+    result = {"best": {"fine_tune": False}, "trials": cv["trials"], "folds": 2, "seed": 0,
+              "criterion": cv["criterion"], "measured_with": {"max_tokens": 32}}
+    tuning.save_tuned("bibtex", result, family="xtransformer")
+    assert tuning.tuned_defaults("bibtex") == {"C": 0.3} and tuning.tuned_xtransformer("bibtex") == {"fine_tune": False}
+    p = families.family("xtransformer").default_params(bibtex)
+    assert p.fine_tune is False and p.ranker_C == 0.3
+    assert families.family("xtransformer").default_params(bibtex, fine_tune=True).fine_tune is True
