@@ -23,19 +23,19 @@ def load_dataset(name: str, download: bool = True, progress=None) -> Dataset:
     return user
 
 
-def is_imported(name: str) -> bool:
-    """Whether ``name`` is an imported (user) dataset stored now."""
-    return isinstance(name, str) and name not in DATASETS and name in list_user_datasets()
+def import_of(ds: Dataset) -> Dataset | None:
+    """``ds`` when it is an imported dataset stored right now (call before long work on it, and hand the
+    result to ``ModelStore.save(source=...)``), else None: built-ins, and datasets that were never stored
+    (made in memory), are not checked."""
+    return ds if ds.name not in DATASETS and ds.name in list_user_datasets() else None
 
 
 def check_unchanged(ds: Dataset) -> None:
-    """Refuse (DataError) when the imported dataset ``ds`` was deleted or replaced by another import since it
-    was loaded: what was computed from it (a model) must not be saved under its name. Built-in datasets and
-    datasets that were never stored are not checked."""
+    """Refuse (DataError) when the imported dataset ``ds`` (stored when the work began: ``import_of``) was
+    deleted or replaced by another import since: what was computed from it (a model) must not be saved
+    under its name."""
     from engine.errors import DataError
 
-    if ds.name in DATASETS:
-        return
     if ds.name not in list_user_datasets():
         raise DataError(f"the dataset {ds.name!r} was deleted while this work ran; nothing was saved.")
     if load_user_dataset(ds.name).checksums != ds.checksums:

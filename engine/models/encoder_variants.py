@@ -21,7 +21,7 @@ import scipy.sparse as sp
 
 from engine.errors import InputError
 from engine.metrics import ranking_metrics
-from engine.types import ProgressFn, report, scaled_progress
+from engine.types import ProgressFn, report
 
 ALPHAS = (1.0, 2.0, 4.0, 8.0, 16.0)  # embed_scale grid
 FUSION_WEIGHTS = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)  # weight on XR-Linear in the fused score
@@ -117,42 +117,3 @@ def cv_fusion(emb: np.ndarray, X_tfidf, Y, params, weights=FUSION_WEIGHTS, alpha
     return {"chosen": _best(trials, "weight"), "embed_scale": float(alpha), "criterion": CRITERION, "folds": folds,
             "seed": seed, "trials": trials}
 
-
-def cv_fine_tuning(texts: list[str], Y, label_names: list[str], params, folds: int = FOLDS, seed: int | None = None,
-                   progress: ProgressFn | None = None) -> dict:
-    """Fine-tuned vs unmodified encoder (``params.fine_tune``) by k-fold CV on the training rows.
-
-    Unlike the alpha / fusion CV above, the encoder is not shared across folds: per fold and choice a whole
-    X-Transformer is trained on the fit rows (its TF-IDF, fine-tuning, label tree and ranker see only them)
-    and scored on the validation rows, so neither choice has seen its validation rows. texts: n training
-    strings; Y: csr (n, L); params: XTransformerParams (everything else as it will be trained). Ties go to
-    the unmodified encoder (minutes cheaper to train). Returns {"chosen": bool, "criterion", "folds", "seed",
-    "trials": [{"fine_tune", "val_P@1", "val_P@3", "val_P@5", "train_s"}]}."""
-    import time
-
-    from engine.models.xtransformer import XTransformerXMC
-
-    texts = list(texts)
-    Y = sp.csr_matrix(Y, dtype=np.float32)
-    if Y.shape[0] != len(texts):
-        raise InputError(f"{len(texts)} texts and {Y.shape[0]} label rows: one row per text is needed.")
-    if Y.shape[0] < 2 * folds:
-        raise InputError(f"cross-validation needs at least {2 * folds} training texts, got {Y.shape[0]}.")
-    seed = params.seed if seed is None else int(seed)
-    split = fold_rows(len(texts), folds, seed)
-    trials = []
-    for i, fine_tune in enumerate((False, True)):
-        rows, seconds = [], 0.0
-        for f, (fit, val) in enumerate(split):
-            step = i * folds + f
-            part = scaled_progress(progress, step / (2 * folds), (step + 1) / (2 * folds))
-            report(part, 0.0, f"{'fine-tuned' if fine_tune else 'unmodified'} encoder: fold {f + 1}/{folds}")
-            t0 = time.perf_counter()
-            model = XTransformerXMC.train([texts[j] for j in fit], Y[fit], label_names,
-                                          replace(params, fine_tune=fine_tune), progress=part)
-            seconds += time.perf_counter() - t0
-            rows.append(_metrics(Y[val], model.score_matrix([texts[j] for j in val], 5)))
-        trials.append({"fine_tune": fine_tune, **_mean(rows), "train_s": round(seconds / folds, 1)})
-    report(progress, 1.0, "encoder chosen")
-    best = max(trials, key=lambda t: (t["val_P@1"] + t["val_P@5"], not t["fine_tune"]))
-    return {"chosen": bool(best["fine_tune"]), "criterion": CRITERION, "folds": folds, "seed": seed, "trials": trials}

@@ -13,6 +13,7 @@ from typing import Any
 import scipy.sparse as sp
 
 from engine.data import load_dataset
+from engine.data.catalog import import_of
 from engine.errors import ModelError
 from engine.metrics import ranking_metrics
 from engine.models import families
@@ -74,6 +75,7 @@ def train_model(dataset: str | Dataset, family: str = "xlinear", params=None, st
     fam = families.family(family)
     ds = dataset if isinstance(dataset, Dataset) else load_dataset(dataset)
     fam.check_dataset(ds)  # before any work
+    source = import_of(ds)  # an import deleted or replaced while this trains: its model is not saved
     store = store or ModelStore()
     store.check_writable()
     model_id = model_id or families.format_model_id(family)
@@ -93,7 +95,7 @@ def train_model(dataset: str | Dataset, family: str = "xlinear", params=None, st
         "metrics": metrics,
         **getattr(model, "training_report", {}),  # what training chose and why (e.g. embed_scale_cv)
     }
-    info = store.save(model, ds.name, model_id, manifest, source=ds)
+    info = store.save(model, ds.name, model_id, manifest, source=source)
     forget_model(ds.name, model_id, store)
     report(progress, 1.0, "saved")
     return info

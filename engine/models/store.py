@@ -175,8 +175,9 @@ class ModelStore:
 
     def save(self, model, dataset: str, model_id: str, manifest: dict[str, Any], source=None) -> ModelInfo:
         """Write model + manifest (with the sha256 of every file) atomically; the previous model with
-        this id stays until the swap. source: the Dataset the model was trained on; an imported one that was
-        deleted or replaced meanwhile is refused just before the swap (nothing is saved)."""
+        this id stays until the swap. source: the imported Dataset the model was trained on, as
+        ``engine.data.catalog.import_of`` gave it before training; deleted or replaced meanwhile, it is refused
+        just before the swap (nothing is saved)."""
         final = self.folder(dataset, model_id)
         final.parent.mkdir(parents=True, exist_ok=True)
         tmp = new_temp_folder(final)

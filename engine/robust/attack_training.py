@@ -231,6 +231,7 @@ def train_attack_trained(dataset, family: str = "xlinear", training: AttackTrain
     "<family>-<variant>" (e.g. xlinear-advhsj, xlinear-gauss) with its training curve; return its ModelInfo.
     Every parameter is checked before any work; a cancelled run saves nothing."""
     from engine.data import load_dataset
+    from engine.data.catalog import import_of
     from engine.models import families
     from engine.models.store import ModelStore
     from engine.types import Dataset
@@ -242,6 +243,7 @@ def train_attack_trained(dataset, family: str = "xlinear", training: AttackTrain
         raise InputError("training must be an AttackTrainingParams.")
     training.validate()
     ds = dataset if isinstance(dataset, Dataset) else load_dataset(dataset)
+    source = import_of(ds)  # an import deleted or replaced while this trains: its model is not saved
     if training.method == "wordnet":
         if not ds.has_text:
             raise InputError(f"the WordNet attack replaces words; {ds.display_name} has only numeric features.")
@@ -385,7 +387,7 @@ def _train(ds, family, tp: AttackTrainingParams, params, store, progress, base):
         manifest["encoder"] = "kept from the saved X-Transformer (only the ranker was retrained)"
         manifest["encoder_from_created"] = store.info(ds.name, "xtransformer").manifest.get("created")
     model_id = f"{family}-{tp.variant}"
-    info = store.save(model, ds.name, model_id, manifest, source=ds)
+    info = store.save(model, ds.name, model_id, manifest, source=source)
     runtime.forget_model(ds.name, model_id, store)  # never serve the older one after this save
     report(progress, 1.0, "saved")
     return info

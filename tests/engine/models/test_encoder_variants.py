@@ -284,10 +284,9 @@ def test_embed_poolings_equals_embed_under_each_pooling(mean_scaled, bibtex):
 
 
 def test_fine_tuning_is_chosen_by_cv_with_a_model_trained_per_fold(docs, bibtex, tiny_encoder, monkeypatch, tmp_path):
-    """cv_fine_tuning trains a whole X-Transformer per fold and choice (nothing of it sees the validation rows)
+    """tuning.cv_fine_tuning trains a whole X-Transformer per fold and choice (nothing of it sees the validation rows)
     and picks by validation P@1 + P@5; ``tune --model xtransformer --save`` stores the choice, which the
     X-Transformer's defaults then carry (XR-Linear's tuned entry kept)."""
-    from engine.models import encoder_variants as ev
     from engine.models import families, tuning
     from engine.models.xtransformer import XTransformerParams, XTransformerXMC
 
@@ -302,7 +301,7 @@ def test_fine_tuning_is_chosen_by_cv_with_a_model_trained_per_fold(docs, bibtex,
     monkeypatch.setattr(XTransformerXMC, "train", classmethod(train))
     texts, Y = docs[0][:120], docs[1][:120]
     fractions = []
-    cv = ev.cv_fine_tuning(texts, Y, bibtex.label_names, params, folds=2, seed=0,
+    cv = tuning.cv_fine_tuning(texts, Y, bibtex.label_names, params, folds=2, seed=0,
                            progress=lambda f, m="": fractions.append(f) or True)
     assert trained == [(60, False), (60, False), (60, True), (60, True)]  # one model per fold and choice
     assert [t["fine_tune"] for t in cv["trials"]] == [False, True]
@@ -310,7 +309,7 @@ def test_fine_tuning_is_chosen_by_cv_with_a_model_trained_per_fold(docs, bibtex,
     assert cv["chosen"] is best["fine_tune"] and all(0 <= t["val_P@1"] <= 1 for t in cv["trials"])
     assert fractions == sorted(fractions) and fractions[-1] == 1.0
     with pytest.raises(InputError, match="one row per text"):
-        ev.cv_fine_tuning(texts[:10], Y, bibtex.label_names, params)
+        tuning.cv_fine_tuning(texts[:10], Y, bibtex.label_names, params)
 
     monkeypatch.setattr(tuning, "TUNED_FILE", tmp_path / "tuned.json")
     tuning.save_tuned("bibtex", {"best": {"C": 0.3}, "trials": [], "folds": 3})
