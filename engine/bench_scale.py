@@ -387,6 +387,38 @@ def run_scale_bench(presets=("eurlex-4k", "wiki10-31k"), n_train: int | None = N
             "goals_on_amazon_670k": GOALS, "presets": rows, "growth": growth(rows)}
 
 
+PLOT_UNITS = {"generate_s": "s", "import_s": "s", "train_s": "s", "predict_1_ms": "ms", "python_model_predict_1_ms": "ms",
+              "lime_top5_s": "s", "explain_input_s": "s", "hsj_query_64_dense_rows_s": "s",
+              "hsj_query_64_subspace_rows_s": "s", "hsj_s": "s", "peak_rss_mb": "MB"}
+
+
+def scale_plot_html(out: dict) -> str:
+    """The growth of every measured cost with the label count, log-log (x: labels; y: the cost in its own
+    unit, one line per cost; the goals at 670K as markers), as one offline HTML file (plotly.js inlined)."""
+    import plotly.graph_objects as go
+
+    from engine.plot_text import plot_text
+
+    rows = sorted((r for r in out["presets"] if isinstance(r.get("labels"), (int, float))), key=lambda r: r["labels"])
+    fig = go.Figure()
+    for k in GROWTH_KEYS:
+        pts = [(r["labels"], r[k], r.get("preset", "")) for r in rows if isinstance(r.get(k), (int, float)) and r[k] > 0]
+        if len(pts) < 2:
+            continue
+        fig.add_trace(go.Scatter(x=[p[0] for p in pts], y=[p[1] for p in pts], mode="lines+markers",
+                                 name=plot_text(f"{k} ({PLOT_UNITS[k]})"),
+                                 text=[plot_text(p[2]) for p in pts],
+                                 hovertemplate="%{text}: %{x:,} labels, %{y:.4g} " + PLOT_UNITS[k]))
+    for k, goal in GOALS.items():
+        fig.add_trace(go.Scatter(x=[670_091], y=[goal], mode="markers", marker_symbol="x", marker_size=10,
+                                 name=plot_text(f"goal: {k} <= {goal:g} {PLOT_UNITS[k]} at 670K")))
+    load = out.get("machine", {}).get("load_average_1_5_15")
+    fig.update_layout(title=plot_text(f"XTrust cost vs label count (python -m engine bench --scale; load {load})"),
+                      xaxis=dict(type="log", title="labels"), yaxis=dict(type="log", title="cost (its own unit)"),
+                      height=640)
+    return fig.to_html(full_html=True, include_plotlyjs=True)
+
+
 def format_scale(out: dict) -> str:
     """Plain-text tables: one column per preset."""
     rows = out["presets"]

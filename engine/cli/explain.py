@@ -52,7 +52,7 @@ def format_explanation(expl) -> str:
             lines.append(f"  encoder share of the score {lab.extra['encoder_share_pct']:.2f} % (attention explains "
                          "only that part; the rest is the TF-IDF half)")
         for word, w in lab.weights:
-            lines.append(f"  {w:+.5f}  {word}")
+            lines.append(f"  {w:+.4g}  {word}")  # attention relevances can be ~1e-7: never shown as +0.00000
         rb = lab.random_baseline
         lines.append(f"  comprehensiveness {lab.comprehensiveness:.4f} (random {rb['comprehensiveness']:.4f})  "
                      f"sufficiency {lab.sufficiency:.4f} (random {rb['sufficiency']:.4f})  "

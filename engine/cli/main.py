@@ -410,6 +410,9 @@ def add_scale_commands(sub, bench_parser) -> None:
     bench_parser.add_argument("--scale-ray-docs", type=int, default=0,
                               help="with --scale: documents of the robustness + faithfulness runs done locally and "
                                    "on a local Ray cluster of 1 and 2 workers (0: skip)")
+    bench_parser.add_argument("--scale-plot", metavar="FILE.html",
+                              help="with --scale: also write the costs against the label count as a log-log plot "
+                                   "(offline HTML)")
     bench_parser.add_argument("--scale-existing", action="store_true",
                               help="with --scale: PRESETS name datasets with a saved xlinear model in the configured "
                                    "folders; measure them as they are (no generation, import or training)")
@@ -442,11 +445,21 @@ def _run_import(args) -> int:
 
 
 def run_scale_command(args) -> int:
-    from engine.bench_scale import format_scale, run_scale_bench
+    from engine.bench_scale import format_scale, run_scale_bench, scale_plot_html
 
+    plot = getattr(args, "scale_plot", None)
+    if plot:  # before minutes of work: the plot's folder must take a file
+        from engine.paths import ensure_writable_dir
+
+        ensure_writable_dir(os.path.dirname(os.path.abspath(plot)), "folder of --scale-plot")
     out = run_scale_bench([x.strip() for x in args.scale.split(",") if x.strip()], n_train=args.scale_train,
                           n_docs=args.scale_docs, with_import=not args.no_import,
                           hsj_docs=args.scale_hsj_docs, ray_docs=args.scale_ray_docs, existing=args.scale_existing,
                           progress=tqdm_progress("bench --scale"))
-    print(json.dumps(out, indent=1) if args.json else format_scale(out))
+    if plot:
+        from engine.atomic import write_text_atomic
+
+        write_text_atomic(plot, scale_plot_html(out))
+        out["plot"] = os.path.abspath(plot)
+    print(json.dumps(out, indent=1) if args.json else format_scale(out) + (f"\nlog-log plot: {plot}" if plot else ""))
     return 0

@@ -38,6 +38,29 @@ def test_growth_ratios_and_exponents():
     assert "MemoryError" in text and "10.0 (1.0)" in text
 
 
+def test_log_log_plot_of_every_cost_against_the_label_count(tmp_path):
+    import json
+    import re
+
+    from engine.bench_scale import scale_plot_html
+    from engine.cli import main
+
+    rows = [{"preset": "a", "labels": 1000, "train_s": 2.0, "hsj_s": 1.0, "peak_rss_mb": 300.0},
+            {"preset": "<b>", "labels": 100000, "train_s": 20.0, "hsj_s": 3.0, "peak_rss_mb": "Error: x"},
+            {"preset": "c", "error": "MemoryError"}]
+    html = scale_plot_html({"machine": {"load_average_1_5_15": [1.0]}, "presets": rows})
+    spec = json.loads(re.search(r'Plotly.newPlot\(\s*"[^"]+",\s*(\[.*?\]),\s*\{', html, re.S).group(1))
+    lines = {t["name"]: t for t in spec if t.get("mode") == "lines+markers"}
+    assert set(lines) == {"train_s (s)", "hsj_s (s)"}  # a cost measured on fewer than two presets is no line
+    assert lines["train_s (s)"]["x"] == [1000, 100000] and lines["train_s (s)"]["y"] == [2.0, 20.0]
+    assert "&lt;b&gt;" in lines["hsj_s (s)"]["text"][1]  # names drawn as text, never markup
+    assert '"type":"log"' in html.replace(" ", "") and "<b>" not in json.dumps(spec)
+    assert [t["x"] for t in spec if t["name"].startswith("goal: hsj_s")] == [[670091]]
+    # the CLI refuses a plot that cannot be written before any preset is measured
+    (tmp_path / "a-file").write_text("")
+    assert main(["bench", "--scale", "eurlex-4k", "--scale-plot", str(tmp_path / "a-file" / "x.html")]) == 2
+
+
 @pytest.mark.slow
 def test_ray_runs_on_a_tiny_preset_match_the_local_run(tmp_path):
     """Robustness and faithfulness over 2 documents in this process and on local Ray clusters of 1 and 2

@@ -236,6 +236,7 @@ def test_attention_explanations_carry_each_labels_encoder_share(tiny_xtf, xtf_st
     out = capsys.readouterr().out
     assert [f"encoder share of the score {w:.2f} % (attention explains only that part" in out for w in want] == \
         [True] * 3
+    assert "+0.00000" not in out  # relevances of ~1e-7 keep their digits (they printed as +0.00000)
 
 
 def test_warm_up_starts_what_the_first_call_would_wait_for(bibtex_store, xtf_store):
