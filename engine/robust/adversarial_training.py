@@ -138,7 +138,6 @@ def train_robust(dataset, family: str = "xlinear", params=None, store=None, prog
     fine_tune_encoder=True fine-tunes a new encoder on clean + augmented text in every round (hours on
     a CPU: for a GPU)."""
     from engine.data import load_dataset
-    from engine.data.catalog import import_of
     from engine.models import families, runtime
     from engine.models.store import ModelStore
     from engine.types import Dataset
@@ -148,7 +147,6 @@ def train_robust(dataset, family: str = "xlinear", params=None, store=None, prog
     if isinstance(max_rounds, bool) or not isinstance(max_rounds, (int, np.integer)) or not 1 <= max_rounds <= 10:
         raise InputError(f"max_rounds must be a whole number from 1 to 10, got {max_rounds!r}.")
     ds = dataset if isinstance(dataset, Dataset) else load_dataset(dataset)
-    source = import_of(ds)  # an import deleted or replaced while this trains: its model is not saved
     if family == "xtransformer":
         if not ds.has_text:
             raise InputError(f"the X-Transformer reads text; {ds.display_name} has only numeric features.")
@@ -176,8 +174,10 @@ def train_robust(dataset, family: str = "xlinear", params=None, store=None, prog
 
 
 def _train_robust(ds, family, params, store, progress, seed, max_rounds, encoder_from, t0):
+    from engine.data.catalog import import_of
     from engine.models import runtime
 
+    source = import_of(ds)  # an import deleted or replaced while this trains: its model is not saved
     is_text = ds.has_text
     n = ds.train.n
     rng = np.random.default_rng(seed)

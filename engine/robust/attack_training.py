@@ -231,7 +231,6 @@ def train_attack_trained(dataset, family: str = "xlinear", training: AttackTrain
     "<family>-<variant>" (e.g. xlinear-advhsj, xlinear-gauss) with its training curve; return its ModelInfo.
     Every parameter is checked before any work; a cancelled run saves nothing."""
     from engine.data import load_dataset
-    from engine.data.catalog import import_of
     from engine.models import families
     from engine.models.store import ModelStore
     from engine.types import Dataset
@@ -243,7 +242,6 @@ def train_attack_trained(dataset, family: str = "xlinear", training: AttackTrain
         raise InputError("training must be an AttackTrainingParams.")
     training.validate()
     ds = dataset if isinstance(dataset, Dataset) else load_dataset(dataset)
-    source = import_of(ds)  # an import deleted or replaced while this trains: its model is not saved
     if training.method == "wordnet":
         if not ds.has_text:
             raise InputError(f"the WordNet attack replaces words; {ds.display_name} has only numeric features.")
@@ -283,9 +281,11 @@ def train_attack_trained(dataset, family: str = "xlinear", training: AttackTrain
 
 
 def _train(ds, family, tp: AttackTrainingParams, params, store, progress, base):
+    from engine.data.catalog import import_of
     from engine.models import runtime
     from engine.models.featurize import DenseScaler, TfidfText
 
+    source = import_of(ds)  # an import deleted or replaced while this trains: its model is not saved
     t0 = time.perf_counter()
     n = ds.train.n
     perm = np.random.default_rng(tp.seed).permutation(n)
