@@ -104,10 +104,11 @@ def page(browser):
 
 
 def wait_idle(pg, timeout=60_000) -> None:
-    """Wait until Streamlit has finished the current script run (no 'running' status widget)."""
+    """Wait until Streamlit has finished the current script run: the app root's script state (the status
+    widget is not drawn for every run, so its absence read a page that was still being drawn as done)."""
     pg.wait_for_function(
-        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')"
-        " || !document.querySelector('[data-testid=\"stStatusWidget\"]').innerText.includes('Running')",
+        "() => { const a = document.querySelector('[data-testid=\"stApp\"]');"
+        " return a && !['running', 'initial'].includes(a.getAttribute('data-test-script-state')); }",
         timeout=timeout)
 
 
