@@ -243,28 +243,30 @@ def test_warm_up_starts_what_the_first_call_would_wait_for(bibtex_store, xtf_sto
     """The sidebar calls it once the selected model is in memory: Captum's import for the X-Transformer, PECOS'
     Python weights (which XR-Linear's exact attribution reads; predictions use the predict-only layouts) for
     XR-Linear; a model not in memory is not loaded for it."""
-    import os
-    import subprocess
-    import sys
-
     code = ("import sys, threading; from engine import pipeline; "
             "print(pipeline.warm_up_explainers('bibtex', 'xlinear')); "
             "m = pipeline.get_model('bibtex', 'xlinear'); print(m._xlm is None); "
             "print(pipeline.warm_up_explainers('bibtex', 'xlinear'), pipeline.warm_up_explainers('bibtex', 'xlinear')); "
             "ts = [t for t in threading.enumerate() if t.name.endswith('warm-up')]; print(len(ts)); ts[0].join(120); "
             "print(m._xlm is not None, 'captum.attr' in sys.modules)")
-    env = {**os.environ, "XTRUST_MODEL_DIR": str(bibtex_store.root)}
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=180, env=env)
-    assert out.returncode == 0, out.stderr
-    assert out.stdout.split() == ["False", "True", "True", "True", "1", "True", "False"]
+    assert _fresh_process(code, bibtex_store) == ["False", "True", "True", "True", "1", "True", "False"]
     code = ("import sys, threading; from engine import pipeline; pipeline.get_model('bibtex', 'xtransformer'); "
             "print(pipeline.warm_up_explainers('bibtex', 'xtransformer')); "
             "[t.join(120) for t in threading.enumerate() if t.name.endswith('warm-up')]; "
             "print('captum.attr' in sys.modules)")
-    env = {**os.environ, "XTRUST_MODEL_DIR": str(xtf_store.root)}
+    assert _fresh_process(code, xtf_store) == ["True", "True"]
+
+
+def _fresh_process(code: str, store) -> list[str]:
+    """What ``code`` prints, run in a fresh interpreter (nothing imported or warmed yet) over ``store``."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "XTRUST_MODEL_DIR": str(store.root)}
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=180, env=env)
     assert out.returncode == 0, out.stderr
-    assert out.stdout.split() == ["True", "True"]
+    return out.stdout.split()
 
 
 def test_concurrent_forward_passes_neither_corrupt_nor_are_corrupted_by_integrated_gradients(tiny_xtf, bibtex):
