@@ -315,6 +315,8 @@ def _run(args) -> int:
             from engine.data import load_dataset
             from engine.models.tuning import save_tuned, tune_xlinear, tune_xtransformer
 
+            if args.model == "xlinear" and (args.max_tokens is not None or args.flat or args.threads is not None):
+                raise InputError("--max-tokens, --flat and --threads apply to tune --model xtransformer.")
             ds = load_dataset(args.dataset)
             if args.model == "xtransformer":
                 over = {k: v for k, v in (("max_tokens", args.max_tokens), ("threads", args.threads),

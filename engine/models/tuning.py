@@ -85,6 +85,9 @@ def tune_xtransformer(ds: Dataset, params, folds: int = FOLDS, seed: int = 0,
     """Fine-tune the encoder or keep it as it is, by k-fold CV on the training split (see
     cv_fine_tuning) -> {"best": {"fine_tune": bool}, "trials", "folds", "seed",
     "measured_with": the other parameters as used}."""
+    if not ds.has_text:
+        raise InputError(f"the X-Transformer reads text; {ds.display_name} has only numeric features (nothing to "
+                         "tune).")
     cv = cv_fine_tuning(ds.train.texts, ds.train.Y, ds.label_names, params, folds=folds, seed=seed, progress=progress)
     used = {k: v for k, v in asdict(params).items() if k != "fine_tune"}
     return {"best": {"fine_tune": cv["chosen"]}, "trials": cv["trials"], "folds": folds, "seed": seed,

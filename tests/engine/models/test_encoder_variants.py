@@ -310,6 +310,10 @@ def test_fine_tuning_is_chosen_by_cv_with_a_model_trained_per_fold(docs, bibtex,
     assert fractions == sorted(fractions) and fractions[-1] == 1.0
     with pytest.raises(InputError, match="one row per text"):
         tuning.cv_fine_tuning(texts[:10], Y, bibtex.label_names, params)
+    from engine.cli import main
+
+    assert main(["tune", "--dataset", "mediamill", "--model", "xtransformer"]) == 2  # no text: refused, no traceback
+    assert main(["tune", "--dataset", "bibtex", "--max-tokens", "64"]) == 2  # XR-Linear has no token budget
 
     monkeypatch.setattr(tuning, "TUNED_FILE", tmp_path / "tuned.json")
     tuning.save_tuned("bibtex", {"best": {"C": 0.3}, "trials": [], "folds": 3})
