@@ -247,7 +247,8 @@ def explainers_for(dataset: str, model_id: str, store: ModelStore | None = None)
     from engine.explain.registry import methods_for
 
     info = (store or ModelStore()).info(dataset, model_id)
-    return methods_for(info.family, info.manifest.get("input_kind", ""))
+    params = info.manifest.get("params")
+    return methods_for(info.family, info.manifest.get("input_kind", ""), params if isinstance(params, dict) else None)
 
 
 def model_families() -> dict:

@@ -49,12 +49,12 @@ def first_result_seconds(model, text: str, samples: int = SAMPLES, top_k: int = 
     """Seconds until the Explain page can show each method's first result (weights and top words,
     before faithfulness: engine.explain.api's first stage), and the faithfulness scoring after it."""
     from engine.explain.api import _first_result, _units, _with_faithfulness
-    from engine.explain.registry import methods_for
+    from engine.explain.registry import methods_for_model
 
     ids = model.predict([text], top_k)[0].label_ids
     units = _units(model, text, None, None)
     out = {}
-    for m in methods_for(model.family, model.input_kind)[0]:
+    for m in methods_for_model(model)[0]:
         t0, c0 = time.perf_counter(), time.process_time()
         labels = _first_result(model, units, ids, m, samples, 10, seed, None, None, top_k, None,
                                labels_are_top_k=True)

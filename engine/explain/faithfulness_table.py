@@ -97,7 +97,7 @@ def faithfulness_table(dataset: str, model_id: str, n_docs: int = 100, seed: int
     from engine.data import load_dataset
     from engine.models.runtime import ensure_model
     from engine.explain.api import check_params
-    from engine.explain.registry import methods_for
+    from engine.explain.registry import methods_for_model
     from engine.models.store import ModelStore
     from engine.ray_tasks import check_ray_address, run_tasks
 
@@ -112,7 +112,7 @@ def faithfulness_table(dataset: str, model_id: str, n_docs: int = 100, seed: int
     model = ensure_model(dataset, model_id, store)
     rng = np.random.default_rng(seed)
     docs = np.sort(rng.choice(ds.test.n, size=min(n_docs, ds.test.n), replace=False))
-    methods = methods_for(model.family, model.input_kind)[0]
+    methods = methods_for_model(model)[0]
     t0 = time.perf_counter()
     args = [(dataset, model_id, int(d), methods, top_k, samples, seed, str(store.root)) for d in docs]
     if address:

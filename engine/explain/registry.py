@@ -18,11 +18,12 @@ def explainer_spec(name: str) -> ExplainerSpec:
     return EXPLAINERS[name]
 
 
-def methods_for(family: str, input_kind: str) -> tuple[list[str], dict[str, str]]:
-    """The methods that can explain such a model, and why each other one cannot."""
+def methods_for(family: str, input_kind: str, params: dict | None = None) -> tuple[list[str], dict[str, str]]:
+    """The methods that can explain such a model (``params``: its saved parameters, when known), and why each
+    other one cannot."""
     ok, why = [], {}
     for name, spec in EXPLAINERS.items():
-        reason = spec.incompatibility(family, input_kind)
+        reason = spec.incompatibility(family, input_kind, params)
         if reason is None:
             ok.append(name)
         else:
@@ -36,3 +37,12 @@ def warm_up(model) -> None:
     for spec in EXPLAINERS.values():
         if spec.warm_up is not None:
             spec.warm_up(model)
+
+
+def methods_for_model(model) -> tuple[list[str], dict[str, str]]:
+    """methods_for a loaded model (its family, input kind and parameters)."""
+    import dataclasses
+
+    p = getattr(model, "params", None)
+    params = dataclasses.asdict(p) if dataclasses.is_dataclass(p) and not isinstance(p, type) else None
+    return methods_for(model.family, model.input_kind, params)

@@ -57,6 +57,9 @@ class ExplainerSpec:
     run: Callable[..., MethodOutput]
     uses_samples: bool = False
     no_evidence_note: str = ""
+    # why the method cannot explain a model with these (saved) parameters, or None: e.g. the whole-score
+    # attribution and an X-Transformer fused with XR-Linear. Reads the params dict of the model's manifest.
+    params_check: Callable[[dict], str | None] | None = None
     # its first result takes well under a second once the model is in memory (the Explain page computes it
     # in the page run instead of waiting for the background job)
     sub_second: bool = False
@@ -64,8 +67,13 @@ class ExplainerSpec:
     # import, lazily loaded weights); None: nothing to warm
     warm_up: Callable[[object], None] | None = None
 
-    def incompatibility(self, family: str, input_kind: str) -> str | None:
-        """Why this method cannot explain a model of that family and input kind (None: it can)."""
+    def incompatibility(self, family: str, input_kind: str, params: dict | None = None) -> str | None:
+        """Why this method cannot explain a model of that family, input kind and (saved) parameters (None: it
+        can)."""
+        if params is not None and self.params_check is not None:
+            why = self.params_check(params)
+            if why:
+                return why
         if self.needs in ("text", "encoder") and input_kind != "text":
             return (f"{self.name} explanations need text; this model reads numeric features (e.g. MediaMill). "
                     "Use LIME.")

@@ -200,8 +200,7 @@ def whole_score(model, units, label_ids: Sequence[int], top_k: int | None = None
     x = [model_input] if units.kind == "text" else model.check_inputs(model_input)
     rankers = model.ranker_inputs(x)  # the input featurised (and encoded) once; everything below reuses it
     if len(rankers) != 1:
-        raise InputError("whole-score attribution does not cover the X-Transformer + XR-Linear ensemble (its score "
-                         "is a sum of two rankers' products); explain the plain X-Transformer, or use LIME.")
+        raise InputError(ENSEMBLE_NOTE)
     name, weight, xlm, X, n_tfidf = rankers[0]
     import scipy.sparse as sp
 
@@ -284,7 +283,17 @@ def _run(model, units, label_ids, ctx: ExplainContext) -> MethodOutput:
     return MethodOutput(W, extras, scores=np.asarray([x["score_split"]["score"] for x in extras]))
 
 
+ENSEMBLE_NOTE = ("whole-score attribution does not cover the X-Transformer + XR-Linear ensemble (its score is a sum "
+                 "of two rankers' products); explain the plain X-Transformer, or use LIME.")
+
+
+def _params_check(params: dict) -> str | None:
+    """The fused X-Transformer + XR-Linear ensemble is not covered (see ENSEMBLE_NOTE)."""
+    return ENSEMBLE_NOTE if float(params.get("ensemble_xlinear_weight") or 0.0) > 0.0 else None
+
+
 SPEC = ExplainerSpec(
     name="whole", title="Whole score", needs="any", run=_run, warm_up=warm_up, sub_second=True,
+    params_check=_params_check,
     help="exact per-word contributions of the TF-IDF half plus the encoder half by Integrated Gradients; they add "
          "up to the log score minus an empty text's (the completeness error is shown)")

@@ -324,3 +324,25 @@ def test_fine_tuning_is_chosen_by_cv_with_a_model_trained_per_fold(docs, bibtex,
     p = families.family("xtransformer").default_params(bibtex)
     assert p.fine_tune is False and p.ranker_C == 0.3
     assert families.family("xtransformer").default_params(bibtex, fine_tune=True).fine_tune is True
+
+
+def test_the_fused_ensemble_is_offered_and_measured_without_the_whole_score_method(fused, mean_scaled, bibtex,
+                                                                                   tmp_path):
+    """The whole-score attribution does not cover an X-Transformer fused with XR-Linear: the Explain page's menu
+    (from the saved manifest) and the faithfulness table (from the loaded model) leave it out, with the reason,
+    instead of failing on every document; the plain X-Transformer keeps every method."""
+    from engine import pipeline
+    from engine.explain.faithfulness_table import faithfulness_table
+    from engine.explain.registry import methods_for_model
+    from engine.explain.whole_score import ENSEMBLE_NOTE
+    from engine.models.store import ModelStore
+
+    ok, why = methods_for_model(fused)
+    assert ok == ["lime", "attention"] and why["whole"] == ENSEMBLE_NOTE
+    assert methods_for_model(mean_scaled)[0] == ["whole", "lime", "attention"]
+    store = ModelStore(tmp_path)
+    store.save(fused, "bibtex", "xtransformer", {"note": "tiny fused test model", "variant": "baseline",
+                                                 "params": {"ensemble_xlinear_weight": 0.6}})
+    assert pipeline.explainers_for("bibtex", "xtransformer", store=store) == (ok, why)
+    res = faithfulness_table("bibtex", "xtransformer", n_docs=2, samples=30, top_k=2, store=store)
+    assert set(res["table"]) == {"lime", "attention", "random"} and res["n_docs"] == 2
