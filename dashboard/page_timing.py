@@ -103,13 +103,7 @@ def time_pages(dataset: str, model_id: str = "xlinear", pages=PAGES, timeout: fl
     out["warmup_s"] = render_page(pages[0], dataset, model_id, timeout)["seconds"]
     # what that first run started in the background (ART's import, the explainers' warm-up) finishes first, as
     # on a server that has been up a little while: "once the model is loaded" includes its lazily loaded parts
-    import threading
-
-    t = time.perf_counter()
-    for th in threading.enumerate():
-        if th.name.endswith("-warm-up"):
-            th.join(timeout)
-    out["background_warm_up_s"] = round(time.perf_counter() - t, 3)
+    out["background_warm_up_s"] = pipeline.wait_for_warm_ups(timeout)
     out["pages"] = {}
     for page in pages:
         clear_streamlit_caches()

@@ -165,14 +165,11 @@ load_s = None
 if preload:  # the model already in this server's memory, as after any earlier page that used it: that page's
     # run also started what a server warms in the background (ART's import on its first page run, the
     # explainers' warm-up once the model is selected), done before this page opens
-    from engine.pipeline import get_model, warm_up_attacks, warm_up_explainers
+    from engine.pipeline import get_model, wait_for_warm_ups, warm_up_attacks, warm_up_explainers
     t = time.perf_counter(); get_model(dataset, model_id); load_s = time.perf_counter() - t
     warm_up_attacks()
     warm_up_explainers(dataset, model_id)
-    import threading
-    for th in threading.enumerate():
-        if th.name.endswith("-warm-up"):
-            th.join()
+    wait_for_warm_ups()
 # AppTest scans every installed package for custom components on each new app (~0.4 s here); a server does
 # that once at its start, so the scan of a first, untimed app (the Your data page) is reused by the timed one
 scan = AppTest.from_file("dashboard/app.py", default_timeout=600)

@@ -486,6 +486,14 @@ def warm_up_explainers(dataset: str, model_id: str, store=None) -> bool:
     return True
 
 
+def wait_for_warm_ups(timeout: float | None = None) -> float:
+    """Wait for what this process warms in the background (ART, WordNet, the explainers' warm-up;
+    engine.background) -> seconds waited. For benchmarks that time a server once it has settled."""
+    from engine.background import wait_all
+
+    return wait_all(timeout)
+
+
 RESULT_KINDS_KEPT = ("datasets", "user_datasets")  # cache_dir() folders that are not per-dataset results
 
 

@@ -82,27 +82,15 @@ def pos_of(word: str) -> str | None:
     return POS[syns[0].pos()] if syns else None
 
 
-_WARMING: dict[str, threading.Thread] = {}
-
-
 def warm_up(words: tuple[str, ...] = ()) -> threading.Thread:
     """Load WordNet (and the synonyms of ``words``) in a daemon thread, once per process, so the first
     WordNet attack or certificate does not pay the ~6-13 s cold start. Errors are left for the real
     call to report (a missing install then gets its clear message there)."""
-    key = str(nltk_data_dir())
-    with _LOCK:
-        t = _WARMING.get(key)
-        if t is not None:
-            return t
+    from engine.background import start_once
 
-        def run() -> None:
-            try:
-                wordnet()
-                for w in words:
-                    synonyms(w)
-            except Exception:  # reported by the first real use, with its message
-                pass
+    def run() -> None:
+        wordnet()
+        for w in words:
+            synonyms(w)
 
-        t = _WARMING[key] = threading.Thread(target=run, name="xtrust-wordnet-warm-up", daemon=True)
-        t.start()
-        return t
+    return start_once(("wordnet", str(nltk_data_dir())), run, "wordnet")

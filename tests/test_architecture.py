@@ -17,7 +17,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 CORE = {"types", "errors", "paths", "atomic", "metrics", "text_input", "wordnet", "results_cache", "labels", "ray_tasks", "child_process",
-        "plot_text"}
+        "plot_text", "background"}
 LAYER_OF_PACKAGE = {"data": 1, "models": 2, "explain": 3, "attacks": 3, "robust": 3, "certify": 3,
                     "pipeline": 4, "cli": 5, "report": 5, "bench": 5, "bench_scale": 5, "bench_pages": 5,
                     "__main__": 5}

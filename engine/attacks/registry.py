@@ -30,23 +30,10 @@ def all_param_names() -> set[str]:
     return {p.name for s in ATTACKS.values() for p in s.params}
 
 
-_WARM: list = []
-
-
 def warm_up():
     """Import ART's evasion attacks in a daemon thread, once per process (errors surface on first use)."""
-    import threading
+    import importlib
 
-    if _WARM:
-        return _WARM[0]
+    from engine.background import start_once
 
-    def run() -> None:
-        try:
-            import art.attacks.evasion  # noqa: F401
-        except Exception:  # the real call reports it with its message
-            pass
-
-    t = threading.Thread(target=run, name="xtrust-art-warm-up", daemon=True)
-    _WARM.append(t)
-    t.start()
-    return t
+    return start_once("art", lambda: importlib.import_module("art.attacks.evasion"), "art")

@@ -120,34 +120,17 @@ def _layer_integrated_gradients():
     return LayerIntegratedGradients
 
 
-_WARM: dict = {}  # what was warmed in this process: "captum" -> its thread, id(model) -> the weights' thread
-
-
 def warm_up(model) -> None:
     """Start, in a daemon thread, what a model's first whole-score explanation would otherwise wait for:
     Captum's import (~0.5 s) for the X-Transformer, PECOS' Python model (its weight matrices, which the
     exact attribution reads: ~3 s and ~650 MB at 670K labels; pages that only predict use the predict-only
     layouts) for XR-Linear. Once per process (per model object). Errors surface on first use."""
-    import threading
+    from engine.background import start_once
 
     if getattr(model, "family", "") == "xtransformer":
-        key, work = "captum", _layer_integrated_gradients
+        start_once("captum", _layer_integrated_gradients, "whole-score")
     elif callable(getattr(model, "ranker_inputs", None)) and hasattr(type(model), "xlm"):
-        key, work = id(model), lambda: model.xlm
-    else:
-        return
-    if key in _WARM:
-        return
-
-    def run() -> None:
-        try:
-            work()
-        except Exception:  # noqa: BLE001 - the real call reports it with its message
-            pass
-
-    t = threading.Thread(target=run, name="xtrust-whole-score-warm-up", daemon=True)
-    _WARM[key] = t
-    t.start()
+        start_once(("pecos-weights", id(model)), lambda: model.xlm, "whole-score")
 
 
 def _encoder_ig(model, units, t: dict, base, U: np.ndarray, steps: int):

@@ -116,4 +116,3 @@ def cv_fusion(emb: np.ndarray, X_tfidf, Y, params, weights=FUSION_WEIGHTS, alpha
     report(progress, 1.0, "fusion weight chosen")
     return {"chosen": _best(trials, "weight"), "embed_scale": float(alpha), "criterion": CRITERION, "folds": folds,
             "seed": seed, "trials": trials}
-
