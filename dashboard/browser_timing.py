@@ -56,23 +56,29 @@ def _free_port() -> int:
 REFERENCE_APP = 'import streamlit as st\nst.title("Reference")\nst.write("A page that does nothing.")\n'
 
 
-def _stop(proc: subprocess.Popen) -> None:
+def stop_server(proc: subprocess.Popen) -> None:
+    """Stop a server of ``start_server`` (killed if it has not exited 10 s after the request) and close its log."""
     proc.terminate()
     try:
         proc.wait(10)
     except subprocess.TimeoutExpired:
         proc.kill()
+    log = getattr(proc, "xtrust_log", None)
+    if log is not None:
+        log.close()
 
 
 def start_server(log_path: Path, env: dict | None = None, timeout_s: float = 90,
                  app: str = APP) -> tuple[subprocess.Popen, str]:
-    """A Streamlit server of ``app`` (default: the dashboard) on a free loopback port -> (process, base URL)."""
+    """A Streamlit server of ``app`` (default: the dashboard) on a free loopback port, its output in
+    ``log_path`` -> (process, base URL); RuntimeError with the log's end when it does not answer in time."""
     port = _free_port()
     log = open(log_path, "w")
     proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", app, "--server.headless", "true",
                              "--server.port", str(port), "--server.address", "127.0.0.1",
                              "--browser.gatherUsageStats", "false"], cwd=ROOT, env={**os.environ, **(env or {})},
                             stdout=log, stderr=subprocess.STDOUT)
+    proc.xtrust_log = log
     url = f"http://127.0.0.1:{port}"
     deadline = time.time() + timeout_s
     while time.time() < deadline:
@@ -83,7 +89,7 @@ def start_server(log_path: Path, env: dict | None = None, timeout_s: float = 90,
                 return proc, url
         except OSError:
             time.sleep(0.3)
-    proc.terminate()
+    stop_server(proc)
     raise RuntimeError("the Streamlit server did not start: " + log_path.read_text()[-1500:])
 
 
@@ -118,6 +124,11 @@ def open_and_time(pg, url: str, title: str, timeout_s: float = 300) -> dict:
     return {"seconds": round(last_change - t0, 3), "text_chars": len(text), "problems": problems}
 
 
+def new_session(browser):
+    """A page in a new browser context: its own cookies and storage, so Streamlit gives it its own session."""
+    return browser.new_context(viewport={"width": 1440, "height": 1500}).new_page()
+
+
 def time_pages_in_browser(dataset: str, model_id: str = "xlinear", pages=tuple(PAGES), timeout_s: float = 300,
                           screenshots: Path | None = None) -> dict:
     """Start a server, load the model with one Predict visit, then open every page twice (new session, then
@@ -137,35 +148,32 @@ def time_pages_in_browser(dataset: str, model_id: str = "xlinear", pages=tuple(P
         try:
             with sync_playwright() as p:
                 browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-                ctx = browser.new_context(viewport={"width": 1440, "height": 1500})
-                pg = ctx.new_page()
+                pg = new_session(browser)
                 open_and_time(pg, ref_url, "Reference", timeout_s)  # the reference server's own first run
-                ctx.close()
-                ctx = browser.new_context(viewport={"width": 1440, "height": 1500})
-                pg = ctx.new_page()
+                pg.context.close()
+                pg = new_session(browser)
                 first = open_and_time(pg, ref_url, "Reference", timeout_s)
                 out["reference"] = {"first": first, "again": open_and_time(pg, ref_url, "Reference", timeout_s)}
-                ctx.close()
-                _stop(ref_proc)
-                ctx = browser.new_context(viewport={"width": 1440, "height": 1500})
-                out["warmup_s"] = open_and_time(ctx.new_page(), f"{url}/predict{query}", "Predict", timeout_s)["seconds"]
-                ctx.close()
+                pg.context.close()
+                stop_server(ref_proc)
+                pg = new_session(browser)
+                out["warmup_s"] = open_and_time(pg, f"{url}/predict{query}", "Predict", timeout_s)["seconds"]
+                pg.context.close()
                 out["server_idle_after_s"] = wait_until_idle(proc.pid)
                 out["pages"] = {}
                 for page in pages:
-                    ctx = browser.new_context(viewport={"width": 1440, "height": 1500})
-                    pg = ctx.new_page()
+                    pg = new_session(browser)
                     first = open_and_time(pg, f"{url}/{page}{query}", PAGES[page], timeout_s)
                     if screenshots is not None:
                         screenshots.mkdir(parents=True, exist_ok=True)
                         pg.screenshot(path=str(screenshots / f"{dataset}-{page}.png"), full_page=True)
                     again = open_and_time(pg, f"{url}/{page}{query}", PAGES[page], timeout_s)
                     out["pages"][page] = {"first": first, "again": again}
-                    ctx.close()
+                    pg.context.close()
                 browser.close()
         finally:
-            _stop(ref_proc)
-            _stop(proc)
+            stop_server(ref_proc)
+            stop_server(proc)
     out["load_average_after"] = [round(x, 2) for x in os.getloadavg()]
     return out
 

@@ -9,22 +9,17 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 
-from tests.dashboard.conftest import APP, ROOT
+from dashboard import browser_timing
+from dashboard.browser_timing import ARGS, CHROMIUM, start_server, stop_server
+from tests.dashboard.conftest import ROOT
 
-CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = ROOT / "test-artifacts"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--no-first-run", "--disable-sync"]
 NAV = {"Overview": "Overview", "Predict": "Predict", "Explain": "Explain", "Attack": "Attack",
        "Compare": "Compare: baseline vs robust", "Your data": "Your data"}
 
@@ -34,15 +29,8 @@ pytestmark = [
 ]
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(xtrust_dirs):
-    port = free_port()
     # The server gets its own model store: the session's XR-Linear plus a tiny real X-Transformer
     # (a random 2-layer BERT trained ~10 s on 300 BibTeX documents) so BertViz can be checked.
     models = xtrust_dirs["base"] / "browser-models"
@@ -53,30 +41,13 @@ def server(xtrust_dirs):
 
     ModelStore(models).save(tiny_xtransformer(pipeline.load_dataset("bibtex"), n_docs=300), "bibtex", "xtransformer",
                             {"note": "tiny test model (random 2-layer BERT)", "variant": "baseline"})
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "XTRUST_MODEL_DIR": str(models)}
-    log = open(xtrust_dirs["base"] / "streamlit.log", "w")
-    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", APP, "--server.headless", "true",
-                             "--server.port", str(port), "--server.address", "127.0.0.1",
-                             "--browser.gatherUsageStats", "false"], cwd=ROOT, env=env, stdout=log,
-                            stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        try:
-            if urllib.request.urlopen(f"{url}/_stcore/health", timeout=1).read() == b"ok":
-                break
-        except OSError:
-            time.sleep(0.3)
-    else:
-        proc.terminate()
-        pytest.fail("streamlit did not start: " + (xtrust_dirs["base"] / "streamlit.log").read_text()[-2000:])
-    yield SimpleNamespace(url=url, models=models)
-    proc.terminate()
+    env = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "XTRUST_MODEL_DIR": str(models)}
     try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-    log.close()
+        proc, url = start_server(xtrust_dirs["base"] / "streamlit.log", env, timeout_s=60)
+    except RuntimeError as exc:
+        pytest.fail(str(exc))
+    yield SimpleNamespace(url=url, models=models)
+    stop_server(proc)
     shutil.copy(xtrust_dirs["base"] / "streamlit.log", ARTIFACTS / "streamlit.log")
 
 
@@ -93,7 +64,7 @@ def browser(server):
 
 def new_session(browser):
     """A new browser session: its own context (cookies, storage), so Streamlit gives it its own session."""
-    pg = browser.new_context(viewport={"width": 1440, "height": 1500}).new_page()
+    pg = browser_timing.new_session(browser)
     pg.set_default_timeout(60_000)
     return pg
 
