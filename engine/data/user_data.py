@@ -6,6 +6,7 @@ Validated, stored under the cache directory and then loadable by name everywhere
 from __future__ import annotations
 
 import io
+import json
 import os
 import re
 import shutil
@@ -410,6 +411,16 @@ def loaded_user_datasets() -> list[str]:
     """Names held in this process's cache, least recently used first."""
     with _loaded_lock:
         return list(_loaded)
+
+
+def stored_checksums(name: str) -> dict | None:
+    """The checksums an imported dataset's meta.json records now (None: not stored, or unreadable), without
+    loading its arrays."""
+    try:
+        meta = json.loads((user_root() / name / "meta.json").read_text())
+    except (OSError, ValueError):
+        return None
+    return meta.get("checksums") if isinstance(meta, dict) else None
 
 
 def load_user_dataset(name: str):
